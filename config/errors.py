@@ -1,0 +1,18 @@
+"""Errors raised while loading configuration."""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """A setting or file is invalid; ``str()`` names the offending key."""
+
+
+class RulesFileError(ConfigError):
+    """The rules/destinations YAML is invalid."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.detail = message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")

@@ -1,0 +1,105 @@
+"""Process settings read from ``OMNIROUTE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config.errors import ConfigError
+
+ENV_PREFIX = "OMNIROUTE_"
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to know, with safe defaults for one laptop."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    data_dir: Path = Path(".omniroute")
+    database_url: str | None = None
+    broker_url: str | None = None
+    broker_namespace: str = "omniroute"
+    # Dramatiq's Redis defaults (60 s heartbeat, maintenance on 0.1 % of commands)
+    # can leave a killed worker's message unacked for many minutes; these bring it
+    # back in well under a minute.
+    broker_heartbeat_timeout_ms: int = Field(default=15_000, ge=1_000)
+    broker_maintenance_chance: int = Field(default=100_000, ge=1, le=1_000_000)
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    smtp_hostname: str = "omniroute.localhost"
+
+    recipients: Annotated[tuple[str, ...], NoDecode] = ("support@example.com",)
+    support_address: str | None = None
+    support_name: str = "Support"
+
+    outbound_smtp_url: str | None = None
+    rules_file: Path | None = None
+
+    worker_threads: int = Field(default=4, ge=1, le=64)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    automated_sends_per_hour: int = Field(default=3, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _split_recipients(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            cleaned = tuple(str(v).strip().lower() for v in value)
+            for address in cleaned:
+                if address.count("@") != 1:
+                    raise ValueError(f"not an email address: {address!r}")
+            return cleaned
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_scheme(cls, value: str | None) -> str | None:
+        if value is not None:
+            scheme = urlsplit(value).scheme
+            if scheme not in {"redis", "rediss", "unix", "amqp", "amqps"}:
+                raise ValueError("scheme must be redis://, rediss://, unix:// or amqp://")
+        return value
+
+    @field_validator("outbound_smtp_url")
+    @classmethod
+    def _check_smtp_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"smtp", "smtps"}:
+            raise ValueError("scheme must be smtp:// or smtps://")
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'omniroute.db').resolve()}"
+
+    @property
+    def from_address(self) -> str:
+        return self.support_address or self.recipients[0]
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a bad value raises ``ConfigError`` naming the key."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ENV_PREFIX + "_".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{key}: {error['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
