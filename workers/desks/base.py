@@ -1,0 +1,56 @@
+"""What one delivery attempt to another help desk produced, and when to try again."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import StrEnum
+
+# 2**62 times any sane base already dwarfs any sane maximum; clamping the exponent keeps
+# a runaway attempt counter from overflowing the float arithmetic.
+_MAX_EXPONENT = 62
+
+
+class Outcome(StrEnum):
+    """How an attempt ended, classified by fault."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """One attempt to hand a ticket off; JSON-safe, safe to store as is.
+
+    ``status_code`` is None when no HTTP response arrived. ``error`` is a short,
+    human-readable reason for anything but a delivery. ``retry_after_seconds`` is what
+    the receiver asked for (``Retry-After``), if anything. ``external_id`` is the
+    receiver's ticket id when it told us one.
+    """
+
+    outcome: Outcome
+    status_code: int | None
+    error: str | None
+    retry_after_seconds: float | None
+    external_id: str | None
+    duration_ms: int
+
+
+def backoff_seconds(
+    attempt: int, base: float, maximum: float, retry_after: float | None = None
+) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1 for the first).
+
+    Exponential backoff with full jitter: uniform in ``[0, base * 2**(attempt - 1)]``,
+    so retrying workers spread out instead of stampeding a recovering receiver. A
+    receiver's ``retry_after`` is a floor; ``maximum`` caps everything, including a
+    ``retry_after`` beyond it, so one receiver cannot park a delivery for days.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt numbers start at 1, got {attempt}")
+    ceiling = min(maximum, base * 2.0 ** min(attempt - 1, _MAX_EXPONENT))
+    delay = random.uniform(0.0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return max(0.0, min(delay, maximum))
