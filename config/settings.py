@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=4, ge=1, le=64)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     automated_sends_per_hour: int = Field(default=3, ge=0)
+    reopen_window_days: int = Field(default=14, ge=0)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    max_total_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("recipients", mode="before")

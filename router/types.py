@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-CATEGORIES = ("technical", "billing", "account", "general", "feature_request", "complaint", "system")
-PRIORITIES = ("low", "medium", "high", "critical")
+from config.rules import DEFAULT_CATEGORIES as CATEGORIES
+from config.rules import PRIORITIES
+
+__all__ = ["CATEGORIES", "PRIORITIES", "Decision", "TicketFacts", "TraceEntry"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,115 @@
+"""Outbound email: build our automated mail (RFC 3834) and hand it to a transport.
+
+With no relay configured (the embedded default) mail is written as ``.eml``
+files under ``<data dir>/sent-mail`` so a laptop user can read what customers
+would receive; production points ``OMNIROUTE_OUTBOUND_SMTP_URL`` at a relay.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ingest.models import utcnow
+from normalize.threadkeys import subject_tag
+
+
+class MailTransport(Protocol):
+    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTransport:
+    """``smtp://user:pass@host:587?starttls=1`` or ``smtps://host:465``."""
+
+    url: str
+    timeout: float = 30.0
+
+    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        parts = urlsplit(self.url)
+        host = parts.hostname or "localhost"
+        query = parse_qs(parts.query)
+        client: smtplib.SMTP
+        if parts.scheme == "smtps":
+            client = smtplib.SMTP_SSL(
+                host, parts.port or 465, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(host, parts.port or 25, timeout=self.timeout)
+        with client:
+            if query.get("starttls", ["0"])[0] in {"1", "true", "yes"}:
+                client.starttls(context=ssl.create_default_context())
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+            client.send_message(message, from_addr=sender, to_addrs=recipients)
+
+
+@dataclass(frozen=True, slots=True)
+class FileTransport:
+    """Writes each message to ``directory`` as an ``.eml`` file."""
+
+    directory: Path
+
+    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_bytes(bytes(message))
+
+
+def transport_for(outbound_url: str | None, data_dir: Path) -> MailTransport:
+    if outbound_url:
+        return SmtpTransport(outbound_url)
+    return FileTransport(data_dir / "sent-mail")
+
+
+def new_message_id(domain: str, ticket_number: int) -> str:
+    return f"<omniroute.{ticket_number}.{uuid.uuid4().hex}@{domain}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    ticket_number: int
+    to_address: str
+    to_name: str
+    subject: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    message_id: str
+    from_address: str
+    from_name: str
+
+
+def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
+    """The mail that tells a customer their ticket number, threaded onto their message."""
+    tag = subject_tag(ack.ticket_number)
+    original = ack.subject.strip() or "your message"
+    message = EmailMessage()
+    message["From"] = formataddr((ack.from_name, ack.from_address))
+    message["To"] = formataddr((ack.to_name, ack.to_address))
+    message["Subject"] = f"{tag} Re: {original}" if tag not in original else f"Re: {original}"
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = ack.message_id
+    if ack.in_reply_to:
+        message["In-Reply-To"] = ack.in_reply_to
+        message["References"] = " ".join([*ack.references, ack.in_reply_to][-20:])
+    # RFC 3834: mark it automatic so well-behaved responders do not answer it,
+    # and ask Exchange not to send its own auto-replies back.
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["Reply-To"] = ack.from_address
+    message.set_content(
+        f"Hello{' ' + ack.to_name if ack.to_name else ''},\n\n"
+        f"We have received your message and opened ticket #{ack.ticket_number}.\n"
+        "Reply to this email to add anything to the same ticket; "
+        "please keep the ticket number in the subject.\n\n"
+        f"{ack.from_name}\n"
+    )
+    return message

@@ -1,0 +1,11 @@
+"""Errors raised by the store and the accept path."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of the errors raised by ``ingest``."""
+
+
+class StoreUnavailable(IngestError):
+    """The store cannot commit now; the edge answers "try again later" (SMTP 451, HTTP 503)."""

@@ -1,0 +1,47 @@
+"""Customers and the identities they write from."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ingest.models import Customer, Identity
+
+
+def customer_for(session: Session, kind: str, value: str, name: str = "") -> Customer:
+    """The customer owning identity ``(kind, value)``, created on first contact.
+
+    Two workers meeting a new customer at once both try the insert; the unique
+    constraint lets one win and the other read the winner's row.
+    """
+    value = value.strip().lower()
+    existing = _lookup(session, kind, value)
+    if existing is not None:
+        if name and not existing.name:
+            existing.name = name
+        return existing
+    customer = Customer(name=name, email=value if kind == "email" else None)
+    session.add(customer)
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Identity.__table__)
+    inserted = session.execute(
+        insert.values(customer_id=customer.id, kind=kind, value=value)
+        .on_conflict_do_nothing()
+        .returning(Identity.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        session.delete(customer)
+        winner = _lookup(session, kind, value)
+        assert winner is not None
+        return winner
+    return customer
+
+
+def _lookup(session: Session, kind: str, value: str) -> Customer | None:
+    return session.execute(
+        select(Customer)
+        .join(Identity, Identity.customer_id == Customer.id)
+        .where(Identity.kind == kind, Identity.value == value)
+    ).scalar_one_or_none()

@@ -1,0 +1,190 @@
+"""The ingest step: one stored inbound record becomes one message on one ticket.
+
+Runs inside one transaction per inbound record, and is safe to run twice: a
+record already processed is left alone, and the unique ``messages.inbound_id``
+stops a second message should two workers race.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from ingest import outbox
+from ingest.blobs import store_blob
+from ingest.identity import customer_for
+from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
+from ingest.threading import NEW_TICKET, ThreadMatch, find_thread
+from normalize.email import EmailLimits, parse_email
+from normalize.errors import Unparseable
+from normalize.types import InboundMessage, ParsedInput
+
+log = logging.getLogger(__name__)
+
+PARSERS = {"email"}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    status: str
+    ticket_id: int | None = None
+    message_id: int | None = None
+    reason: str | None = None
+
+
+def process_inbound(session: Session, inbound_id: int, settings: Settings) -> IngestOutcome:
+    record = session.get(InboundRecord, inbound_id, with_for_update=True)
+    if record is None:
+        return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
+    if record.status != "pending":
+        return IngestOutcome(record.status, reason="already handled")
+
+    try:
+        parsed = _parse(record, settings)
+    except Unparseable as exc:
+        return _finish(record, "quarantined", exc.reason)
+
+    msg = parsed.message
+    duplicate_of = _already_stored(session, msg)
+    if duplicate_of is not None:
+        return _finish(record, "duplicate", f"same message as stored message {duplicate_of}")
+
+    customer = customer_for(session, "email", msg.sender.email, msg.sender.name)
+    match = find_thread(session, msg, customer.id)
+    ticket = _ticket_for(session, match, msg, customer.id, settings)
+    message = _add_message(session, ticket, record, msg, match)
+    _store_attachments(session, message, parsed, settings.attachments_dir)
+
+    if match.ticket is None or match.ticket.id != ticket.id:
+        outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
+        outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket.id)
+    ticket.updated_at = utcnow()
+    outcome = _finish(record, "processed", None)
+    log.info(
+        "inbound %s -> ticket #%s message %s (%s)", record.id, ticket.id, message.id, match.signal
+    )
+    return IngestOutcome(outcome.status, ticket_id=ticket.id, message_id=message.id)
+
+
+def _parse(record: InboundRecord, settings: Settings) -> ParsedInput:
+    if record.channel not in PARSERS:
+        raise Unparseable(f"no parser for channel {record.channel!r}")
+    limits = EmailLimits(
+        max_attachment_bytes=settings.max_attachment_bytes,
+        max_total_attachment_bytes=settings.max_total_attachment_bytes,
+    )
+    mail_from = str(record.envelope.get("mail_from") or "") or None
+    return parse_email(record.raw, envelope_sender=mail_from, limits=limits)
+
+
+def _already_stored(session: Session, msg: InboundMessage) -> int | None:
+    """The same Message-ID from the same sender already on a ticket (e.g. SMTP and IMAP)."""
+    if msg.message_id is None:
+        return None
+    return session.execute(
+        select(Message.id).where(
+            Message.message_id_header == msg.message_id,
+            Message.direction == "inbound",
+            Message.sender == msg.sender.email,
+        )
+    ).scalar_one_or_none()
+
+
+def _ticket_for(
+    session: Session, match: ThreadMatch, msg: InboundMessage, customer_id: int, settings: Settings
+) -> Ticket:
+    ticket = match.ticket
+    if ticket is not None and ticket.status == "closed":
+        closed_at = ticket.closed_at or ticket.updated_at
+        if utcnow() - closed_at <= timedelta(days=settings.reopen_window_days):
+            ticket.status = "open"
+            ticket.closed_at = None
+            return ticket
+        return _new_ticket(session, msg, customer_id, linked=ticket.id)
+    if ticket is not None:
+        return ticket
+    return _new_ticket(session, msg, customer_id, linked=None)
+
+
+def _new_ticket(
+    session: Session, msg: InboundMessage, customer_id: int, linked: int | None
+) -> Ticket:
+    ticket = Ticket(
+        status="new",
+        channel=msg.channel.value,
+        customer_id=customer_id,
+        subject=msg.subject[:1000],
+        linked_ticket_id=linked,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def _add_message(
+    session: Session, ticket: Ticket, record: InboundRecord, msg: InboundMessage, match: ThreadMatch
+) -> Message:
+    signal = match.signal
+    detail = match.detail
+    if match.ticket is not None and match.ticket.id != ticket.id:
+        signal, detail = NEW_TICKET, f"{match.signal} matched closed ticket #{match.ticket.id}"
+    recipients = record.envelope.get("rcpt_tos") or [a.email for a in msg.recipients]
+    message = Message(
+        ticket_id=ticket.id,
+        inbound_id=record.id,
+        direction="inbound",
+        kind="message",
+        channel=msg.channel.value,
+        external_id=msg.external_id,
+        message_id_header=msg.message_id,
+        sender=msg.sender.email,
+        recipient=str(recipients[0]).lower() if recipients else None,
+        subject=msg.subject,
+        body_text=msg.body_text,
+        body_full=msg.body_full,
+        body_html=msg.body_html,
+        auto_reasons=list(msg.auto_reasons),
+        warnings=list(msg.warnings),
+        thread_signal=signal,
+        thread_detail=detail,
+        created_at=record.received_at,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _store_attachments(
+    session: Session, message: Message, parsed: ParsedInput, root: Path
+) -> None:
+    for info in parsed.message.attachments:
+        payload = parsed.payloads.get(info.sha256)
+        if payload is not None and info.refused_reason is None:
+            store_blob(root, info.sha256, payload)
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=info.filename,
+                content_type=info.content_type,
+                size=info.size,
+                sha256=info.sha256,
+                content_id=info.content_id,
+                inline=info.inline,
+                refused_reason=info.refused_reason,
+            )
+        )
+
+
+def _finish(record: InboundRecord, status: str, reason: str | None) -> IngestOutcome:
+    record.status = status
+    record.status_reason = reason
+    record.processed_at = utcnow()
+    if status == "quarantined":
+        log.warning("inbound %s quarantined: %s", record.id, reason)
+    return IngestOutcome(status, reason=reason)

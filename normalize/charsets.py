@@ -1,0 +1,114 @@
+"""Turn bytes of a declared (or undeclared, or wrongly declared) charset into text, never raising.
+
+Mail lies about its charset often enough that decoding is a chain of guesses:
+the declared charset (through the aliases mail clients actually use), then
+strict UTF-8, then charset_normalizer's best guess, then windows-1252 with
+replacement characters. Every step past the declared charset is reported as a
+warning so the repair is visible (RFC 6657 §3 leaves undeclared 8-bit text to
+the receiver's judgement; RFC 2045 §5.2's us-ascii default cannot be right for
+8-bit bytes).
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from charset_normalizer import from_bytes
+
+# Labels seen in mail mapped to the codec that decodes what senders really
+# meant: the WHATWG Encoding Standard maps latin-1 and ascii labels to
+# windows-1252, and the Microsoft supersets of the East Asian charsets decode
+# the vendor characters common in mail from Outlook.
+_ALIASES: dict[str, str] = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "x-sjis": "cp932",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "iso-2022-jp": "iso2022_jp_2",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "big5": "big5hkscs",
+    "tis-620": "cp874",
+    "windows-874": "cp874",
+    "utf8": "utf-8",
+    "unicode-1-1-utf-8": "utf-8",
+}
+
+# Labels that say "I don't know" (RFC 1428 "unknown-8bit", Python's own
+# "unknown-8bit" for raw header bytes) are treated as undeclared.
+_UNKNOWN = frozenset({"", "unknown-8bit", "x-unknown", "unknown", "default", "charset"})
+
+# charset_normalizer's run time grows with input size; a prefix is enough to guess.
+_GUESS_PREFIX_BYTES = 64 * 1024
+
+
+def codec_for(label: str | None) -> str | None:
+    """The Python codec name for a charset label, or ``None`` when it is unknown or not text."""
+    if label is None:
+        return None
+    name = label.strip().strip("\"'").lower()
+    if name in _UNKNOWN:
+        return None
+    name = _ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return None
+    # bytes-to-bytes codecs (base64, zlib, rot13...) are not charsets.
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    return info.name
+
+
+def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Decode ``data``; returns the text and a warning naming the fallback used, if any."""
+    codec = codec_for(declared)
+    if codec is not None:
+        try:
+            return data.decode(codec), None
+        except (UnicodeError, LookupError, ValueError):
+            problem = f"charset {declared!r} did not decode"
+    elif declared is not None and declared.strip().lower() not in _UNKNOWN:
+        problem = f"unknown charset {declared!r}"
+    else:
+        if data.isascii():
+            return data.decode("ascii"), None
+        problem = "no charset declared for 8-bit text"
+
+    if codec != "utf-8":
+        try:
+            return data.decode("utf-8"), f"{problem}; decoded as utf-8"
+        except UnicodeDecodeError:
+            pass
+
+    guessed = _guess(data)
+    if guessed is not None:
+        text, encoding = guessed
+        return text, f"{problem}; guessed {encoding}"
+
+    return data.decode("cp1252", errors="replace"), f"{problem}; decoded as windows-1252"
+
+
+def _guess(data: bytes) -> tuple[str, str] | None:
+    try:
+        best = from_bytes(data[:_GUESS_PREFIX_BYTES]).best()
+    except Exception:  # a guesser bug must not lose the message
+        return None
+    if best is None:
+        return None
+    codec = codec_for(best.encoding)
+    if codec is None:
+        return None
+    try:
+        return data.decode(codec), codec
+    except (UnicodeError, LookupError, ValueError):
+        # The guess was made on a prefix; the whole may not decode.
+        return None

@@ -1,0 +1,101 @@
+"""Triage a ticket: gather facts, ask the router, store the decision, plan deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from config.rules import RuleSet
+from ingest import outbox
+from ingest.models import DecisionRecord, Delivery, Message, Ticket
+from router.engine import decide
+from router.types import Decision, TicketFacts
+
+TICKET_CREATED = "ticket.created"
+
+
+def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision | None:
+    """Decide once per ticket and rule version; a second run with the same rules changes nothing."""
+    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None:
+        return None
+    already = session.execute(
+        select(DecisionRecord.id).where(
+            DecisionRecord.ticket_id == ticket.id, DecisionRecord.rules_version == rules.version
+        )
+    ).scalar_one_or_none()
+    if already is not None:
+        return None
+    first = _first_inbound(session, ticket.id)
+    if first is None:
+        return None
+    decision = decide(_facts(session, ticket, first), rules)
+    session.add(
+        DecisionRecord(
+            ticket_id=ticket.id,
+            category=decision.category,
+            priority=decision.priority,
+            team=decision.team,
+            destinations=list(decision.destinations),
+            trace=decision.reasons(),
+            rules_version=decision.rules_version,
+        )
+    )
+    ticket.category = decision.category
+    ticket.priority = decision.priority
+    ticket.team = decision.team
+    for destination in decision.destinations:
+        _plan_delivery(session, ticket.id, first.id, destination)
+    return decision
+
+
+def _first_inbound(session: Session, ticket_id: int) -> Message | None:
+    return session.execute(
+        select(Message)
+        .where(Message.ticket_id == ticket_id, Message.direction == "inbound")
+        .order_by(Message.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
+    count = session.execute(
+        select(func.count(Message.id)).where(
+            Message.ticket_id == ticket.id, Message.direction == "inbound"
+        )
+    ).scalar_one()
+    return TicketFacts(
+        number=ticket.id,
+        channel=ticket.channel,
+        subject=ticket.subject,
+        body=first.body_text,
+        sender_email=first.sender,
+        recipient=first.recipient,
+        has_attachments=bool(first.attachments),
+        is_automated=bool(first.auto_reasons),
+        message_count=int(count),
+    )
+
+
+def _plan_delivery(session: Session, ticket_id: int, message_id: int, destination: str) -> None:
+    key = hashlib.sha256(f"{destination}:{message_id}:{TICKET_CREATED}".encode()).hexdigest()[:40]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Delivery.__table__)
+    delivery_id = session.execute(
+        insert.values(
+            ticket_id=ticket_id,
+            message_id=message_id,
+            destination=destination,
+            event=TICKET_CREATED,
+            idempotency_key=f"omniroute-{key}",
+            status="pending",
+            attempts=0,
+        )
+        .on_conflict_do_nothing()
+        .returning(Delivery.id)
+    ).scalar_one_or_none()
+    if delivery_id is not None:
+        outbox.add_work(session, outbox.DELIVER, delivery_id=delivery_id)
