@@ -79,14 +79,11 @@ class IngestHandler:
         return replies.OK_250_QUEUED.format(inbound_id=accepted.inbound_id)
 
 
-class IngestController(Controller):  # type: ignore[misc]
-    """Runs the SMTP server on its own event-loop thread; aiosmtpd answers 552 over the limit."""
-
-
 def start_smtp_server(
     handler: IngestHandler, *, host: str, port: int, max_bytes: int, hostname: str
-) -> IngestController:
-    controller = IngestController(
+) -> Controller:
+    """Serve on a thread of its own; aiosmtpd answers 552 past ``max_bytes``."""
+    controller = Controller(
         handler,
         hostname=host,
         port=port,

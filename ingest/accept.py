@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
-from ingest.db import unit_of_work
+from ingest.db import insert_ignoring_conflicts, unit_of_work
 from ingest.models import InboundRecord, utcnow
 
 
@@ -45,7 +44,7 @@ def accept_raw(
             "received_at": utcnow(),
             "status": "pending",
         }
-        insert = _insert_for(session).values(**values).on_conflict_do_nothing()
+        insert = insert_ignoring_conflicts(session, InboundRecord).values(**values)
         inserted = session.execute(insert.returning(InboundRecord.id)).scalar_one_or_none()
         if inserted is None:
             existing = session.execute(
@@ -54,10 +53,3 @@ def accept_raw(
             return Accepted(inbound_id=existing, duplicate=True)
         outbox.add_work(session, outbox.INGEST, inbound_id=inserted)
         return Accepted(inbound_id=inserted, duplicate=False)
-
-
-def _insert_for(session: Session) -> Any:
-    table = InboundRecord.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)

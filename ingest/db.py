@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -79,3 +80,13 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         if is_store_outage(exc):
             raise StoreUnavailable(str(exc).splitlines()[0]) from exc
         raise
+
+
+def insert_ignoring_conflicts(session: Session, model: type[Any]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for this session's dialect (SQLite or PostgreSQL).
+
+    Unique constraints decide races between workers; the loser sees no row returned.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+    return insert.on_conflict_do_nothing()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ingest.db import insert_ignoring_conflicts
 from ingest.models import Customer, Identity
 
 
@@ -24,11 +24,9 @@ def customer_for(session: Session, kind: str, value: str, name: str = "") -> Cus
     customer = Customer(name=name, email=value if kind == "email" else None)
     session.add(customer)
     session.flush()
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Identity.__table__)
     inserted = session.execute(
-        insert.values(customer_id=customer.id, kind=kind, value=value)
-        .on_conflict_do_nothing()
+        insert_ignoring_conflicts(session, Identity)
+        .values(customer_id=customer.id, kind=kind, value=value)
         .returning(Identity.id)
     ).scalar_one_or_none()
     if inserted is None:

@@ -160,9 +160,7 @@ def _add_message(
     return message
 
 
-def _store_attachments(
-    session: Session, message: Message, parsed: ParsedInput, root: Path
-) -> None:
+def _store_attachments(session: Session, message: Message, parsed: ParsedInput, root: Path) -> None:
     for info in parsed.message.attachments:
         payload = parsed.payloads.get(info.sha256)
         if payload is not None and info.refused_reason is None:

@@ -76,7 +76,7 @@ def register_actors(
         outbox.ACKNOWLEDGE: run_acknowledge,
     }
     return {
-        name: dramatiq.actor(fn, actor_name=name, queue_name=QUEUE, broker=runtime.broker)
+        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)
         for name, fn in functions.items()
     }
 

@@ -49,10 +49,20 @@ def create_broker(url: str, settings: Settings) -> dramatiq.Broker:
         return RabbitmqBroker(url=url, middleware=middleware())
     # Explicit recovery settings: a killed worker stops heartbeating, and another
     # worker's maintenance pass requeues its unacked messages after the timeout.
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         url=url,
         namespace=settings.broker_namespace,
         heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
         maintenance_chance=settings.broker_maintenance_chance,
         middleware=middleware(),
     )
+
+
+def ping(broker: dramatiq.Broker) -> None:
+    """Raise if the broker cannot be reached."""
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()
+    elif isinstance(broker, RabbitmqBroker):
+        broker.channel.queue_declare(QUEUE, passive=True)
+    else:
+        broker.get_declared_queues()

@@ -41,7 +41,7 @@ def relay_once(
         if only is not None:
             query = query.where(OutboxEntry.id.in_(list(only)))
         for entry in session.execute(query).scalars():
-            message = dramatiq.Message(
+            message: dramatiq.Message[object] = dramatiq.Message(
                 queue_name=QUEUE,
                 actor_name=entry.actor,
                 args=(),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
 from ingest import outbox
+from ingest.db import insert_ignoring_conflicts
 from ingest.models import DecisionRecord, Delivery, Message, Ticket
 from router.engine import decide
 from router.types import Decision, TicketFacts
@@ -82,10 +82,9 @@ def _facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
 
 def _plan_delivery(session: Session, ticket_id: int, message_id: int, destination: str) -> None:
     key = hashlib.sha256(f"{destination}:{message_id}:{TICKET_CREATED}".encode()).hexdigest()[:40]
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Delivery.__table__)
     delivery_id = session.execute(
-        insert.values(
+        insert_ignoring_conflicts(session, Delivery)
+        .values(
             ticket_id=ticket_id,
             message_id=message_id,
             destination=destination,
@@ -94,7 +93,6 @@ def _plan_delivery(session: Session, ticket_id: int, message_id: int, destinatio
             status="pending",
             attempts=0,
         )
-        .on_conflict_do_nothing()
         .returning(Delivery.id)
     ).scalar_one_or_none()
     if delivery_id is not None:

@@ -1,6 +1,7 @@
 """Alembic environment: migrations run on SQLite (batch mode) and PostgreSQL."""
 
 from alembic import context
+
 from ingest.db import create_store_engine
 from ingest.models import Base
 

@@ -1,0 +1,53 @@
+"""Prometheus metrics read from the store at scrape time, so every process agrees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.models import Delivery, InboundRecord, OutboxEntry, Ticket
+
+
+class StoreCollector(Collector):
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        inbound = GaugeMetricFamily(
+            "omniroute_inbound", "Inbound records by status", labels=["channel", "status"]
+        )
+        tickets = GaugeMetricFamily("omniroute_tickets", "Tickets by status", labels=["status"])
+        deliveries = GaugeMetricFamily(
+            "omniroute_deliveries",
+            "Deliveries by destination and status",
+            labels=["destination", "status"],
+        )
+        backlog = GaugeMetricFamily("omniroute_outbox_backlog", "Outbox rows not yet enqueued")
+        with self.sessions() as session:
+            for channel, status, count in session.execute(
+                select(InboundRecord.channel, InboundRecord.status, func.count()).group_by(
+                    InboundRecord.channel, InboundRecord.status
+                )
+            ):
+                inbound.add_metric([channel, status], count)
+            for status, count in session.execute(
+                select(Ticket.status, func.count()).group_by(Ticket.status)
+            ):
+                tickets.add_metric([status], count)
+            for destination, status, count in session.execute(
+                select(Delivery.destination, Delivery.status, func.count()).group_by(
+                    Delivery.destination, Delivery.status
+                )
+            ):
+                deliveries.add_metric([destination, status], count)
+            backlog.add_metric(
+                [],
+                session.execute(
+                    select(func.count()).where(OutboxEntry.enqueued_at.is_(None))
+                ).scalar_one(),
+            )
+        yield from (inbound, tickets, deliveries, backlog)

@@ -1,0 +1,99 @@
+"""The ASGI app: health, readiness, metrics and the ticket API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from channels.metrics import StoreCollector
+from ingest.views import list_tickets, show_ticket
+
+
+def create_app(
+    sessions: sessionmaker[Session], broker_ping: Callable[[], None] | None = None
+) -> Starlette:
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(sessions))
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        checks["store"] = await asyncio.to_thread(_check, lambda: _ping_store(sessions))
+        if broker_ping is not None:
+            checks["broker"] = await asyncio.to_thread(_check, broker_ping)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    async def metrics(request: Request) -> Response:
+        body = await asyncio.to_thread(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    async def tickets(request: Request) -> Response:
+        limit = _int_param(request, "limit", 50, 1, 500)
+        offset = _int_param(request, "offset", 0, 0, 10**9)
+
+        def load() -> list[dict[str, Any]]:
+            with sessions() as session:
+                return list_tickets(session, limit=limit, offset=offset)
+
+        return JSONResponse(await asyncio.to_thread(load))
+
+    async def ticket(request: Request) -> Response:
+        try:
+            number = int(request.path_params["number"])
+        except ValueError:
+            return JSONResponse({"error": "ticket number must be an integer"}, status_code=400)
+
+        def load() -> dict[str, Any] | None:
+            with sessions() as session:
+                return show_ticket(session, number)
+
+        found = await asyncio.to_thread(load)
+        if found is None:
+            return JSONResponse({"error": f"no ticket #{number}"}, status_code=404)
+        return JSONResponse(found)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            Route("/api/tickets", tickets),
+            Route("/api/tickets/{number}", ticket),
+        ]
+    )
+
+
+def _ping_store(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        session.execute(text("SELECT 1"))
+
+
+def _check(probe: Callable[[], None]) -> str:
+    try:
+        probe()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return "ok"
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(request.query_params.get(name, default))
+    except ValueError:
+        return default
+    return max(low, min(high, value))

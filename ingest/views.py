@@ -1,0 +1,118 @@
+"""Read-only views of tickets for the CLI and the HTTP API (JSON-safe dicts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ingest.models import AutomatedSend, DecisionRecord, Delivery, Message, Ticket
+
+
+def list_tickets(session: Session, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    tickets = session.execute(
+        select(Ticket)
+        .options(selectinload(Ticket.customer))
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    return [ticket_view(session, t, with_messages=False) for t in tickets]
+
+
+def show_ticket(session: Session, number: int) -> dict[str, Any] | None:
+    ticket = session.get(Ticket, number)
+    return None if ticket is None else ticket_view(session, ticket, with_messages=True)
+
+
+def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dict[str, Any]:
+    decision = session.execute(
+        select(DecisionRecord)
+        .where(DecisionRecord.ticket_id == ticket.id)
+        .order_by(DecisionRecord.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    first = session.execute(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
+    ).scalar_one_or_none()
+    deliveries = session.execute(
+        select(Delivery).where(Delivery.ticket_id == ticket.id).order_by(Delivery.id)
+    ).scalars()
+    ack = session.execute(
+        select(AutomatedSend).where(AutomatedSend.ticket_id == ticket.id)
+    ).scalars()
+    view: dict[str, Any] = {
+        "number": ticket.id,
+        "status": ticket.status,
+        "channel": ticket.channel,
+        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
+        "subject": ticket.subject,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "team": ticket.team,
+        "linked_ticket": ticket.linked_ticket_id,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "decision": None
+        if decision is None
+        else {
+            "category": decision.category,
+            "priority": decision.priority,
+            "team": decision.team,
+            "destinations": list(decision.destinations),
+            "rules_version": decision.rules_version,
+            "reasons": list(decision.trace),
+        },
+        "threading": None
+        if first is None
+        else {"signal": first.thread_signal, "detail": first.thread_detail},
+        "deliveries": [
+            {
+                "id": d.id,
+                "destination": d.destination,
+                "event": d.event,
+                "status": d.status,
+                "attempts": d.attempts,
+                "external_id": d.external_id,
+                "last_error": d.last_error,
+                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+            }
+            for d in deliveries
+        ],
+        "automated_sends": [
+            {"purpose": a.purpose, "status": a.status, "reason": a.reason, "to": a.recipient}
+            for a in ack
+        ],
+    }
+    if with_messages:
+        view["messages"] = [_message_view(m) for m in ticket.messages]
+    return view
+
+
+def _message_view(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "kind": message.kind,
+        "channel": message.channel,
+        "external_id": message.external_id,
+        "from": message.sender,
+        "subject": message.subject,
+        "body_text": message.body_text,
+        "received_at": message.created_at.isoformat(),
+        "thread_signal": message.thread_signal,
+        "thread_detail": message.thread_detail,
+        "auto_reasons": list(message.auto_reasons),
+        "warnings": list(message.warnings),
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "refused_reason": a.refused_reason,
+            }
+            for a in message.attachments
+        ],
+    }
