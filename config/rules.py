@@ -137,7 +137,7 @@ class When(_Strict):
     @property
     def is_empty(self) -> bool:
         """True when the rule has no conditions, so it always matches."""
-        return not (self.model_fields_set - {"fields"})
+        return all(getattr(self, key) is None for key in type(self).model_fields if key != "fields")
 
 
 class CategoryRule(_Strict):

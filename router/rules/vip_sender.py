@@ -9,6 +9,8 @@ from router.rules.sender_domain import domain_in
 
 def check_vip(vip: Vip, ctx: Context) -> Hit | Miss:
     """Hit when the sender's address or domain is on the VIP list."""
+    if not (vip.senders or vip.domains):
+        return Miss("no VIP senders or domains configured")
     sender = ctx.facts.sender_email.strip().lower()
     if sender in vip.senders:
         return Hit(f"sender {sender} is VIP")

@@ -1,0 +1,40 @@
+"""Evaluate one rule's ``when:`` and record the verdict as a trace entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.rules import When
+from router.rules import CONDITIONS, Context, Hit, Miss
+from router.types import TraceEntry
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """What one stage decided, why, and every rule it considered."""
+
+    value: str
+    why: str
+    trace: tuple[TraceEntry, ...]
+
+
+def evaluate(when: When, ctx: Context) -> Hit | Miss:
+    """Every condition ``when`` asks for must hold; the first miss gives the reason."""
+    reasons: list[str] = []
+    for condition in CONDITIONS:
+        if condition.applies(when):
+            verdict = condition.check(when, ctx)
+            if isinstance(verdict, Miss):
+                return verdict
+            reasons.append(verdict.reason)
+    return Hit(" and ".join(reasons) if reasons else "no conditions")
+
+
+def entry(stage: str, rule: str, verdict: Hit | Miss) -> TraceEntry:
+    """A trace entry for ``rule`` at ``stage`` from its verdict."""
+    return TraceEntry(stage, rule, isinstance(verdict, Hit), verdict.reason)
+
+
+def skipped(stage: str, rule: str, winner: str) -> TraceEntry:
+    """A trace entry for a rule left unevaluated because an earlier one matched first."""
+    return TraceEntry(stage, rule, False, f"not evaluated: {winner!r} matched first")
