@@ -22,6 +22,8 @@ from normalize.types import AttachmentInfo
 MAX_FILENAME_CHARS = 200
 _MAX_EXTENSION_CHARS = 20
 _WHITESPACE = re.compile(r"\s+")
+_MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,127}/[a-z0-9!#$&^_.+-]{1,127}")
+_DEFAULT_TYPE = "application/octet-stream"  # RFC 2046 §4.5.1: arbitrary binary data
 _FLATTEN_POLICY = compat32.clone(max_line_length=0)  # no refolding: keep headers as sent
 
 
@@ -128,9 +130,11 @@ def _raw_filename(part: Message) -> str | None:
 
 def _content_type(part: Message) -> str:
     try:
-        return part.get_content_type()[:255]
+        content_type = part.get_content_type().lower()
     except Exception:
-        return "application/octet-stream"
+        return _DEFAULT_TYPE
+    # RFC 2045 §5.1 tokens only: the value is stored and shown, so junk is replaced.
+    return content_type if _MIME_TYPE.fullmatch(content_type) else _DEFAULT_TYPE
 
 
 def _disposition(part: Message) -> str:
@@ -144,5 +148,6 @@ def _content_id(part: Message) -> str | None:
     value = first_header(part, "content-id")
     if value is None:
         return None
-    cleaned = _WHITESPACE.sub("", raw_to_text(value)).strip("<>")[:998]
+    cleaned = "".join(ch for ch in raw_to_text(value) if ch.isprintable() and not ch.isspace())
+    cleaned = cleaned.strip("<>")[:998]
     return cleaned or None

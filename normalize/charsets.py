@@ -48,6 +48,32 @@ _UNKNOWN = frozenset({"", "unknown-8bit", "x-unknown", "unknown", "default", "ch
 
 # charset_normalizer's run time grows with input size; a prefix is enough to guess.
 _GUESS_PREFIX_BYTES = 64 * 1024
+# Candidates limited to charsets seen in mail: on short texts charset_normalizer
+# otherwise favours DOS and Mac code pages that no mail client sends.
+_GUESS_CANDIDATES = [
+    "utf_8",
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp1257",
+    "iso8859_2",
+    "iso8859_5",
+    "iso8859_7",
+    "koi8_r",
+    "koi8_u",
+    "cp874",
+    "cp932",
+    "euc_jp",
+    "gb18030",
+    "big5",
+    "cp949",
+]
+# ISO-2022-JP is 7-bit; its escape sequences (RFC 1468) identify it when undeclared.
+_ISO_2022_JP_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b(J")
 
 
 def codec_for(label: str | None) -> str | None:
@@ -80,6 +106,13 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         problem = f"unknown charset {declared!r}"
     else:
         if data.isascii():
+            if any(escape in data for escape in _ISO_2022_JP_ESCAPES):
+                try:
+                    return data.decode(
+                        "iso2022_jp_2"
+                    ), "no charset declared; decoded as iso-2022-jp"
+                except UnicodeDecodeError:
+                    pass
             return data.decode("ascii"), None
         problem = "no charset declared for 8-bit text"
 
@@ -99,7 +132,7 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
 
 def _guess(data: bytes) -> tuple[str, str] | None:
     try:
-        best = from_bytes(data[:_GUESS_PREFIX_BYTES]).best()
+        best = from_bytes(data[:_GUESS_PREFIX_BYTES], cp_isolation=_GUESS_CANDIDATES).best()
     except Exception:  # a guesser bug must not lose the message
         return None
     if best is None:
@@ -108,7 +141,18 @@ def _guess(data: bytes) -> tuple[str, str] | None:
     if codec is None:
         return None
     try:
-        return data.decode(codec), codec
+        text = data.decode(codec)
     except (UnicodeError, LookupError, ValueError):
         # The guess was made on a prefix; the whole may not decode.
         return None
+    # Single-byte code pages agree on most letters; name the common one when it reads the same.
+    if codec != "cp1252" and _same_as_cp1252(data, text):
+        codec = "cp1252"
+    return text, codec
+
+
+def _same_as_cp1252(data: bytes, text: str) -> bool:
+    try:
+        return data.decode("cp1252") == text
+    except UnicodeDecodeError:
+        return False

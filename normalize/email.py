@@ -207,7 +207,7 @@ class _Walk:
 
 
 def _body_kind(part: Message, content_type: str) -> str | None:
-    """ "plain" or "html" when ``part`` is message text, ``None`` when it is an attachment."""
+    """``"plain"`` or ``"html"`` when ``part`` is message text, ``None`` for an attachment."""
     if part.is_multipart():
         return None
     try:

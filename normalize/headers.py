@@ -46,7 +46,8 @@ def raw_to_text(value: object) -> str:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 text = raw.decode("cp1252", errors="replace")
-    return _FOLD.sub("", text)
+    # NUL is never meaningful in a header and cannot be stored in PostgreSQL text.
+    return _FOLD.sub("", text).replace("\x00", "")
 
 
 def decode_words(text: str) -> str:
@@ -146,10 +147,10 @@ def msgid_tokens(value: str | None, limit: int = MAX_REFERENCES) -> tuple[str, .
     tokens: list[str] = []
     seen: set[str] = set()
     for inner in _MSGID_TOKEN.findall(raw_to_text(value)):
-        token = "<" + _WHITESPACE.sub("", inner) + ">"
-        if token != "<>" and len(token) <= MAX_MSGID_CHARS and token not in seen:
-            seen.add(token)
-            tokens.append(token)
+        msgid = "<" + _WHITESPACE.sub("", inner) + ">"
+        if len(msgid) > 2 and len(msgid) <= MAX_MSGID_CHARS and msgid not in seen:
+            seen.add(msgid)
+            tokens.append(msgid)
     if len(tokens) > limit:
         tokens = tokens[:1] + tokens[len(tokens) - (limit - 1) :]
     return tuple(tokens)
@@ -183,15 +184,13 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def header_map(message: Message) -> dict[str, list[str]]:
-    """Lower-cased header name to every value, in order, as text (read without the policy,
-    which can raise on malformed values)."""
+    """Lower-cased header name to every value, in order, as text.
+
+    Values are read raw, bypassing the policy's header parsing (which can raise).
+    """
     found: dict[str, list[str]] = {}
-    try:
-        items = message.raw_items()
-        for name, value in items:
-            found.setdefault(str(name).strip().lower(), []).append(raw_to_text(value))
-    except Exception:
-        pass  # keep what was read before the damage
+    for name, value in message.raw_items():
+        found.setdefault(str(name).strip().lower(), []).append(raw_to_text(value))
     return found
 
 

@@ -1,4 +1,4 @@
-"""Make an HTML mail body safe to show (``sanitize_html``) and readable as text (``html_to_text``)."""
+"""Make an HTML mail body safe to show and readable as plain text."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def sanitize_html(markup: str) -> str:
                 url_schemes=set(_URL_SCHEMES),
                 attribute_filter=_drop_remote_image,
             )
-        )
+        ).strip()
     except Exception:  # never lose a message to the sanitizer; fall back to escaped text
         return html_entities.escape(html_to_text(markup))
 
