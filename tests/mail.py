@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 
@@ -32,3 +33,8 @@ def customer_mail(
         message[name] = value
     message.set_content(body)
     return message
+
+
+def wire(message: EmailMessage) -> bytes:
+    """The message as it travels over SMTP: CRLF line endings (RFC 5321 2.3.8)."""
+    return message.as_bytes(policy=SMTP)
