@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
@@ -33,16 +33,25 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url(session_dir: Path) -> str:
-    url = EXTERNAL_DB or f"sqlite:///{session_dir / 'test.db'}"
-    if EXTERNAL_DB and EXTERNAL_DB.startswith("postgresql"):
-        engine = create_store_engine(EXTERNAL_DB)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+def database_url(session_dir: Path) -> Iterator[str]:
+    if not EXTERNAL_DB:
+        url = f"sqlite:///{session_dir / 'test.db'}"
+        upgrade(url)
+        yield url
+        return
+    # A database of our own on the named server, so the suite never touches the
+    # data in the database the URL names.
+    server = make_url(EXTERNAL_DB)
+    name = f"omniroute_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return url
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
