@@ -76,3 +76,21 @@ def smtp_edge(
         yield handler, port
     finally:
         controller.stop()
+
+
+@contextmanager
+def http_server(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=15, what="uvicorn start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
