@@ -31,6 +31,9 @@ def _settings() -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # aiosmtpd logs every protocol line at INFO; keep that for DEBUG.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
     return settings
 
 
