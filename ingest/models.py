@@ -97,6 +97,9 @@ class Identity(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
+    # Set when mail to this address bounced; no automated mail goes to it then.
+    bouncing_since: Mapped[datetime | None]
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
