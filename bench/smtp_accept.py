@@ -97,6 +97,14 @@ class RecordingSMTP(smtplib.SMTP):
 
 
 @dataclass(frozen=True, slots=True)
+class Options:
+    messages: int
+    connections: int
+    rounds: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class Side:
     name: str
     expect_prefix: bytes  # the DATA reply text must start with this
@@ -231,7 +239,7 @@ def count_rows(engine: Engine) -> tuple[int, int]:
     return int(inbound), int(outbox)
 
 
-def run_baseline(args: argparse.Namespace, settings: Settings, tag: str) -> float:
+def run_baseline(args: Options, settings: Settings, tag: str) -> float:
     recipient = settings.recipients[0]
     messages = make_messages(args.messages, args.size, recipient, tag)
     with baseline_server(settings) as port:
@@ -239,7 +247,7 @@ def run_baseline(args: argparse.Namespace, settings: Settings, tag: str) -> floa
     return args.messages / elapsed
 
 
-def run_omniroute(args: argparse.Namespace, tag: str) -> float:
+def run_omniroute(args: Options, tag: str) -> float:
     with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
         settings = bench_settings(Path(tmp))
         recipient = settings.recipients[0]
@@ -260,7 +268,7 @@ def bench_settings(data_dir: Path) -> Settings:
     return load_settings(data_dir=data_dir, database_url=None)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--messages", type=int, default=2000, help="messages per side per round")
     parser.add_argument("--connections", type=int, default=8, help="persistent SMTP sessions")
@@ -272,7 +280,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name} must be at least 1")
     if args.connections > args.messages:
         parser.error("--connections must not exceed --messages")
-    return args
+    return Options(args.messages, args.connections, args.rounds, args.size)
 
 
 def main(argv: list[str] | None = None) -> int:
