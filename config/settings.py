@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.errors import ConfigError
+from config.mailboxes import ImapMailbox
 
 ENV_PREFIX = "OMNIROUTE_"
 
@@ -51,6 +52,18 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     max_total_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # JSON list of mailboxes (see ``ImapMailbox``); each is read by one lease holder.
+    imap_mailboxes: tuple[ImapMailbox, ...] = ()
+    imap_lease_seconds: float = Field(default=60, gt=0)
+
+    @field_validator("imap_mailboxes")
+    @classmethod
+    def _unique_mailbox_names(cls, value: tuple[ImapMailbox, ...]) -> tuple[ImapMailbox, ...]:
+        names = [m.name for m in value]
+        if len(names) != len(set(names)):
+            raise ValueError("mailbox names must be unique")
+        return value
 
     @field_validator("recipients", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from ingest import mailboxes  # noqa: F401 - registers the IMAP state and lease tables
 from ingest.db import create_store_engine
 from ingest.models import Base
 
