@@ -18,6 +18,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ingest.models import utcnow
+from normalize.references import signed_message_id
 from normalize.threadkeys import subject_tag
 
 
@@ -70,8 +71,9 @@ def transport_for(outbound_url: str | None, data_dir: Path) -> MailTransport:
     return FileTransport(data_dir / "sent-mail")
 
 
-def new_message_id(domain: str, ticket_number: int) -> str:
-    return f"<omniroute.{ticket_number}.{uuid.uuid4().hex}@{domain}>"
+def new_message_id(secret: bytes, domain: str, ticket_number: int) -> str:
+    """A signed Message-ID: a reply naming it threads to the ticket from any sender."""
+    return signed_message_id(secret, ticket_number, uuid.uuid4().hex[:16], domain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Acknowledgement:
     message_id: str
     from_address: str
     from_name: str
+    reply_to: str
 
 
 def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
@@ -104,7 +107,8 @@ def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
     # and ask Exchange not to send its own auto-replies back.
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
-    message["Reply-To"] = ack.from_address
+    # A signed plus-address: the reply threads even if the subject and headers are lost.
+    message["Reply-To"] = formataddr((ack.from_name, ack.reply_to))
     message.set_content(
         f"Hello{' ' + ack.to_name if ack.to_name else ''},\n\n"
         f"We have received your message and opened ticket #{ack.ticket_number}.\n"

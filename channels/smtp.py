@@ -1,12 +1,11 @@
 """SMTP server (aiosmtpd): verify the recipient, bound the size, store durably, then answer.
 
-The store is called through ``asyncio.to_thread`` so a slow commit never blocks
-the event loop that serves every other connection.
+Commits go through a ``BatchWriter`` thread, so a slow commit never blocks the
+event loop that serves every other connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +16,9 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from channels import replies
+from channels.batch_writer import BatchWriter
 from channels.recipients import accepts
-from ingest.accept import accept_raw
+from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
 from normalize.dedupe import email_dedupe_key
 
@@ -34,9 +34,12 @@ class IngestHandler:
         recipients: tuple[str, ...],
         on_accepted: Callable[[], None] | None = None,
     ) -> None:
-        self.sessions = sessions
+        self.writer = BatchWriter(sessions)
         self.recipients = recipients
         self.on_accepted = on_accepted
+
+    def close(self) -> None:
+        self.writer.close()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -59,13 +62,8 @@ class IngestHandler:
             "helo": session.host_name,
         }
         try:
-            accepted = await asyncio.to_thread(
-                accept_raw,
-                self.sessions,
-                channel="email",
-                dedupe_key=email_dedupe_key(raw),
-                raw=raw,
-                envelope=meta,
+            accepted = await self.writer.accept(
+                RawInput("email", email_dedupe_key(raw), bytes(raw), meta)
             )
         except StoreUnavailable as exc:
             log.warning("smtp store unavailable, answering 451: %s", exc)

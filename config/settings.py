@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.errors import ConfigError
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
     support_name: str = "Support"
 
     outbound_smtp_url: str | None = None
+    # Signs the references we send (Message-IDs, Reply-To); every process of one
+    # deployment must share it. Unset, a key is generated once under the data dir.
+    secret_key: SecretStr | None = None
     rules_file: Path | None = None
 
     worker_threads: int = Field(default=4, ge=1, le=64)
@@ -107,6 +112,27 @@ class Settings(BaseSettings):
     @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        """The key for signed references: the setting, else one kept under the data dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # Written aside, then linked in: two processes starting at once agree on one key.
+            tmp = path.with_name(f".secret.key.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip().encode()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.db import insert_ignoring_conflicts
-from ingest.models import Customer, Identity
+from ingest.models import Customer, Identity, utcnow
 
 
 def customer_for(session: Session, kind: str, value: str, name: str = "") -> Customer:
@@ -43,3 +43,26 @@ def _lookup(session: Session, kind: str, value: str) -> Customer | None:
         .join(Identity, Identity.customer_id == Customer.id)
         .where(Identity.kind == kind, Identity.value == value)
     ).scalar_one_or_none()
+
+
+def mark_bouncing(
+    session: Session, addresses: tuple[str, ...], status: str | None, diagnostic: str | None
+) -> None:
+    """Record that mail to these addresses bounces; automated sends skip them from now on."""
+    reason = " ".join(part for part in (status, diagnostic) if part)[:1000] or "bounced"
+    for address in addresses:
+        identity = session.execute(
+            select(Identity).where(Identity.kind == "email", Identity.value == address.lower())
+        ).scalar_one_or_none()
+        if identity is not None and identity.bouncing_since is None:
+            identity.bouncing_since = utcnow()
+            identity.bounce_reason = reason
+
+
+def is_bouncing(session: Session, address: str) -> bool:
+    since = session.execute(
+        select(Identity.bouncing_since).where(
+            Identity.kind == "email", Identity.value == address.lower()
+        )
+    ).scalar_one_or_none()
+    return since is not None

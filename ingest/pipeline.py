@@ -18,11 +18,20 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from ingest import outbox
 from ingest.blobs import store_blob
-from ingest.identity import customer_for
+from ingest.identity import customer_for, mark_bouncing
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
-from ingest.threading import NEW_TICKET, ThreadMatch, find_thread
+from ingest.threading import (
+    NEW_TICKET,
+    SIGNED_ADDRESS,
+    SIGNED_MESSAGE_ID,
+    ThreadMatch,
+    find_thread,
+    ticket_by_message_id,
+)
+from normalize.bounce import Bounce, parse_bounce
 from normalize.email import EmailLimits, parse_email
 from normalize.errors import Unparseable
+from normalize.references import ticket_from_message_id
 from normalize.types import InboundMessage, ParsedInput
 
 log = logging.getLogger(__name__)
@@ -55,11 +64,31 @@ def process_inbound(session: Session, inbound_id: int, settings: Settings) -> In
     if duplicate_of is not None:
         return _finish(record, "duplicate", f"same message as stored message {duplicate_of}")
 
+    secret = settings.signing_key
+    if ticket_from_message_id(secret, msg.external_id) is not None:
+        # One of our own messages came back (a forwarding loop, a misconfigured alias).
+        return _finish(record, "quarantined", "our own outbound message came back (mail loop)")
+
+    bounce = (
+        parse_bounce(record.raw, exclude=frozenset(settings.recipients))
+        if msg.is_automated
+        else None
+    )
+    recipients = [*record.envelope.get("rcpt_tos", []), *(a.email for a in msg.recipients)]
+    _store_attachments(parsed, settings.attachments_dir)
+    if bounce is not None:
+        return _attach_bounce(session, record, parsed, bounce, secret=secret, recipients=recipients)
+
     customer = customer_for(session, "email", msg.sender.email, msg.sender.name)
-    match = find_thread(session, msg, customer.id)
+    match = find_thread(session, msg, customer.id, secret=secret, recipients=recipients)
+    if msg.is_automated and match.ticket is not None:
+        # An out-of-office or other auto-reply is a note: no reopen, no triage, no reply.
+        note = _add_message(session, match.ticket, record, parsed, match, kind="auto-reply")
+        _finish(record, "processed", None)
+        return IngestOutcome("processed", ticket_id=match.ticket.id, message_id=note.id)
+
     ticket = _ticket_for(session, match, msg, customer.id, settings)
-    message = _add_message(session, ticket, record, msg, match)
-    _store_attachments(session, message, parsed, settings.attachments_dir)
+    message = _add_message(session, ticket, record, parsed, match)
 
     if match.ticket is None or match.ticket.id != ticket.id:
         outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
@@ -72,6 +101,37 @@ def process_inbound(session: Session, inbound_id: int, settings: Settings) -> In
     return IngestOutcome(outcome.status, ticket_id=ticket.id, message_id=message.id)
 
 
+def _attach_bounce(
+    session: Session,
+    record: InboundRecord,
+    parsed: ParsedInput,
+    bounce: Bounce,
+    *,
+    secret: bytes,
+    recipients: list[str],
+) -> IngestOutcome:
+    """A bounce is a note on the ticket of the message that bounced; the address is marked."""
+    if bounce.permanent:
+        mark_bouncing(session, bounce.failed_recipients, bounce.status, bounce.diagnostic)
+    ticket = None
+    if bounce.original_message_id:
+        number = ticket_from_message_id(secret, bounce.original_message_id)
+        ticket = session.get(Ticket, number) if number is not None else None
+        if ticket is None:
+            ticket = ticket_by_message_id(session, bounce.original_message_id)
+    if ticket is None:
+        match = find_thread(session, parsed.message, -1, secret=secret, recipients=recipients)
+        ticket = match.ticket if match.signal in {SIGNED_ADDRESS, SIGNED_MESSAGE_ID} else None
+    if ticket is None:
+        failed = ", ".join(bounce.failed_recipients) or "unknown recipients"
+        return _finish(record, "quarantined", f"bounce for {failed} matches no ticket")
+    detail = f"bounce {bounce.status or ''} for {', '.join(bounce.failed_recipients)}".strip()
+    match = ThreadMatch(ticket, "bounce", detail)
+    note = _add_message(session, ticket, record, parsed, match, kind="bounce")
+    _finish(record, "processed", None)
+    return IngestOutcome("processed", ticket_id=ticket.id, message_id=note.id)
+
+
 def _parse(record: InboundRecord, settings: Settings) -> ParsedInput:
     if record.channel not in PARSERS:
         raise Unparseable(f"no parser for channel {record.channel!r}")
@@ -79,8 +139,12 @@ def _parse(record: InboundRecord, settings: Settings) -> ParsedInput:
         max_attachment_bytes=settings.max_attachment_bytes,
         max_total_attachment_bytes=settings.max_total_attachment_bytes,
     )
-    mail_from = str(record.envelope.get("mail_from") or "") or None
-    return parse_email(record.raw, envelope_sender=mail_from, limits=limits)
+    # An empty SMTP envelope sender (MAIL FROM:<>) marks a bounce (RFC 5321 4.5.5);
+    # keep it distinct from "no envelope" (the MTA pipe).
+    mail_from = record.envelope.get("mail_from")
+    return parse_email(
+        record.raw, envelope_sender=None if mail_from is None else str(mail_from), limits=limits
+    )
 
 
 def _already_stored(session: Session, msg: InboundMessage) -> int | None:
@@ -128,8 +192,15 @@ def _new_ticket(
 
 
 def _add_message(
-    session: Session, ticket: Ticket, record: InboundRecord, msg: InboundMessage, match: ThreadMatch
+    session: Session,
+    ticket: Ticket,
+    record: InboundRecord,
+    parsed: ParsedInput,
+    match: ThreadMatch,
+    *,
+    kind: str = "message",
 ) -> Message:
+    msg = parsed.message
     signal = match.signal
     detail = match.detail
     if match.ticket is not None and match.ticket.id != ticket.id:
@@ -139,7 +210,7 @@ def _add_message(
         ticket_id=ticket.id,
         inbound_id=record.id,
         direction="inbound",
-        kind="message",
+        kind=kind,
         channel=msg.channel.value,
         external_id=msg.external_id,
         message_id_header=msg.message_id,
@@ -157,14 +228,7 @@ def _add_message(
     )
     session.add(message)
     session.flush()
-    return message
-
-
-def _store_attachments(session: Session, message: Message, parsed: ParsedInput, root: Path) -> None:
-    for info in parsed.message.attachments:
-        payload = parsed.payloads.get(info.sha256)
-        if payload is not None and info.refused_reason is None:
-            store_blob(root, info.sha256, payload)
+    for info in msg.attachments:
         session.add(
             Attachment(
                 message_id=message.id,
@@ -177,6 +241,15 @@ def _store_attachments(session: Session, message: Message, parsed: ParsedInput, 
                 refused_reason=info.refused_reason,
             )
         )
+    return message
+
+
+def _store_attachments(parsed: ParsedInput, root: Path) -> None:
+    """Write accepted attachment bytes; content-addressed, so a rerun rewrites nothing."""
+    for info in parsed.message.attachments:
+        payload = parsed.payloads.get(info.sha256)
+        if payload is not None and info.refused_reason is None:
+            store_blob(root, info.sha256, payload)
 
 
 def _finish(record: InboundRecord, status: str, reason: str | None) -> IngestOutcome:

@@ -1,22 +1,33 @@
 """Find the ticket an inbound message continues, and say which signal matched.
 
-Order (DESIGN.md, "Threading order"): a subject tag from a participant, then
-``In-Reply-To`` / ``References`` against every stored Message-ID, else a new
-ticket. A bare ticket number from someone not on the ticket never attaches to
-it: guessing a number must not let a stranger write into another customer's ticket.
+Order (DESIGN.md, "Threading order"):
+
+1. a reference we issued: a signed plus-address among the recipients, a signed
+   Message-ID of ours in ``In-Reply-To``/``References`` (any sender: the
+   signature proves they hold our mail), a subject tag from a participant;
+2. ``In-Reply-To`` / ``References`` matching a stored Message-ID, from a
+   participant of that ticket, so a newsletter or a thread shared by many
+   customers never merges their tickets;
+3. otherwise a new ticket.
+
+A bare ticket number from someone not on the ticket never attaches to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ingest.models import Message, Ticket
+from normalize.references import ticket_from_address, ticket_from_message_id
 from normalize.threadkeys import ticket_numbers_in_subject
 from normalize.types import InboundMessage
 
+SIGNED_ADDRESS = "signed-reply-address"
+SIGNED_MESSAGE_ID = "signed-message-id"
 SUBJECT_TAG = "subject-tag"
 IN_REPLY_TO = "in-reply-to"
 REFERENCES = "references"
@@ -30,38 +41,75 @@ class ThreadMatch:
     detail: str
 
 
-def find_thread(session: Session, msg: InboundMessage, customer_id: int) -> ThreadMatch:
-    mentions: list[str] = []
+def find_thread(
+    session: Session,
+    msg: InboundMessage,
+    customer_id: int,
+    *,
+    secret: bytes,
+    recipients: Iterable[str] = (),
+) -> ThreadMatch:
+    signed = _signed_reference(session, msg, secret, recipients)
+    if signed is not None:
+        return signed
+    notes: list[str] = []
     for number in ticket_numbers_in_subject(msg.subject):
         ticket = session.get(Ticket, number)
         if ticket is None:
-            mentions.append(f"mentions #{number} (no such ticket)")
-        elif _is_participant(session, ticket, customer_id, msg.sender.email):
+            notes.append(f"mentions #{number} (no such ticket)")
+        elif is_participant(session, ticket, customer_id, msg.sender.email):
             return ThreadMatch(ticket, SUBJECT_TAG, f"[Ticket #{number}] in subject")
         else:
-            mentions.append(f"mentions #{number} (sender not on that ticket)")
+            notes.append(f"mentions #{number} (sender not on that ticket)")
 
     for signal, ids in ((IN_REPLY_TO, msg.in_reply_to), (REFERENCES, msg.references[::-1])):
         for message_id in ids:
-            ticket_id = session.execute(
-                select(Message.ticket_id)
-                .where(Message.message_id_header == message_id)
-                .order_by(Message.id)
-                .limit(1)
-            ).scalar_one_or_none()
-            if ticket_id is not None:
-                ticket = session.get(Ticket, ticket_id)
+            ticket = ticket_by_message_id(session, message_id)
+            if ticket is None:
+                continue
+            if is_participant(session, ticket, customer_id, msg.sender.email):
                 return ThreadMatch(ticket, signal, f"{signal} {message_id}")
+            notes.append(f"{signal} names ticket #{ticket.id}, but the sender is not on it")
+    return ThreadMatch(None, NEW_TICKET, "; ".join(dict.fromkeys(notes)) or "no thread reference")
 
-    return ThreadMatch(None, NEW_TICKET, "; ".join(mentions) or "no thread reference")
+
+def _signed_reference(
+    session: Session, msg: InboundMessage, secret: bytes, recipients: Iterable[str]
+) -> ThreadMatch | None:
+    for address in recipients:
+        number = ticket_from_address(secret, address)
+        ticket = session.get(Ticket, number) if number is not None else None
+        if ticket is not None:
+            return ThreadMatch(ticket, SIGNED_ADDRESS, f"reply address for #{number}")
+    for message_id in (*msg.in_reply_to, *msg.references[::-1]):
+        number = ticket_from_message_id(secret, message_id)
+        ticket = session.get(Ticket, number) if number is not None else None
+        if ticket is not None:
+            return ThreadMatch(ticket, SIGNED_MESSAGE_ID, f"our Message-ID {message_id}")
+    return None
 
 
-def _is_participant(session: Session, ticket: Ticket, customer_id: int, sender: str) -> bool:
+def ticket_by_message_id(session: Session, message_id: str) -> Ticket | None:
+    ticket_id = session.execute(
+        select(Message.ticket_id)
+        .where(Message.message_id_header == message_id)
+        .order_by(Message.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return session.get(Ticket, ticket_id) if ticket_id is not None else None
+
+
+def is_participant(session: Session, ticket: Ticket, customer_id: int, sender: str) -> bool:
+    """The ticket's customer, or anyone who wrote on it or was written to on it."""
     if ticket.customer_id == customer_id:
         return True
+    sender = sender.lower()
     found = session.execute(
         select(Message.id)
-        .where(Message.ticket_id == ticket.id, Message.sender == sender.lower())
+        .where(
+            Message.ticket_id == ticket.id,
+            or_(Message.sender == sender, Message.recipient == sender),
+        )
         .limit(1)
     ).scalar_one_or_none()
     return found is not None

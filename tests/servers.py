@@ -76,6 +76,7 @@ def smtp_edge(
         yield handler, port
     finally:
         controller.stop()
+        handler.close()
 
 
 @contextmanager

@@ -130,8 +130,8 @@ def test_mail_to_ticket_to_webhook_and_acknowledgement_then_reply_threads_back(
     assert view["deliveries"][0]["status"] == "delivered"
     assert view["automated_sends"][0]["status"] == "sent"
     signals = [m["thread_signal"] for m in view["messages"]]
-    # (the tag in the quoted subject is the first signal in the threading order)
-    assert signals == ["new-ticket", "outbound", "subject-tag"]
+    # (our signed Message-ID in In-Reply-To is the first signal in the threading order)
+    assert signals == ["new-ticket", "outbound", "signed-message-id"]
     # And only one acknowledgement was ever sent
     assert len(sink.messages) == 1
 

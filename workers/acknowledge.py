@@ -24,7 +24,9 @@ from channels.email_out import (
 from channels.recipients import accepts
 from config.settings import Settings
 from ingest.db import unit_of_work
+from ingest.identity import is_bouncing
 from ingest.models import AutomatedSend, Message, Ticket, utcnow
+from normalize.references import signed_reply_address
 from workers.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,9 @@ def _plan(session: Session, settings: Settings, ticket_id: int) -> PlannedAck | 
             recipient=recipient,
             status="suppressed" if reason else "sending",
             reason=reason,
-            message_id_header=None if reason else new_message_id(settings.smtp_hostname, ticket.id),
+            message_id_header=None
+            if reason
+            else new_message_id(settings.signing_key, settings.smtp_hostname, ticket.id),
         )
         session.add(existing)
         session.flush()
@@ -116,6 +120,7 @@ def _plan(session: Session, settings: Settings, ticket_id: int) -> PlannedAck | 
             message_id=existing.message_id_header,
             from_address=settings.from_address,
             from_name=settings.support_name,
+            reply_to=signed_reply_address(settings.signing_key, settings.from_address, ticket.id),
         ),
     )
 
@@ -129,6 +134,8 @@ def _suppression_reason(
         return "automated mail: " + ", ".join(str(r) for r in first.auto_reasons)
     if accepts(recipient, settings.recipients) or recipient == settings.from_address:
         return "recipient is one of our own addresses"
+    if is_bouncing(session, recipient):
+        return "recipient address is bouncing"
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
         select(func.count(AutomatedSend.id)).where(

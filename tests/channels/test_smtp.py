@@ -112,7 +112,7 @@ def test_store_unreachable_answers_451_and_retry_succeeds(
         assert code == 451
         assert reply.startswith(b"4.3.0")
         # And when the store is back, the retried mail is accepted and stored
-        handler.sessions = sessions
+        handler.writer.sessions = sessions
         with smtplib.SMTP("127.0.0.1", port) as client:
             client.sendmail("jane@customer.test", ["support@example.com"], raw)
     down.dispose()

@@ -53,13 +53,17 @@ def pipeline(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[Pi
     pipe.close()
 
 
-def send(sessions: sessionmaker[Session], raw: bytes, mail_from: str = "") -> int:
+def send(sessions: sessionmaker[Session], raw: bytes, mail_from: str | None = None) -> int:
+    """Accept ``raw`` as the SMTP edge would; ``mail_from=""`` is a null sender (a bounce)."""
+    envelope: dict[str, object] = {"rcpt_tos": ["support@example.com"]}
+    if mail_from is not None:
+        envelope["mail_from"] = mail_from
     accepted = accept_raw(
         sessions,
         channel="email",
         dedupe_key=email_dedupe_key(raw),
         raw=raw,
-        envelope={"mail_from": mail_from, "rcpt_tos": ["support@example.com"]},
+        envelope=envelope,
     )
     return accepted.inbound_id
 
@@ -114,7 +118,7 @@ def test_the_same_message_twice_makes_one_ticket_message(
     assert len(pipeline.transport.sent) == 1
 
 
-def test_reply_to_acknowledgement_threads_by_in_reply_to(
+def test_reply_to_acknowledgement_threads_by_its_signed_message_id(
     pipeline: Pipeline, sessions: sessionmaker[Session]
 ) -> None:
     # Given a ticket whose acknowledgement went out
@@ -124,13 +128,13 @@ def test_reply_to_acknowledgement_threads_by_in_reply_to(
     # When the customer replies to the acknowledgement (no tag in the subject)
     send(sessions, bytes(customer_mail(subject="Re: still broken", in_reply_to=ack_id)))
     pipeline.drain()
-    # Then the reply is on ticket 1, threaded by In-Reply-To, and no second ticket exists
+    # Then the reply is on ticket 1, threaded by our signed Message-ID; no second ticket
     assert count(sessions, Ticket) == 1
     with sessions() as session:
         view = show_ticket(session, 1)
     assert view is not None
     signals = [m["thread_signal"] for m in view["messages"] if m["direction"] == "inbound"]
-    assert signals == ["new-ticket", "in-reply-to"]
+    assert signals == ["new-ticket", "signed-message-id"]
 
 
 def test_references_to_an_earlier_inbound_message_thread(

@@ -1,0 +1,100 @@
+"""One writer thread per edge process: accepts queue up and commit together.
+
+Many SMTP sessions committing at once would fight over the store's write lock
+(SQLite has one; PostgreSQL pays a commit each). Instead the event loop hands
+each input to this thread, which commits everything waiting in one transaction
+and only then resolves each sender's future, so every ``250`` still follows its
+own commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.accept import Accepted, RawInput, accept_batch
+from ingest.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    item: RawInput
+    future: asyncio.Future[Accepted]
+    loop: asyncio.AbstractEventLoop
+
+
+class BatchWriter:
+    def __init__(self, sessions: sessionmaker[Session], max_batch: int = MAX_BATCH) -> None:
+        self.sessions = sessions
+        self.max_batch = max_batch
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="accept-writer", daemon=True)
+        self._thread.start()
+
+    async def accept(self, item: RawInput) -> Accepted:
+        """Commit ``item``; raises ``StoreUnavailable`` when the store cannot take it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Accepted] = loop.create_future()
+        self._jobs.put(_Job(item, future, loop))
+        return await future
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._commit(batch)
+                    return
+                batch.append(job)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        try:
+            results = accept_batch(self.sessions, [job.item for job in batch])
+        except StoreUnavailable as exc:
+            for job in batch:
+                _resolve(job, exc)
+            return
+        except Exception:
+            if len(batch) == 1:
+                log.exception("accept failed")
+                _resolve(batch[0], StoreUnavailable("accept failed; see log"))
+                return
+            # One bad input must not fail its neighbours: commit them one by one.
+            for job in batch:
+                self._commit([job])
+            return
+        for job, result in zip(batch, results, strict=True):
+            _resolve(job, result)
+
+
+def _resolve(job: _Job, outcome: Accepted | Exception) -> None:
+    def settle() -> None:
+        if job.future.done():
+            return
+        if isinstance(outcome, Exception):
+            job.future.set_exception(outcome)
+        else:
+            job.future.set_result(outcome)
+
+    job.loop.call_soon_threadsafe(settle)
