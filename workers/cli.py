@@ -49,7 +49,10 @@ def run() -> None:
 
     settings = _settings()
     _check_rules(settings)
-    run_all(settings)
+    try:
+        run_all(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _role_command(role: str, doc: str) -> None:
@@ -61,12 +64,13 @@ def _role_command(role: str, doc: str) -> None:
         _check_rules(settings)
         try:
             run_role(role, settings)
-        except MissingBroker as exc:
+        except (MissingBroker, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
 
 
 _role_command("web", "Serve the HTTP app (health, metrics, ticket API).")
 _role_command("smtp", "Serve the SMTP edge.")
+_role_command("imap", "Read the configured IMAP mailboxes (one lease holder per mailbox).")
 _role_command("worker", "Run Dramatiq workers and an outbox relay.")
 _role_command("scheduler", "Run the outbox relay and periodic sweeps.")
 

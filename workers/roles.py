@@ -11,8 +11,10 @@ from contextlib import ExitStack, contextmanager
 import uvicorn
 from dramatiq.worker import Worker
 
+from channels.imap import start_readers
 from channels.smtp import IngestHandler, start_smtp_server
 from channels.web import create_app
+from config.errors import ConfigError
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
@@ -100,6 +102,27 @@ def smtp_server(
         engine.dispose()
 
 
+@contextmanager
+def imap_readers(
+    settings: Settings, on_accepted: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """One reader per configured mailbox; each reads only while it holds the mailbox's lease."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    readers = start_readers(
+        settings.imap_mailboxes,
+        session_factory(engine),
+        lease_seconds=settings.imap_lease_seconds,
+        on_accepted=on_accepted,
+    )
+    log.info("imap reading %s", ", ".join(m.name for m in settings.imap_mailboxes))
+    try:
+        yield
+    finally:
+        for reader in readers:
+            reader.stop()
+        engine.dispose()
+
+
 def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
@@ -126,6 +149,8 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
+        if settings.imap_mailboxes:
+            stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
@@ -145,6 +170,13 @@ def run_role(role: str, settings: Settings) -> None:
     if role == "smtp":
         # The SMTP edge only writes to the store; the relay moves its work to the broker.
         with smtp_server(settings):
+            wait_for_shutdown()
+        return
+    if role == "imap":
+        # Like the SMTP edge, the readers only write to the store.
+        if not settings.imap_mailboxes:
+            raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
+        with imap_readers(settings):
             wait_for_shutdown()
         return
     if role == "worker":
