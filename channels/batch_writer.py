@@ -69,32 +69,36 @@ class BatchWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Job]) -> None:
+        outcomes: list[Accepted | Exception]
         try:
-            results = accept_batch(self.sessions, [job.item for job in batch])
+            outcomes = list(accept_batch(self.sessions, [job.item for job in batch]))
         except StoreUnavailable as exc:
-            for job in batch:
-                _resolve(job, exc)
-            return
+            outcomes = [exc] * len(batch)
         except Exception:
-            if len(batch) == 1:
-                log.exception("accept failed")
-                _resolve(batch[0], StoreUnavailable("accept failed; see log"))
+            if len(batch) > 1:
+                # One bad input must not fail its neighbours: commit them one by one.
+                for job in batch:
+                    self._commit([job])
                 return
-            # One bad input must not fail its neighbours: commit them one by one.
-            for job in batch:
-                self._commit([job])
-            return
-        for job, result in zip(batch, results, strict=True):
-            _resolve(job, result)
+            log.exception("accept failed")
+            outcomes = [StoreUnavailable("accept failed; see log")]
+        _settle(batch, outcomes)
 
 
-def _resolve(job: _Job, outcome: Accepted | Exception) -> None:
-    def settle() -> None:
+def _settle(batch: list[_Job], outcomes: list[Accepted | Exception]) -> None:
+    """Hand results back to each event loop with one wake-up per loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Accepted | Exception]]] = {}
+    for job, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(job.loop, []).append((job, outcome))
+    for loop, pairs in by_loop.items():
+        loop.call_soon_threadsafe(_set_all, pairs)
+
+
+def _set_all(pairs: list[tuple[_Job, Accepted | Exception]]) -> None:
+    for job, outcome in pairs:
         if job.future.done():
-            return
+            continue
         if isinstance(outcome, Exception):
             job.future.set_exception(outcome)
         else:
             job.future.set_result(outcome)
-
-    job.loop.call_soon_threadsafe(settle)

@@ -62,9 +62,7 @@ class IngestHandler:
             "helo": session.host_name,
         }
         try:
-            accepted = await self.writer.accept(
-                RawInput("email", email_dedupe_key(raw), bytes(raw), meta)
-            )
+            accepted = await self.writer.accept(RawInput("email", email_dedupe_key(raw), raw, meta))
         except StoreUnavailable as exc:
             log.warning("smtp store unavailable, answering 451: %s", exc)
             return replies.TEMP_451_STORE_DOWN
