@@ -1,62 +1,227 @@
-"""First-pass removal of quoted replies and signatures from a plain-text body.
+"""Separate what the sender just wrote from quoted history and signature in a plain-text reply.
 
-Recognized, in order: an English attribution line ("On ... wrote:", possibly
-wrapped onto a second line, as Gmail and Apple Mail write it), an Outlook
-"-----Original Message-----" separator, a trailing run of ">"-quoted lines,
-and the RFC 3676 §4.3 signature separator "-- ". Line checks are plain string
-tests, so the work is linear in the length of the body.
+One pass from the top finds where the quoted history starts, the first of:
+
+* an attribution line, "On <date>, <name> wrote:" in any of the languages in
+  ``normalize.quote_patterns`` (Gmail, Apple Mail, Thunderbird, Yahoo, Outlook
+  mobile), also when the client wrapped it over two lines;
+* an Outlook "-----Original Message-----" separator, localized;
+* an Outlook "From: / Sent: / To: / Subject:" header block in any of Outlook's
+  languages, together with the "______" rule Outlook web and mobile put above it.
+
+Everything from there on is history. Then a trailing run of ``>``-quoted lines,
+an RFC 3676 §4.3 "-- " signature and a "Sent from my iPhone"-style line at the
+end are removed.
+
+Two shapes keep their quotes: an attribution followed by ``>`` lines that are
+answered in between (an inline, bottom-posted reply keeps the questions it
+answers), and a forward ("---------- Forwarded message ---------" before any
+quote header), whose forwarded text is what the sender means to send us.
+
+Linear time: every line is classified once from its first
+``quote_patterns.MAX_PROBE`` characters with plain string tests, and the few
+look-aheads are bounded, so a megabyte of quoted history costs a few
+milliseconds however it is shaped.
 """
 
 from __future__ import annotations
 
-_ORIGINAL_MESSAGE = "-----original message-----"
-_MAX_ATTRIBUTION_CHARS = 400
+from dataclasses import dataclass
+
+from normalize.quote_patterns import (
+    COLONS,
+    MAX_ATTRIBUTION,
+    Label,
+    Separator,
+    header_label,
+    is_attribution,
+    is_device_signature,
+    is_rule,
+    is_signature_separator,
+    opens_attribution,
+    probe,
+    separator,
+)
+
+# An Outlook header block spans at most this many lines (wrapped To:/Cc: lists included).
+_HEADER_BLOCK_LINES = 12
+# A "Sent from my iPhone" line is only a signature among the last few lines.
+_DEVICE_SIGNATURE_TAIL = 4
 
 
 def strip_quotes(text: str) -> str:
-    """What the sender just wrote; the whole ``text`` when stripping would leave nothing."""
-    lines = text.split("\n")
-    lines = lines[: _quote_header_index(lines)]
-    lines = _drop_trailing_quote(lines)
-    lines = lines[: _signature_index(lines)]
-    stripped = "\n".join(lines).strip("\n")
-    # A message that is all quote (a bare forward) keeps its text rather than becoming empty.
+    """What the sender just wrote in ``text``, without quoted history and signature.
+
+    Line endings in the result are ``\\n``. When stripping would leave nothing
+    (a bare forward, a message that is all quote) the whole ``text`` is
+    returned unchanged.
+    """
+    lines = _Lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    end = lines.quote_start()
+    if end is None:
+        kept = lines.raw
+    else:
+        end = lines.before_trailing_quote(end)
+        # A signature below an inline reply may have a quoted sign-off above it.
+        end = lines.before_trailing_quote(lines.before_signature(end))
+        kept = lines.raw[:end]
+    stripped = _trim_blank_lines(kept)
     return stripped if stripped.strip() else text
 
 
-def _quote_header_index(lines: list[str]) -> int:
-    for index, line in enumerate(lines):
-        current = line.strip()
-        if current.lower() == _ORIGINAL_MESSAGE:
-            return index
-        if not current.startswith("On "):
-            continue
-        if _is_attribution(current):
-            return index
-        if index + 1 < len(lines) and _is_attribution(current + " " + lines[index + 1].strip()):
-            return index
-    return len(lines)
+@dataclass(slots=True)
+class _Lines:
+    """The body's lines with, per line, its probe, ``>``-quoting and header label."""
+
+    raw: list[str]
+    probes: list[str]
+    quoted: list[bool]
+    labels: list[Label | None]
+
+    def __init__(self, raw: list[str]) -> None:
+        self.raw = raw
+        self.probes = [probe(line) if line else "" for line in raw]
+        self.quoted = [p[:1] == ">" for p in self.probes]
+        self.labels = [
+            header_label(p) if p and not q else None
+            for p, q in zip(self.probes, self.quoted, strict=True)
+        ]
+
+    def next_text(self, index: int) -> int:
+        """The first non-blank line at or after ``index``; len(raw) when there is none."""
+        # Each call walks only blank lines up to the next non-blank one, and
+        # callers start from distinct non-blank lines, so the walks stay linear.
+        while index < len(self.raw) and not self.probes[index]:
+            index += 1
+        return index
+
+    def next_unquoted(self, index: int) -> int:
+        """The first non-blank, unquoted line at or after ``index``; len(raw) when there is none."""
+        while index < len(self.raw) and (not self.probes[index] or self.quoted[index]):
+            index += 1
+        return index
+
+    def quote_start(self) -> int | None:
+        """Index where quoted history starts; len(raw) if none, None for a forward."""
+        for index, current in enumerate(self.probes):
+            if not current or self.quoted[index]:
+                continue
+            kind = separator(current)
+            if kind is Separator.ORIGINAL:
+                return index
+            if kind is Separator.FORWARD:
+                return None
+            if self.labels[index] is not None and self._is_header_block(index):
+                return self._rule_above(index)
+            span = self._attribution_span(index)
+            if span and not self._answered_inline(index + span):
+                return index
+        return len(self.raw)
+
+    def _attribution_span(self, index: int) -> int:
+        """1 or 2 when an attribution starts at ``index`` (2: wrapped onto the next line)."""
+        current = self.probes[index]
+        if current.endswith(COLONS):
+            after = self._is_quoted(self.next_text(index + 1))
+            return 1 if is_attribution(current, quote_follows=after) else 0
+        following = self.probes[index + 1] if index + 1 < len(self.raw) else ""
+        if (
+            not following.endswith(COLONS)
+            or self.quoted[index + 1]
+            or len(current) + len(following) >= MAX_ATTRIBUTION
+        ):
+            return 0
+        below = self._is_quoted(self.next_text(index + 2))
+        joiner = "" if _is_wide(current[-1]) else " "
+        if not is_attribution(current + joiner + following, quote_follows=below):
+            return 0
+        # "Thanks.\nOn ... wrote:": the attribution is the next line on its own,
+        # unless this line is plainly its first half ("... Team <\nteam@x> ha scritto:").
+        if current.endswith((".", "!", "?")) or (
+            is_attribution(following, quote_follows=below) and not opens_attribution(current)
+        ):
+            return 0
+        return 2
+
+    def _answered_inline(self, after: int) -> bool:
+        """Whether the quote below an attribution is followed by the sender's answers."""
+        first = self.next_text(after)
+        if not self._is_quoted(first):
+            return False
+        answer = self.next_unquoted(first)
+        if answer >= len(self.raw):
+            return False
+        current = self.probes[answer]
+        return not (
+            is_signature_separator(current)
+            or is_device_signature(current)
+            or separator(current) is not None
+            or self.labels[answer] is not None
+            or is_attribution(current, quote_follows=False)
+        )
+
+    def _is_header_block(self, start: int) -> bool:
+        window = set(self.labels[start : start + _HEADER_BLOCK_LINES])
+        if Label.DATE not in window or Label.FROM not in window:
+            return False  # cheap rejection of "From:" lines with no block around them
+        labels: set[Label] = set()
+        blank_run = 0
+        for index in range(start, min(start + _HEADER_BLOCK_LINES, len(self.raw))):
+            current = self.probes[index]
+            if self.quoted[index]:
+                break
+            if not current:
+                blank_run += 1
+                if blank_run == 2:
+                    break
+                continue
+            blank_run = 0
+            label = self.labels[index]
+            if label is not None:
+                labels.add(label)
+        return {Label.FROM, Label.DATE} <= labels and bool({Label.TO, Label.SUBJECT} & labels)
+
+    def _rule_above(self, index: int) -> int:
+        above = index - 1
+        while above >= 0 and index - above <= 3 and not self.probes[above]:
+            above -= 1
+        return above if above >= 0 and is_rule(self.probes[above]) else index
+
+    def _is_quoted(self, index: int) -> bool:
+        return index < len(self.raw) and self.quoted[index]
+
+    def before_trailing_quote(self, end: int) -> int:
+        """``end`` moved up past trailing blank and ``>``-quoted lines."""
+        while end and (not self.probes[end - 1] or self.quoted[end - 1]):
+            end -= 1
+        return end
+
+    def before_signature(self, end: int) -> int:
+        """``end`` moved up to a "-- " separator or a "Sent from my iPhone" line at the end."""
+        for index in range(end - 1, -1, -1):
+            if is_signature_separator(self.probes[index]) and self.raw[index].startswith("--"):
+                return index
+        tail: list[int] = []
+        index = end - 1
+        while index >= 0 and len(tail) < _DEVICE_SIGNATURE_TAIL:
+            if self.probes[index]:
+                tail.append(index)
+            index -= 1
+        for index in reversed(tail):
+            if is_device_signature(self.probes[index]):
+                return index
+        return end
 
 
-def _is_attribution(line: str) -> bool:
-    return len(line) <= _MAX_ATTRIBUTION_CHARS and line.endswith("wrote:")
+def _is_wide(char: str) -> bool:
+    # CJK text wraps without a space to restore.
+    return char >= "\u2e80"
 
 
-def _drop_trailing_quote(lines: list[str]) -> list[str]:
-    end = len(lines)
-    while end and not lines[end - 1].strip():
+def _trim_blank_lines(lines: list[str]) -> str:
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
         end -= 1
-    start = end
-    while start and (lines[start - 1].lstrip().startswith(">") or not lines[start - 1].strip()):
-        start -= 1
-    if start == end:
-        return lines[:end]
-    return lines[:start]
-
-
-def _signature_index(lines: list[str]) -> int:
-    # The separator is "-- "; many clients strip the trailing space, so "--" counts too.
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index] in ("-- ", "--"):
-            return index
-    return len(lines)
+    return "\n".join(lines[start:end])
