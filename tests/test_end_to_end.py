@@ -8,7 +8,6 @@ import smtplib
 from collections.abc import Iterator
 
 import pytest
-from dramatiq.worker import Worker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,12 +16,9 @@ from config.settings import Settings
 from ingest.models import Message, Ticket
 from ingest.views import show_ticket
 from tests.mail import customer_mail
-from tests.servers import smtp_edge, smtp_sink, wait_until
+from tests.servers import smtp_sink, wait_until
+from tests.stack import running_stack
 from tests.workers.webhook_receiver import WebhookReceiver
-from workers.actors import register_actors
-from workers.broker import QUEUE, create_broker
-from workers.relay import RelayLoop
-from workers.runtime import Runtime
 
 SECRET = "e2e-secret"
 
@@ -69,60 +65,44 @@ def test_mail_to_ticket_to_webhook_and_acknowledgement_then_reply_threads_back(
 ) -> None:
     with smtp_sink() as (sink, sink_port):
         # Given omniroute's parts running against the real store and broker
-        settings = replace_settings(settings, f"smtp://127.0.0.1:{sink_port}")
-        broker = create_broker(broker_url, settings)
-        broker.declare_queue(QUEUE)
-        runtime = Runtime(
-            settings=settings,
-            engine=sessions.kw["bind"],
-            sessions=sessions,
-            broker=broker,
-            rules=load_rules_text(RULES.format(url=receiver.url_for("/hook"))),
+        settings = settings.model_copy(
+            update={"outbound_smtp_url": f"smtp://127.0.0.1:{sink_port}"}
         )
-        register_actors(runtime)
-        worker = Worker(broker, worker_threads=2, worker_timeout=100)
-        relay = RelayLoop(sessions, broker, 0.05, runtime.outbox_signal)
-        worker.start()
-        relay.start()
-        try:
-            with smtp_edge(sessions, on_accepted=runtime.outbox_signal.set) as (_, port):
-                first = customer_mail(subject="Printer on fire", message_id="<e2e-1@customer.test>")
-                # When a customer mails support
-                with smtplib.SMTP("127.0.0.1", port) as client:
-                    client.send_message(first)
-                # Then the help desk receives one signed hand-off for ticket 1
-                receiver.wait_for(1, timeout=60)
-                hook = receiver.requests[0]
-                assert hook.signature_valid
-                document = hook.json()
-                assert document["event"] == "ticket.created"
-                assert document["ticket"]["number"] == 1
-                assert document["message"]["external_id"] == "<e2e-1@customer.test>"
-                assert document["decision"]["team"] == "support"
-                # And the customer receives one acknowledgement threaded on their mail
-                wait_until(lambda: len(sink.messages) == 1, what="acknowledgement")
-                mail_from, rcpt_tos, ack = sink.messages[0]
-                assert (mail_from, rcpt_tos) == ("support@example.com", ["jane@customer.test"])
-                assert "[Ticket #1]" in str(ack["Subject"])
-                assert ack["In-Reply-To"] == "<e2e-1@customer.test>"
-                assert "<e2e-1@customer.test>" in str(ack["References"])
-                assert ack["Auto-Submitted"] == "auto-replied"
+        rules = load_rules_text(RULES.format(url=receiver.url_for("/hook")))
+        with running_stack(settings, sessions, broker_url, rules) as stack:
+            first = customer_mail(subject="Printer on fire", message_id="<e2e-1@customer.test>")
+            # When a customer mails support
+            with smtplib.SMTP("127.0.0.1", stack.smtp_port) as client:
+                client.send_message(first)
+            # Then the help desk receives one signed hand-off for ticket 1
+            receiver.wait_for(1, timeout=60)
+            hook = receiver.requests[0]
+            assert hook.signature_valid
+            document = hook.json()
+            assert document["event"] == "ticket.created"
+            assert document["ticket"]["number"] == 1
+            assert document["message"]["external_id"] == "<e2e-1@customer.test>"
+            assert document["decision"]["team"] == "support"
+            # And the customer receives one acknowledgement threaded on their mail
+            wait_until(lambda: len(sink.messages) == 1, what="acknowledgement")
+            mail_from, rcpt_tos, ack = sink.messages[0]
+            assert (mail_from, rcpt_tos) == ("support@example.com", ["jane@customer.test"])
+            assert "[Ticket #1]" in str(ack["Subject"])
+            assert ack["In-Reply-To"] == "<e2e-1@customer.test>"
+            assert "<e2e-1@customer.test>" in str(ack["References"])
+            assert ack["Auto-Submitted"] == "auto-replied"
 
-                # When the customer replies to the acknowledgement
-                reply = customer_mail(
-                    subject=f"Re: {ack['Subject']}",
-                    in_reply_to=str(ack["Message-ID"]),
-                    references=f"<e2e-1@customer.test> {ack['Message-ID']}",
-                    body="It is still on fire.\n",
-                )
-                with smtplib.SMTP("127.0.0.1", port) as client:
-                    client.send_message(reply)
-                # Then the reply lands on ticket 1 and no second ticket is opened
-                wait_until(lambda: inbound_count(sessions, 1) == 2, what="reply on ticket 1")
-        finally:
-            relay.stop()
-            worker.stop()
-            broker.close()
+            # When the customer replies to the acknowledgement
+            reply = customer_mail(
+                subject=f"Re: {ack['Subject']}",
+                in_reply_to=str(ack["Message-ID"]),
+                references=f"<e2e-1@customer.test> {ack['Message-ID']}",
+                body="It is still on fire.\n",
+            )
+            with smtplib.SMTP("127.0.0.1", stack.smtp_port) as client:
+                client.send_message(reply)
+            # Then the reply lands on ticket 1 and no second ticket is opened
+            wait_until(lambda: inbound_count(sessions, 1) == 2, what="reply on ticket 1")
     with sessions() as session:
         assert session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
         view = show_ticket(session, 1)
@@ -134,7 +114,3 @@ def test_mail_to_ticket_to_webhook_and_acknowledgement_then_reply_threads_back(
     assert signals == ["new-ticket", "outbound", "signed-message-id"]
     # And only one acknowledgement was ever sent
     assert len(sink.messages) == 1
-
-
-def replace_settings(settings: Settings, outbound: str) -> Settings:
-    return settings.model_copy(update={"outbound_smtp_url": outbound})
