@@ -142,7 +142,9 @@ def _from_text(message: Message, exclude: frozenset[str]) -> Bounce:
     match = _MESSAGE_ID.search(text)
     status = _STATUS.search(text)
     sender = _address(str(message.get("From", "")))
-    recipients = [a for a in _ADDRESS.findall(text) if a.lower() != sender]
+    # Message-IDs look like addresses; they are never the failed recipient.
+    without_ids = _MESSAGE_ID.sub("", text)
+    recipients = [a for a in _ADDRESS.findall(without_ids) if a.lower() != sender]
     code = status.group(1) if status else None
     return Bounce(
         failed_recipients=_clean(recipients[:5], exclude),
