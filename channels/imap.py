@@ -284,15 +284,15 @@ class MailboxReader:
             raw=raw,
             envelope=imap_plan.envelope(name, uidvalidity, uid),
         )
-        # Only now, with the bytes committed, may the server learn we have it.
-        imap_client.after_accept(client, self.mailbox, uid)
         if accepted.duplicate:
             self.stats.duplicates += 1
-            return
-        self.stats.accepted += 1
-        log.info("imap %s: uid %s accepted as inbound %s", name, uid, accepted.inbound_id)
-        if self.on_accepted is not None:
-            self.on_accepted()
+        else:
+            self.stats.accepted += 1
+            log.info("imap %s: uid %s accepted as inbound %s", name, uid, accepted.inbound_id)
+            if self.on_accepted is not None:
+                self.on_accepted()
+        # Only now, with the bytes committed, may the server learn we have it.
+        imap_client.after_accept(client, self.mailbox, uid)
 
     def _skip(self, uidvalidity: int, uid: int, reason: BaseException | str) -> None:
         log.error("imap %s: skipping uid %s: %s", self.mailbox.name, uid, reason)
