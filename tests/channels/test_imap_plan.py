@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -136,3 +138,15 @@ def test_imap_role_names_a_missing_password_variable() -> None:
     result = CliRunner().invoke(main, ["imap"], env=env)
     assert result.exit_code == 1
     assert "SUPPORT_IMAP_PASSWORD is not set" in result.output
+
+
+def test_readme_mailbox_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the mailbox list the README shows
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = re.search(r"export OMNIROUTE_IMAP_MAILBOXES='(.*?)'", readme, flags=re.DOTALL)
+    assert example is not None
+    # When it is read as settings
+    monkeypatch.setenv("OMNIROUTE_IMAP_MAILBOXES", example.group(1))
+    [mailbox] = load_settings().imap_mailboxes
+    # Then it names a TLS mailbox that moves what it accepted
+    assert (mailbox.security, mailbox.after_accept, mailbox.move_to) == ("tls", "move", "Processed")
