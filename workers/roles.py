@@ -159,7 +159,14 @@ def run_all(settings: Settings) -> None:
             settings.smtp_port,
             _redact_url(settings.resolved_database_url),
         )
+        # uvicorn re-raises SIGTERM after its own shutdown; as SystemExit it unwinds this
+        # stack, so IMAP readers release their leases and workers stop cleanly.
+        signal.signal(signal.SIGTERM, _exit)
         serve_http(runtime)
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
 
 
 def run_role(role: str, settings: Settings) -> None:
