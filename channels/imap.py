@@ -9,7 +9,7 @@ Errors, by fault:
 
     StoreUnavailable        the store is down: nothing flagged or advanced; reconnect later
     IMAPClientAbortError,   the network or server failed: reconnect with backoff
-    OSError                 (a server ``* BYE`` counts as this)
+    OSError                 (``imap_client.ConnectionLost``, a ``* BYE``, is one)
     IMAPClientError on one  that message is recorded in ``failed_work`` and skipped
     message's FETCH
 
@@ -18,7 +18,6 @@ Errors, by fault:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -52,10 +51,6 @@ TICK_SECONDS = 0.5
 
 class LeaseLost(Exception):
     """Another holder took the mailbox's lease; stop reading it."""
-
-
-class ConnectionLost(ConnectionError):
-    """The server said ``* BYE`` or went away."""
 
 
 @dataclass
@@ -190,17 +185,13 @@ class MailboxReader:
                     self._sync(client, uidvalidity)
                     polled_at = time.monotonic()
         finally:
-            _close(client)
+            imap_client.close(client)
 
     def _idle(self, client: IMAPClient, polled_at: float) -> imap_plan.WakeReason:
         client.idle()
         idle_since = time.monotonic()
         while True:
-            responses = client.idle_check(timeout=TICK_SECONDS)
-            if imap_plan.server_said_bye(responses):
-                raise ConnectionLost(f"server closed the connection: {responses!r}")
-            if not responses and imap_client.peer_closed(client):
-                raise ConnectionLost("server closed the connection")
+            responses = imap_client.idle_responses(client, TICK_SECONDS)
             reason = self._wake_reason(
                 idle_since, polled_at, new_mail=imap_plan.has_new_mail(responses)
             )
@@ -298,14 +289,6 @@ class MailboxReader:
         log.error("imap %s: skipping uid %s: %s", self.mailbox.name, uid, reason)
         record_skipped(self.sessions, self.mailbox.name, uidvalidity, uid, reason)
         self.stats.skipped += 1
-
-
-def _close(client: IMAPClient) -> None:
-    try:
-        client.logout()
-    except Exception:  # the connection may already be gone
-        with contextlib.suppress(Exception):
-            client.shutdown()
 
 
 def start_readers(

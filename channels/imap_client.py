@@ -6,26 +6,32 @@ do is ``channels/imap_plan.py``'s job and looping is ``channels/imap.py``'s.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
+from channels import imap_plan
 from config.errors import ConfigError
 from config.mailboxes import ImapMailbox
 
 SEEN = b"\\Seen"
 
 __all__ = [
+    "ConnectionLost",
     "IMAPClientAbortError",
     "IMAPClientError",
     "after_accept",
     "check_credentials",
+    "close",
     "connect",
     "fetch_raw",
     "fetch_sizes",
+    "idle_responses",
     "peer_closed",
     "select",
 ]
@@ -73,6 +79,29 @@ def select(client: IMAPClient, mailbox: ImapMailbox) -> int:
         client.create_folder(mailbox.move_to)
     selected = client.select_folder(mailbox.folder)
     return int(selected[b"UIDVALIDITY"])
+
+
+class ConnectionLost(ConnectionError):
+    """The server said ``* BYE`` or closed the connection."""
+
+
+def idle_responses(client: IMAPClient, timeout: float) -> list[tuple[Any, ...]]:
+    """What the server said during IDLE within ``timeout`` seconds; raises ``ConnectionLost``."""
+    responses: list[tuple[Any, ...]] = client.idle_check(timeout=timeout)
+    if imap_plan.server_said_bye(responses):
+        raise ConnectionLost(f"server closed the connection: {responses!r}")
+    if not responses and peer_closed(client):
+        raise ConnectionLost("server closed the connection")
+    return responses
+
+
+def close(client: IMAPClient) -> None:
+    """Log out, or just drop the connection when it is already gone."""
+    try:
+        client.logout()
+    except Exception:
+        with contextlib.suppress(Exception):
+            client.shutdown()
 
 
 def peer_closed(client: IMAPClient) -> bool:
