@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.imap import MailboxReader
 from config.mailboxes import ImapMailbox
+from ingest.mailboxes import MailboxState, load_state
 from ingest.models import InboundRecord
 from tests.servers import free_port, wait_until
 
@@ -295,3 +296,19 @@ def inbound(sessions: sessionmaker[Session]) -> list[InboundRecord]:
 def inbound_count(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
         return int(session.execute(select(func.count(InboundRecord.id))).scalar_one())
+
+
+def settled_state(sessions: sessionmaker[Session], mailbox: str, last_uid: int) -> MailboxState:
+    """The mailbox's sync state once it has advanced to ``last_uid``.
+
+    The reader advances its state only after flagging or moving, so a test that
+    saw the flag must still wait for the state.
+    """
+    wait_until(
+        lambda: (state := load_state(sessions, mailbox)) is not None and state.last_uid >= last_uid,
+        timeout=30,
+        what=f"{mailbox} to reach UID {last_uid}",
+    )
+    state = load_state(sessions, mailbox)
+    assert state is not None
+    return state

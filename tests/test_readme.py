@@ -23,4 +23,4 @@ def test_readme_rules_example_is_valid() -> None:
 def test_procfile_lists_the_documented_roles() -> None:
     procfile = (README.parent / "Procfile").read_text().splitlines()
     roles = {line.split(":", 1)[0] for line in procfile if line.strip()}
-    assert roles == {"web", "smtp", "worker", "scheduler"}
+    assert roles == {"web", "smtp", "imap", "worker", "scheduler"}

@@ -99,6 +99,7 @@ def smtp_server(
         yield
     finally:
         controller.stop()
+        handler.close()
         engine.dispose()
 
 

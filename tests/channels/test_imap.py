@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.mailboxes import load_state
 from ingest.models import OutboxEntry
 from tests.dovecot import (
     Dovecot,
@@ -16,6 +15,7 @@ from tests.dovecot import (
     inbound_count,
     reader_factory,
     running_dovecot,
+    settled_state,
     wait_for_flag,
 )
 from tests.mail import customer_mail, wire
@@ -44,9 +44,9 @@ def test_new_mail_is_committed_then_flagged_seen(
     reader()
     wait_for_flag(dovecot, SEEN, 1)
     # Then the exact bytes are in the journal under the IMAP dedupe key, with ingest work
+    state = settled_state(sessions, "support", 1)
     [record] = inbound(sessions)
-    state = load_state(sessions, "support")
-    assert state is not None and state.last_uid == 1
+    assert state.last_uid == 1
     assert record.raw == raw
     assert record.channel == "email"
     assert record.dedupe_key == f"imap:support:{state.uidvalidity}:1"
@@ -140,6 +140,6 @@ def test_oversized_message_is_recorded_and_skipped_and_the_next_one_accepted(
     assert "exceeds 4096" in failed.error
     assert SEEN not in dovecot.flags()[1]
     assert [r.envelope["uid"] for r in inbound(sessions)] == [2]
-    state = load_state(sessions, "support")
-    assert state is not None and state.last_uid == 2
+    state = settled_state(sessions, "support", 2)
+    assert state.last_uid == 2
     assert running.stats.skipped == 1

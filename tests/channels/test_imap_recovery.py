@@ -20,6 +20,7 @@ from tests.dovecot import (
     inbound_count,
     reader_factory,
     running_dovecot,
+    settled_state,
     wait_for_flag,
 )
 from tests.harness import Pipeline
@@ -80,8 +81,8 @@ def test_uidvalidity_change_reads_the_folder_again_without_duplicate_ticket_mess
     wait_for_flag(dovecot, SEEN, 3, folder="Support")
     pipeline.drain()
     # Then every message is journaled again under the new UIDVALIDITY ...
-    after = load_state(sessions, "support")
-    assert after is not None and after.uidvalidity != before.uidvalidity
+    after = settled_state(sessions, "support", 3)
+    assert after.uidvalidity != before.uidvalidity
     assert after.last_uid == 3
     records = inbound(sessions)
     assert len(records) == 5
@@ -143,10 +144,10 @@ def test_store_down_leaves_the_message_unread_until_it_is_committed(
     # And once the store is back, the mail is committed and only then flagged
     reader_sessions.configure(bind=reader_engine)
     wait_for_flag(dovecot, SEEN, 1)
+    state = settled_state(sessions, "support", 1)
     [record] = inbound(sessions)
     assert record.envelope["uid"] == 1
-    state = load_state(sessions, "support")
-    assert state is not None and state.last_uid == 1
+    assert state.last_uid == 1
     running.stop()
     down.dispose()
     reader_engine.dispose()
