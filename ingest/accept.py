@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
-from ingest.db import insert_ignoring_conflicts, unit_of_work
+from ingest.db import connection_unit, insert_for_dialect
 from ingest.models import InboundRecord, OutboxEntry, utcnow
 
 
@@ -54,27 +55,19 @@ def accept_raw(
 def accept_batch(sessions: sessionmaker[Session], items: Sequence[RawInput]) -> list[Accepted]:
     """Commit several inputs in one transaction (a group commit); all or none are stored.
 
-    A handful of set-based statements per batch, not a few per item: this is the
-    write every sender waits on.
+    Two set-based statements per batch in the common case (no repeats), not a
+    few per item: this is the write every sender waits on.
     """
-    keys = [item.dedupe_key for item in items]
-    with unit_of_work(sessions) as session:
-        conn = session.connection()
-        existing = set(
-            conn.execute(
-                select(InboundRecord.dedupe_key).where(InboundRecord.dedupe_key.in_(keys))
-            ).scalars()
-        )
+    unique: dict[str, RawInput] = {}
+    for item in items:
+        unique.setdefault(item.dedupe_key, item)
+    with connection_unit(sessions) as conn:
         now = utcnow()
-        fresh: dict[str, RawInput] = {}
-        for item in items:
-            if item.dedupe_key not in existing and item.dedupe_key not in fresh:
-                fresh[item.dedupe_key] = item
-        if fresh:
-            # A concurrent writer (PostgreSQL) may win a key between the two statements;
-            # the conflict clause keeps its row, and the duplicate ingest job is harmless.
-            conn.execute(
-                insert_ignoring_conflicts(session, InboundRecord),
+        add_inbound, add_work = _statements(conn.dialect.name)
+        inserted = {
+            key: inbound_id
+            for inbound_id, key in conn.execute(
+                add_inbound,
                 [
                     {
                         "channel": item.channel,
@@ -84,34 +77,49 @@ def accept_batch(sessions: sessionmaker[Session], items: Sequence[RawInput]) -> 
                         "received_at": now,
                         "status": "pending",
                     }
-                    for key, item in fresh.items()
+                    for key, item in unique.items()
                 ],
             )
-        ids = {
-            key: inbound_id
-            for key, inbound_id in conn.execute(
-                select(InboundRecord.dedupe_key, InboundRecord.id).where(
-                    InboundRecord.dedupe_key.in_(keys)
+        }
+        ids = dict(inserted)
+        repeats = [key for key in unique if key not in inserted]
+        if repeats:
+            ids.update(
+                (key, inbound_id)
+                for key, inbound_id in conn.execute(
+                    select(InboundRecord.dedupe_key, InboundRecord.id).where(
+                        InboundRecord.dedupe_key.in_(repeats)
+                    )
                 )
             )
-        }
-        if fresh:
+        if inserted:
             conn.execute(
-                insert(OutboxEntry),
+                add_work,
                 [
                     {
                         "actor": outbox.INGEST,
-                        "payload": {"inbound_id": ids[key]},
+                        "payload": {"inbound_id": inbound_id},
                         "created_at": now,
                         "not_before": now,
                     }
-                    for key in fresh
+                    for inbound_id in inserted.values()
                 ],
             )
     results: list[Accepted] = []
     announced: set[str] = set()
     for item in items:
-        new = item.dedupe_key in fresh and item.dedupe_key not in announced
+        new = item.dedupe_key in inserted and item.dedupe_key not in announced
         announced.add(item.dedupe_key)
         results.append(Accepted(inbound_id=ids[item.dedupe_key], duplicate=not new))
     return results
+
+
+@cache
+def _statements(dialect: str) -> tuple[Any, Any]:
+    """The two inserts, built once per dialect: rebuilding them costs more than running them."""
+    add_inbound = (
+        insert_for_dialect(dialect, InboundRecord)
+        .on_conflict_do_nothing()
+        .returning(InboundRecord.id, InboundRecord.dedupe_key)
+    )
+    return add_inbound, insert(OutboxEntry)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,6 +71,19 @@ def is_store_outage(exc: BaseException) -> bool:
 
 
 @contextmanager
+def connection_unit(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """One transaction on a bare connection, for Core-only hot paths (no ORM session)."""
+    engine = sessions.kw["bind"]
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except (OperationalError, DBAPIError) as exc:
+        if is_store_outage(exc):
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+        raise
+
+
+@contextmanager
 def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction; store outages surface as ``StoreUnavailable``."""
     try:
@@ -82,11 +95,15 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         raise
 
 
-def insert_ignoring_conflicts(session: Session, model: type[Any]) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for this session's dialect (SQLite or PostgreSQL).
+def insert_ignoring_conflicts(session: Session | Connection, model: type[Any]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for this dialect (SQLite or PostgreSQL).
 
     Unique constraints decide races between workers; the loser sees no row returned.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
-    return insert.on_conflict_do_nothing()
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    return insert_for_dialect(bind.dialect.name, model).on_conflict_do_nothing()
+
+
+def insert_for_dialect(dialect: str, model: type[Any]) -> Any:
+    """The dialect's own INSERT construct, which knows ``ON CONFLICT``."""
+    return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
