@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ingest.models import AutomatedSend, DecisionRecord, Delivery, Message, Ticket
+from ingest.models import Attachment, AutomatedSend, DecisionRecord, Delivery, Message, Ticket
 
 
 def list_tickets(session: Session, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -105,14 +105,15 @@ def _message_view(message: Message) -> dict[str, Any]:
         "thread_detail": message.thread_detail,
         "auto_reasons": list(message.auto_reasons),
         "warnings": list(message.warnings),
-        "attachments": [
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "sha256": a.sha256,
-                "refused_reason": a.refused_reason,
-            }
-            for a in message.attachments
-        ],
+        "attachments": [attachment_view(a) for a in message.attachments],
+    }
+
+
+def attachment_view(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "refused_reason": attachment.refused_reason,
     }

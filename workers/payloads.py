@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.models import DecisionRecord, Message, Ticket
+from ingest.views import attachment_view
 
 SCHEMA_VERSION = 1
 
@@ -33,16 +34,7 @@ def message_document(message: Message) -> dict[str, Any]:
         "subject": message.subject,
         "body_text": message.body_text,
         "received_at": message.created_at.isoformat(),
-        "attachments": [
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "sha256": a.sha256,
-                "refused_reason": a.refused_reason,
-            }
-            for a in message.attachments
-        ],
+        "attachments": [attachment_view(a) for a in message.attachments],
     }
 
 
