@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ingest.models import Attachment, AutomatedSend, DecisionRecord, Delivery, Message, Ticket
+from ingest.queries import latest_decision
 
 
 def list_tickets(session: Session, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -27,12 +28,7 @@ def show_ticket(session: Session, number: int) -> dict[str, Any] | None:
 
 
 def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dict[str, Any]:
-    decision = session.execute(
-        select(DecisionRecord)
-        .where(DecisionRecord.ticket_id == ticket.id)
-        .order_by(DecisionRecord.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    decision = latest_decision(session, ticket.id)
     first = session.execute(
         select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
     ).scalar_one_or_none()
@@ -43,27 +39,10 @@ def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dic
         select(AutomatedSend).where(AutomatedSend.ticket_id == ticket.id)
     ).scalars()
     view: dict[str, Any] = {
-        "number": ticket.id,
-        "status": ticket.status,
-        "channel": ticket.channel,
-        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
-        "subject": ticket.subject,
-        "category": ticket.category,
-        "priority": ticket.priority,
-        "team": ticket.team,
+        **ticket_summary(ticket),
         "linked_ticket": ticket.linked_ticket_id,
-        "created_at": ticket.created_at.isoformat(),
         "updated_at": ticket.updated_at.isoformat(),
-        "decision": None
-        if decision is None
-        else {
-            "category": decision.category,
-            "priority": decision.priority,
-            "team": decision.team,
-            "destinations": list(decision.destinations),
-            "rules_version": decision.rules_version,
-            "reasons": list(decision.trace),
-        },
+        "decision": decision_view(decision),
         "threading": None
         if first is None
         else {"signal": first.thread_signal, "detail": first.thread_detail},
@@ -90,22 +69,57 @@ def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dic
     return view
 
 
-def _message_view(message: Message) -> dict[str, Any]:
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """The ticket fields every consumer sees (API, CLI, hand-off payloads)."""
+    return {
+        "number": ticket.id,
+        "status": ticket.status,
+        "channel": ticket.channel,
+        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
+        "subject": ticket.subject,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "team": ticket.team,
+        "created_at": ticket.created_at.isoformat(),
+    }
+
+
+def decision_view(decision: DecisionRecord | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "category": decision.category,
+        "priority": decision.priority,
+        "team": decision.team,
+        "destinations": list(decision.destinations),
+        "rules_version": decision.rules_version,
+        "reasons": list(decision.trace),
+    }
+
+
+def message_summary(message: Message) -> dict[str, Any]:
+    """The message fields every consumer sees (API, CLI, hand-off payloads)."""
     return {
         "id": message.id,
         "direction": message.direction,
-        "kind": message.kind,
         "channel": message.channel,
         "external_id": message.external_id,
         "from": message.sender,
         "subject": message.subject,
         "body_text": message.body_text,
         "received_at": message.created_at.isoformat(),
+        "attachments": [attachment_view(a) for a in message.attachments],
+    }
+
+
+def _message_view(message: Message) -> dict[str, Any]:
+    return {
+        **message_summary(message),
+        "kind": message.kind,
         "thread_signal": message.thread_signal,
         "thread_detail": message.thread_detail,
         "auto_reasons": list(message.auto_reasons),
         "warnings": list(message.warnings),
-        "attachments": [attachment_view(a) for a in message.attachments],
     }
 
 

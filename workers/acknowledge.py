@@ -26,6 +26,7 @@ from config.settings import Settings
 from ingest.db import unit_of_work
 from ingest.identity import is_bouncing
 from ingest.models import AutomatedSend, Message, Ticket, utcnow
+from ingest.queries import first_inbound
 from normalize.references import signed_reply_address
 from workers.errors import TransientError
 
@@ -69,12 +70,8 @@ def _plan(session: Session, settings: Settings, ticket_id: int) -> PlannedAck | 
     ).scalar_one_or_none()
     if existing is not None and existing.status != "sending":
         return existing.status
-    first = session.execute(
-        select(Message)
-        .where(Message.ticket_id == ticket_id, Message.direction == "inbound")
-        .order_by(Message.id)
-        .limit(1)
-    ).scalar_one()
+    first = first_inbound(session, ticket_id)
+    assert first is not None, f"ticket #{ticket_id} has no inbound message"
     recipient = first.sender
     if existing is None:
         reason = _suppression_reason(session, settings, first, recipient)

@@ -15,14 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.destinations import WebhookDestination
 from config.rules import RuleSet
 from ingest import outbox
 from ingest.db import unit_of_work
-from ingest.models import DecisionRecord, Delivery, DeliveryAttempt, Message, Ticket, utcnow
+from ingest.models import Delivery, DeliveryAttempt, Message, Ticket, utcnow
+from ingest.queries import latest_decision
 from workers.desks.base import AttemptResult, Outcome, backoff_seconds
 from workers.desks.webhook import post_webhook
 from workers.payloads import handoff_document
@@ -90,12 +90,7 @@ def _prepare(session: Session, rules: RuleSet, delivery_id: int) -> PreparedDeli
     ticket = session.get(Ticket, delivery.ticket_id)
     message = session.get(Message, delivery.message_id)
     assert ticket is not None and message is not None
-    decision = session.execute(
-        select(DecisionRecord)
-        .where(DecisionRecord.ticket_id == ticket.id)
-        .order_by(DecisionRecord.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    decision = latest_decision(session, ticket.id)
     return PreparedDelivery(
         delivery_id=delivery.id,
         attempt=delivery.attempts + 1,

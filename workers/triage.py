@@ -11,6 +11,7 @@ from config.rules import RuleSet
 from ingest import outbox
 from ingest.db import insert_ignoring_conflicts
 from ingest.models import DecisionRecord, Delivery, Message, Ticket
+from ingest.queries import first_inbound
 from router.engine import decide
 from router.types import Decision, TicketFacts
 
@@ -29,7 +30,7 @@ def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision 
     ).scalar_one_or_none()
     if already is not None:
         return None
-    first = _first_inbound(session, ticket.id)
+    first = first_inbound(session, ticket.id)
     if first is None:
         return None
     decision = decide(_facts(session, ticket, first), rules)
@@ -50,15 +51,6 @@ def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision 
     for destination in decision.destinations:
         _plan_delivery(session, ticket.id, first.id, destination)
     return decision
-
-
-def _first_inbound(session: Session, ticket_id: int) -> Message | None:
-    return session.execute(
-        select(Message)
-        .where(Message.ticket_id == ticket_id, Message.direction == "inbound")
-        .order_by(Message.id)
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def _facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
