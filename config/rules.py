@@ -3,212 +3,65 @@
 The file is composed with PyYAML so every node keeps its line: any problem (YAML
 syntax, unknown or duplicate key, bad regex, unknown category, priority or
 destination) becomes ``RulesFileError(path, "routes[2].destinations[0]: ...", line)``.
-Regexes and keywords are compiled here, once, so the router only evaluates.
-The format is documented by example in ``config/default_rules.yaml``.
+The models live in ``config.rules_schema`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from config.destinations import Destination
 from config.errors import RulesFileError
-
-FORMAT_VERSION: Literal[1] = 1
-DEFAULT_CATEGORIES = (
-    "technical",
-    "billing",
-    "account",
-    "general",
-    "feature_request",
-    "complaint",
-    "system",
+from config.rules_checks import cross_check
+from config.rules_schema import (
+    DEFAULT_CATEGORIES,
+    FORMAT_VERSION,
+    MAX_KEYWORD_CHARS,
+    MAX_PATTERN_CHARS,
+    MAX_RULES,
+    PRIORITIES,
+    CategorizeStage,
+    CategoryRule,
+    Loc,
+    PrioritizeStage,
+    PriorityRule,
+    Problems,
+    Route,
+    RulesDocument,
+    RuleSet,
+    Vip,
+    When,
+    keyword_pattern,
 )
-PRIORITIES = ("low", "medium", "high", "critical")  # ordered: later is more urgent
-# Bounds on what a rules file may ask the engine to do; the engine also bounds the
-# text it matches (router.rules.base.MAX_TEXT_CHARS), so a pattern runs over at
-# most 64 KiB and is compiled exactly once, here.
-MAX_PATTERN_CHARS = 500
-MAX_KEYWORD_CHARS = 200
-MAX_RULES = 1000
 
-Loc = tuple[str | int, ...]
-Problems = Iterator[tuple[Loc, str]]
-
-
-def _one_or_many(value: object) -> object:
-    """Let a single string stand for a one-item list: ``channel: email``."""
-    return (value,) if isinstance(value, str) else value
-
-
-def _lowered(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip().lower().lstrip("@") for v in values)
-
-
-def _compile_regex(value: object) -> object:
-    if not isinstance(value, str):
-        return value  # pydantic reports the wrong type
-    if len(value) > MAX_PATTERN_CHARS:
-        raise ValueError(f"regex longer than {MAX_PATTERN_CHARS} characters")
-    try:
-        return re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"invalid regex {value!r}: {exc}") from None
-
-
-def _check_keyword(value: str) -> str:
-    if not re.search(r"\w", value):
-        raise ValueError(f"keyword {value!r} has no letters or digits")
-    return value
-
-
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
-Word = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEYWORD_CHARS)]
-Keyword = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_KEYWORD_CHARS),
-    AfterValidator(_check_keyword),
+__all__ = [
+    "DEFAULT_CATEGORIES",
+    "FORMAT_VERSION",
+    "MAX_KEYWORD_CHARS",
+    "MAX_PATTERN_CHARS",
+    "MAX_RULES",
+    "PRIORITIES",
+    "CategorizeStage",
+    "CategoryRule",
+    "PrioritizeStage",
+    "PriorityRule",
+    "Route",
+    "RuleSet",
+    "RulesDocument",
+    "Vip",
+    "When",
+    "default_rules",
+    "keyword_pattern",
+    "load_rules",
+    "load_rules_text",
+    "rules_file_problems",
 ]
-Regex = Annotated[re.Pattern[str], BeforeValidator(_compile_regex)]
-WordList = Annotated[tuple[Word, ...], BeforeValidator(_one_or_many), AfterValidator(_lowered)]
-Words = Annotated[WordList, Field(min_length=1)]
-Keywords = Annotated[tuple[Keyword, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
-Regexes = Annotated[tuple[Regex, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
-TextField = Literal["subject", "body"]
-
-
-def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    """One case-insensitive pattern matching any keyword as a whole word or phrase."""
-    phrases = (r"\s+".join(re.escape(word) for word in kw.split()) for kw in keywords)
-    return re.compile(r"(?<!\w)(?:" + "|".join(phrases) + r")(?!\w)", re.IGNORECASE)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class When(_Strict):
-    """Conditions of one rule: every key given must hold; a list holds when any item does."""
-
-    channel: Words | None = None
-    recipient: Words | None = None
-    sender: Words | None = None
-    sender_domain: Words | None = None
-    has_attachments: bool | None = None
-    is_automated: bool | None = None
-    category: Words | None = None
-    priority: Words | None = None
-    keywords: Keywords | None = None
-    regexes: Regexes | None = None
-    fields: Annotated[tuple[TextField, ...], BeforeValidator(_one_or_many), Field(min_length=1)] = (
-        "subject",
-        "body",
-    )
-    _keywords: re.Pattern[str] | None = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any, /) -> None:
-        if self.keywords:
-            self._keywords = keyword_pattern(self.keywords)
-
-    @property
-    def keyword_regex(self) -> re.Pattern[str] | None:
-        """The compiled alternation of ``keywords``, or None when no keywords are set."""
-        return self._keywords
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the rule has no conditions, so it always matches."""
-        return all(getattr(self, key) is None for key in type(self).model_fields if key != "fields")
-
-
-class CategoryRule(_Strict):
-    """Set ``category`` when ``when`` holds."""
-
-    name: Name
-    description: str = ""
-    when: When = When()
-    category: str
-
-
-class PriorityRule(_Strict):
-    """Propose ``priority`` when ``when`` holds."""
-
-    name: Name
-    description: str = ""
-    when: When = When()
-    priority: str
-
-
-class Vip(_Strict):
-    """Senders and domains whose tickets get at least ``priority``."""
-
-    priority: str = "high"
-    senders: WordList = ()
-    domains: WordList = ()
-
-
-class Route(_Strict):
-    """Send matching tickets to ``team`` and hand them to ``destinations``."""
-
-    name: Name
-    description: str = ""
-    when: When = When()
-    team: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-    destinations: Annotated[tuple[str, ...], BeforeValidator(_one_or_many)] = ()
-
-
-class CategorizeStage(_Strict):
-    """Ordered category rules; ``first``: the first matching rule decides."""
-
-    match: Literal["first"] = "first"
-    default: str = "general"
-    rules: Annotated[tuple[CategoryRule, ...], Field(max_length=MAX_RULES)] = ()
-
-
-class PrioritizeStage(_Strict):
-    """Priority rules; ``highest``: every rule is evaluated and the most urgent hit wins."""
-
-    match: Literal["highest"] = "highest"
-    default: str = "medium"
-    vip: Vip = Vip()
-    rules: Annotated[tuple[PriorityRule, ...], Field(max_length=MAX_RULES)] = ()
-
-
-class RulesDocument(_Strict):
-    """The YAML file as written."""
-
-    format: Literal[1] = FORMAT_VERSION
-    categories: Annotated[tuple[str, ...], Field(min_length=1)] = DEFAULT_CATEGORIES
-    destinations: dict[Name, Destination] = {}
-    categorize: CategorizeStage = CategorizeStage()
-    prioritize: PrioritizeStage = PrioritizeStage()
-    routes: Annotated[tuple[Route, ...], Field(min_length=1, max_length=MAX_RULES)]
-
-
-class RuleSet(RulesDocument):
-    """A validated rules file; ``version`` is a short sha256 of its text."""
-
-    version: str
-    source: str = "<rules>"
 
 
 def load_rules(path: str | Path) -> RuleSet:
@@ -276,7 +129,7 @@ def _parse(text: str, source: str) -> tuple[RuleSet | None, list[RulesFileError]
         document = RulesDocument.model_validate(data)
     except ValidationError as exc:
         return None, [error(*_explain(detail)) for detail in exc.errors(include_url=False)]
-    problems = [error(loc, msg) for loc, msg in _cross_check(document)]
+    problems = [error(loc, msg) for loc, msg in cross_check(document)]
     if problems:
         return None, problems
     named = {name: d.model_copy(update={"name": name}) for name, d in document.destinations.items()}
@@ -334,81 +187,3 @@ def _duplicate_keys(node: yaml.Node, loc: Loc, seen: set[int] | None = None) -> 
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             yield from _duplicate_keys(item, (*loc, index), seen)
-
-
-def _cross_check(doc: RulesDocument) -> Problems:
-    """Checks that span keys: names that must exist, be unique, or be reachable."""
-    categories = set(doc.categories)
-    if len(categories) != len(doc.categories):
-        yield ("categories",), "categories must be unique"
-    for index, category in enumerate(doc.categories):
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", category):
-            yield ("categories", index), f"category {category!r} must be lower_snake_case"
-    for name, config in doc.destinations.items():
-        if config.name not in ("", name):
-            yield ("destinations", name, "name"), f"name must be {name!r} or left out"
-
-    def known(loc: Loc, value: str, allowed: tuple[str, ...], kind: str) -> Problems:
-        if value not in allowed:
-            yield loc, f"unknown {kind} {value!r} (known: {', '.join(allowed)})"
-
-    def conditions(loc: Loc, when: When, stage: str) -> Problems:
-        for index, value in enumerate(when.category or ()):
-            yield from known((*loc, "category", index), value, doc.categories, "category")
-        for index, value in enumerate(when.priority or ()):
-            yield from known((*loc, "priority", index), value, PRIORITIES, "priority")
-        if stage == "categorize" and when.category is not None:
-            yield (*loc, "category"), "the category is not known yet when categorizing"
-        if stage != "routes" and when.priority is not None:
-            yield (*loc, "priority"), f"the priority is not known yet in {stage}"
-
-    def names(stage: Loc, rules: tuple[CategoryRule | PriorityRule | Route, ...]) -> Problems:
-        seen: set[str] = set()
-        for index, rule in enumerate(rules):
-            if rule.name in seen:
-                yield (*stage, index, "name"), f"duplicate rule name {rule.name!r}"
-            seen.add(rule.name)
-
-    def reachable(stage: Loc, rules: tuple[CategoryRule | Route, ...]) -> Problems:
-        for index, rule in enumerate(rules[:-1]):
-            if rule.when.is_empty:
-                after = rules[index + 1].name
-                yield (
-                    (*stage, index + 1),
-                    f"rule {after!r} is unreachable: {rule.name!r} has no when:",
-                )
-
-    cat = doc.categorize
-    yield from known(("categorize", "default"), cat.default, doc.categories, "category")
-    yield from names(("categorize", "rules"), cat.rules)
-    yield from reachable(("categorize", "rules"), cat.rules)
-    for index, c_rule in enumerate(cat.rules):
-        loc: Loc = ("categorize", "rules", index)
-        yield from known((*loc, "category"), c_rule.category, doc.categories, "category")
-        yield from conditions((*loc, "when"), c_rule.when, "categorize")
-
-    pri = doc.prioritize
-    yield from known(("prioritize", "default"), pri.default, PRIORITIES, "priority")
-    yield from known(("prioritize", "vip", "priority"), pri.vip.priority, PRIORITIES, "priority")
-    yield from names(("prioritize", "rules"), pri.rules)
-    for index, p_rule in enumerate(pri.rules):
-        loc = ("prioritize", "rules", index)
-        yield from known((*loc, "priority"), p_rule.priority, PRIORITIES, "priority")
-        yield from conditions((*loc, "when"), p_rule.when, "prioritize")
-
-    yield from names(("routes",), doc.routes)
-    yield from reachable(("routes",), doc.routes)
-    for index, route in enumerate(doc.routes):
-        yield from conditions(("routes", index, "when"), route.when, "routes")
-        for d_index, destination in enumerate(route.destinations):
-            if destination not in doc.destinations:
-                yield (
-                    ("routes", index, "destinations", d_index),
-                    (f"unknown destination {destination!r}"),
-                )
-    last = doc.routes[-1]
-    if last.name != "default" or not last.when.is_empty:
-        yield (
-            ("routes", len(doc.routes) - 1),
-            "the last route must be named default and have no when:",
-        )

@@ -118,6 +118,19 @@ class Ticket(Base):
     priority: Mapped[str | None] = mapped_column(String(16))
     team: Mapped[str | None] = mapped_column(String(64))
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Set by triage: who decided the category ("rule", "model", "fallback", "default"),
+    # or "agent" once a person corrected it (those tickets feed `omniroute train`).
+    category_source: Mapped[str | None] = mapped_column(String(16))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(120), index=True)
+    # SLA clock: targets computed at triage in business hours, met by the first agent
+    # answer and by resolution; the scheduler's sweep escalates what passes them.
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    first_responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
@@ -204,6 +217,8 @@ class DecisionRecord(Base):
     priority: Mapped[str] = mapped_column(String(16))
     team: Mapped[str] = mapped_column(String(64))
     destinations: Mapped[list[Any]] = mapped_column(default=list)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
     trace: Mapped[list[Any]] = mapped_column(default=list)
     rules_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -278,3 +293,27 @@ class FailedWork(Base):
     traceback: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     replayed_at: Mapped[datetime | None]
+
+
+class TeamCursor(Base):
+    """Where round-robin assignment stands in one team's member list."""
+
+    __tablename__ = "team_cursors"
+
+    team: Mapped[str] = mapped_column(String(80), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaBreach(Base):
+    """One missed SLA target of one ticket; unique, so a breach escalates exactly once."""
+
+    __tablename__ = "sla_breaches"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # first_response | resolution
+    due_at: Mapped[datetime]
+    breached_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actions: Mapped[list[Any]] = mapped_column(default=list)
