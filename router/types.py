@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from config.rules import DEFAULT_CATEGORIES as CATEGORIES
 from config.rules import PRIORITIES
 
-__all__ = ["CATEGORIES", "PRIORITIES", "Decision", "TicketFacts", "TraceEntry"]
+__all__ = ["CATEGORIES", "PRIORITIES", "Decision", "RoutingState", "TicketFacts", "TraceEntry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +26,34 @@ class TicketFacts:
     has_attachments: bool = False
     is_automated: bool = False
     message_count: int = 1
+    # When the message arrived (UTC): business-hours conditions and SLA clocks start
+    # here, so replaying a decision later gives the same answer.
+    received_at: datetime | None = None
+    # The IMAP mailbox name, when the message was read from one.
+    mailbox: str | None = None
+    # ISO 639-1 code from ``normalize.language``, None when too short to tell.
+    language: str | None = None
+    # Inbound messages from this customer over the last days, this one included.
+    recent_contacts: int = 1
 
     @property
     def sender_domain(self) -> str:
         return self.sender_email.rpartition("@")[2].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingState:
+    """What assignment needs from the store, looked up by the shell and passed in.
+
+    ``loads`` counts open tickets per agent; ``cursors`` is each team's round-robin
+    position; ``assignee`` and ``team`` are the ticket's current ones, kept when
+    triage runs again so assignment is stable.
+    """
+
+    loads: Mapping[str, int] = field(default_factory=dict)
+    cursors: Mapping[str, int] = field(default_factory=dict)
+    assignee: str | None = None
+    team: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
-from ingest import outbox
-from ingest.db import insert_ignoring_conflicts
-from ingest.models import DecisionRecord, Delivery, Message, Ticket
+from ingest.models import DecisionRecord, Message, Ticket
 from ingest.queries import first_inbound
 from router.engine import decide
 from router.types import Decision, TicketFacts
-
-TICKET_CREATED = "ticket.created"
+from workers.planning import TICKET_CREATED, plan_delivery
 
 
 def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision | None:
@@ -49,7 +44,7 @@ def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision 
     ticket.priority = decision.priority
     ticket.team = decision.team
     for destination in decision.destinations:
-        _plan_delivery(session, ticket.id, first.id, destination)
+        plan_delivery(session, ticket.id, first.id, destination, TICKET_CREATED)
     return decision
 
 
@@ -70,22 +65,3 @@ def _facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
         is_automated=bool(first.auto_reasons),
         message_count=int(count),
     )
-
-
-def _plan_delivery(session: Session, ticket_id: int, message_id: int, destination: str) -> None:
-    key = hashlib.sha256(f"{destination}:{message_id}:{TICKET_CREATED}".encode()).hexdigest()[:40]
-    delivery_id = session.execute(
-        insert_ignoring_conflicts(session, Delivery)
-        .values(
-            ticket_id=ticket_id,
-            message_id=message_id,
-            destination=destination,
-            event=TICKET_CREATED,
-            idempotency_key=f"omniroute-{key}",
-            status="pending",
-            attempts=0,
-        )
-        .returning(Delivery.id)
-    ).scalar_one_or_none()
-    if delivery_id is not None:
-        outbox.add_work(session, outbox.DELIVER, delivery_id=delivery_id)
