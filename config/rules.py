@@ -18,26 +18,28 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.errors import RulesFileError
+from config.rule_fields import (
+    MAX_KEYWORD_CHARS,
+    MAX_PATTERN_CHARS,
+    MAX_RULES,
+    Loc,
+    Problems,
+    keyword_pattern,
+)
 from config.rules_checks import cross_check
 from config.rules_schema import (
     DEFAULT_CATEGORIES,
     FORMAT_VERSION,
-    MAX_KEYWORD_CHARS,
-    MAX_PATTERN_CHARS,
-    MAX_RULES,
     PRIORITIES,
     CategorizeStage,
     CategoryRule,
-    Loc,
     PrioritizeStage,
     PriorityRule,
-    Problems,
     Route,
     RulesDocument,
     RuleSet,
     Vip,
     When,
-    keyword_pattern,
 )
 
 __all__ = [

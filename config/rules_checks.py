@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
+from config.rule_fields import Loc, Problems
 from config.rules_schema import (
     PRIORITIES,
     CategoryRule,
-    Loc,
     PriorityRule,
-    Problems,
     Route,
     RulesDocument,
     When,
