@@ -31,6 +31,8 @@ from config.rule_fields import (
     keyword_pattern,
     one_or_many,
 )
+from config.scoring import Scoring
+from config.tiers import Tier
 
 FORMAT_VERSION: Literal[1] = 1
 DEFAULT_CATEGORIES = (
@@ -56,6 +58,10 @@ class When(Strict):
     is_automated: bool | None = None
     category: Words | None = None
     priority: Words | None = None
+    tier: Words | None = None
+    language: Words | None = None
+    mailbox: Words | None = None
+    contacts_at_least: Annotated[int, Field(ge=1, le=10_000)] | None = None
     keywords: Keywords | None = None
     regexes: Regexes | None = None
     fields: Annotated[tuple[TextField, ...], BeforeValidator(one_or_many), Field(min_length=1)] = (
@@ -79,22 +85,38 @@ class When(Strict):
         return all(getattr(self, key) is None for key in type(self).model_fields if key != "fields")
 
 
-class CategoryRule(Strict):
-    """Set ``category`` when ``when`` holds."""
+class Actions(Strict):
+    """What any matching rule may do besides its stage's own value.
+
+    ``tags`` are added to the ticket; ``stop`` ends the stage after this rule (in
+    ``match: all`` stages; a ``first`` stage always stops at its first match).
+    """
+
+    tags: WordList = ()
+    stop: bool = False
+
+
+class CategoryRule(Actions):
+    """Set ``category`` (and tags) when ``when`` holds."""
 
     name: Name
     description: str = ""
     when: When = When()
-    category: str
+    category: str | None = None
 
 
-class PriorityRule(Strict):
-    """Propose ``priority`` when ``when`` holds."""
+class PriorityRule(Actions):
+    """When ``when`` holds: propose ``priority`` (a floor in score mode) and/or add ``score``."""
 
     name: Name
     description: str = ""
     when: When = When()
-    priority: str
+    priority: str | None = None
+    score: Annotated[float, Field(ge=-1000, le=1000)] | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.priority is None and self.score is None and not self.tags:
+            raise ValueError("a priority rule needs priority:, score: or tags:")
 
 
 class Vip(Strict):
@@ -105,30 +127,35 @@ class Vip(Strict):
     domains: WordList = ()
 
 
-class Route(Strict):
+class Route(Actions):
     """Send matching tickets to ``team`` and hand them to ``destinations``."""
 
     name: Name
     description: str = ""
     when: When = When()
-    team: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    team: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
     destinations: Annotated[tuple[str, ...], BeforeValidator(one_or_many)] = ()
 
 
 class CategorizeStage(Strict):
-    """Ordered category rules; ``first``: the first matching rule decides."""
+    """Ordered category rules. ``first``: the first matching rule decides; ``all``: every
+    matching rule applies in order (a later category replaces an earlier one, tags add up)
+    until one says ``stop``."""
 
-    match: Literal["first"] = "first"
+    match: Literal["first", "all"] = "first"
     default: str = "general"
     rules: Annotated[tuple[CategoryRule, ...], Field(max_length=MAX_RULES)] = ()
 
 
 class PrioritizeStage(Strict):
-    """Priority rules; ``highest``: every rule is evaluated and the most urgent hit wins."""
+    """Priority rules. ``highest``: every rule is evaluated and the most urgent hit wins.
+    ``score``: the signals weighted by ``scoring`` plus each rule's ``score:`` give a
+    number that ``scoring.levels`` maps to a priority; a rule's ``priority:`` is a floor."""
 
-    match: Literal["highest"] = "highest"
+    match: Literal["highest", "score"] = "highest"
     default: str = "medium"
     vip: Vip = Vip()
+    scoring: Scoring = Scoring()
     rules: Annotated[tuple[PriorityRule, ...], Field(max_length=MAX_RULES)] = ()
 
 
@@ -137,9 +164,13 @@ class RulesDocument(Strict):
 
     format: Literal[1] = FORMAT_VERSION
     categories: Annotated[tuple[str, ...], Field(min_length=1)] = DEFAULT_CATEGORIES
+    tiers: dict[Name, Tier] = {}
     destinations: dict[Name, Destination] = {}
     categorize: CategorizeStage = CategorizeStage()
     prioritize: PrioritizeStage = PrioritizeStage()
+    # ``first``: the first matching route decides, and the last is ``default``;
+    # ``all``: ``default`` comes first and every matching route applies in order.
+    route_match: Literal["first", "all"] = "first"
     routes: Annotated[tuple[Route, ...], Field(min_length=1, max_length=MAX_RULES)]
 
 

@@ -16,6 +16,8 @@ class StageResult:
     value: str
     why: str
     trace: tuple[TraceEntry, ...]
+    tags: tuple[str, ...] = ()
+    score: float | None = None
 
 
 def evaluate(when: When, ctx: Context) -> Hit | Miss:
@@ -35,6 +37,12 @@ def entry(stage: str, rule: str, verdict: Hit | Miss) -> TraceEntry:
     return TraceEntry(stage, rule, isinstance(verdict, Hit), verdict.reason)
 
 
-def skipped(stage: str, rule: str, winner: str) -> TraceEntry:
-    """A trace entry for a rule left unevaluated because an earlier one matched first."""
-    return TraceEntry(stage, rule, False, f"not evaluated: {winner!r} matched first")
+def skipped(stage: str, rule: str, winner: str, *, stop: bool = False) -> TraceEntry:
+    """A trace entry for a rule left unevaluated: an earlier one matched first, or said stop."""
+    why = "said stop" if stop else "matched first"
+    return TraceEntry(stage, rule, False, f"not evaluated: {winner!r} {why}")
+
+
+def add_tags(tags: list[str], new: tuple[str, ...]) -> None:
+    """Append the tags not yet present, keeping their first order."""
+    tags.extend(tag for tag in new if tag not in tags)

@@ -76,6 +76,10 @@ class Decision:
     destinations: tuple[str, ...]
     trace: tuple[TraceEntry, ...]
     rules_version: str
+    tags: tuple[str, ...] = ()
+    tier: str | None = None
+    language: str | None = None
+    priority_score: float | None = None
 
     def reasons(self) -> list[dict[str, Any]]:
         """The trace as JSON-safe dicts."""

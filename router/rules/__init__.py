@@ -12,20 +12,28 @@ from router.rules.automated import AutomatedCondition
 from router.rules.base import Condition, Context, Hit, Miss
 from router.rules.category import CategoryCondition
 from router.rules.channel import ChannelCondition
+from router.rules.contacts import ContactsCondition
 from router.rules.keyword import KeywordCondition
+from router.rules.language import LanguageCondition
+from router.rules.mailbox import MailboxCondition
 from router.rules.priority import PriorityCondition
 from router.rules.recipient import RecipientCondition
 from router.rules.regex import RegexCondition
 from router.rules.sender_address import SenderAddressCondition
 from router.rules.sender_domain import SenderDomainCondition
+from router.rules.tier import TierCondition
 
 CONDITIONS: tuple[Condition, ...] = (
     ChannelCondition(),
+    MailboxCondition(),
     RecipientCondition(),
     SenderAddressCondition(),
     SenderDomainCondition(),
     AttachmentsCondition(),
     AutomatedCondition(),
+    TierCondition(),
+    LanguageCondition(),
+    ContactsCondition(),
     CategoryCondition(),
     PriorityCondition(),
     KeywordCondition(),

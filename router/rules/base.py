@@ -8,7 +8,7 @@ decision's trace can say why a rule matched and why it did not.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from config.rules import When
@@ -43,11 +43,16 @@ class Context:
     body: str
     category: str | None = None
     priority: str | None = None
+    tier: str | None = None
 
     @classmethod
-    def of(cls, facts: TicketFacts) -> Context:
+    def of(cls, facts: TicketFacts, tier: str | None = None) -> Context:
         """A context for ``facts`` with subject and body truncated to ``MAX_TEXT_CHARS``."""
-        return cls(facts, facts.subject[:MAX_TEXT_CHARS], facts.body[:MAX_TEXT_CHARS])
+        return cls(facts, facts.subject[:MAX_TEXT_CHARS], facts.body[:MAX_TEXT_CHARS], tier=tier)
+
+    def with_decided(self, **values: str | None) -> Context:
+        """This context with a stage's decided value (category, priority) filled in."""
+        return replace(self, **values)  # type: ignore[arg-type]
 
     def text(self, field: str) -> str:
         """The bounded text of ``field`` ("subject" or "body")."""

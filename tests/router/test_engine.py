@@ -358,4 +358,8 @@ def test_every_when_key_has_a_registered_condition() -> None:
 
 
 def _sample(key: str) -> object:
-    return True if key in {"has_attachments", "is_automated"} else ["x"]
+    if key in {"has_attachments", "is_automated", "business_hours"}:
+        return True
+    if key == "contacts_at_least":
+        return 2
+    return ["x"]

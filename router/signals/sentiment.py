@@ -1,0 +1,38 @@
+"""Negative sentiment, scored with VADER (a lexicon and rules tuned for short, informal text).
+
+Only the first few thousand characters are scored: the customer's mood is in what
+they wrote first, and VADER's cost grows with the text.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from config.scoring import Scoring
+from router.rules.base import Context
+from router.signals.base import Contribution
+
+NAME = "sentiment"
+MAX_CHARS = 4000
+
+
+@cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def compound(text: str) -> float:
+    """VADER's compound score of ``text``: -1 (most negative) to +1."""
+    return float(_analyzer().polarity_scores(text[:MAX_CHARS])["compound"])
+
+
+def sentiment(scoring: Scoring, ctx: Context) -> Contribution | None:
+    if scoring.sentiment == 0:
+        return None
+    score = compound(f"{ctx.subject}. {ctx.body}")
+    if score > scoring.sentiment_threshold:
+        return None
+    points = round(scoring.sentiment * -score, 1)
+    return Contribution(NAME, points, f"negative sentiment (compound {score:.2f})")
