@@ -17,6 +17,7 @@ from ingest.models import OutboxEntry
 from workers.actors import register_actors
 from workers.broker import QUEUE, middleware
 from workers.relay import relay_once
+from workers.rules_source import RulesSource
 from workers.runtime import Runtime
 
 
@@ -50,7 +51,7 @@ class Pipeline:
             engine=engine,
             sessions=sessions,
             broker=self.broker,
-            rules=rules or default_rules(),
+            rules_source=RulesSource.fixed(rules or default_rules()),
         )
         register_actors(self.runtime, self.transport)
         self.worker = Worker(self.broker, worker_timeout=50, worker_threads=2)

@@ -15,6 +15,7 @@ from tests.servers import smtp_edge
 from workers.actors import register_actors
 from workers.broker import QUEUE, create_broker
 from workers.relay import RelayLoop
+from workers.rules_source import RulesSource
 from workers.runtime import Runtime
 
 
@@ -39,7 +40,7 @@ def running_stack(
         engine=sessions.kw["bind"],
         sessions=sessions,
         broker=broker,
-        rules=rules or default_rules(),
+        rules_source=RulesSource.fixed(rules or default_rules()),
     )
     register_actors(runtime)
     worker = Worker(broker, worker_threads=2, worker_timeout=100)

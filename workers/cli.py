@@ -19,6 +19,7 @@ from ingest.errors import StoreUnavailable
 from ingest.migrate import upgrade
 from ingest.views import list_tickets, show_ticket
 from normalize.dedupe import email_dedupe_key
+from workers.cli_replay import replay_command
 
 
 def _settings() -> Settings:
@@ -239,3 +240,6 @@ def _check_rules(settings: Settings) -> None:
         load_rules(settings.rules_file)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+main.add_command(replay_command)

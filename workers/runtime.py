@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dramatiq
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.rules import RuleSet, default_rules, load_rules
+from config.rules import RuleSet
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from workers.broker import QUEUE, create_broker
+from workers.rules_source import RulesSource
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +25,18 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     broker: dramatiq.Broker
-    rules: RuleSet
+    rules_source: RulesSource
     # Set when work was committed; the in-process relay wakes up instead of waiting.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rules in force now (reloaded when the rules file changes)."""
+        return self.rules_source.current()
 
     def close(self) -> None:
         self.broker.close()
         self.engine.dispose()
-
-
-def load_rule_set(path: Path | None) -> RuleSet:
-    return load_rules(path) if path is not None else default_rules()
 
 
 def build_runtime(settings: Settings, broker_url: str) -> Runtime:
@@ -48,5 +49,5 @@ def build_runtime(settings: Settings, broker_url: str) -> Runtime:
         engine=engine,
         sessions=session_factory(engine),
         broker=broker,
-        rules=load_rule_set(settings.rules_file),
+        rules_source=RulesSource(settings.rules_file),
     )

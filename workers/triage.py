@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
-from ingest.models import DecisionRecord, Message, Ticket
+from ingest.models import DecisionRecord, Ticket, utcnow
 from ingest.queries import first_inbound
 from router.engine import decide
-from router.types import Decision, TicketFacts
+from router.types import Decision
+from workers.assignment import apply_assignment, routing_state
+from workers.facts import ticket_facts
 from workers.planning import TICKET_CREATED, plan_delivery
+from workers.sla_clock import set_due_dates
 
 
-def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision | None:
-    """Decide once per ticket and rule version; a second run with the same rules changes nothing."""
+def triage_ticket(
+    session: Session, ticket_id: int, rules: RuleSet, now: datetime | None = None
+) -> Decision | None:
+    """Decide once per ticket and rule version; a second run with the same rules changes nothing.
+
+    ``now`` is when agents' availability is judged (the current time by default).
+    """
     ticket = session.get(Ticket, ticket_id, with_for_update=True)
     if ticket is None:
         return None
@@ -28,7 +38,8 @@ def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision 
     first = first_inbound(session, ticket.id)
     if first is None:
         return None
-    decision = decide(_facts(session, ticket, first), rules)
+    state = routing_state(session, ticket, rules)
+    decision = decide(ticket_facts(session, ticket, first), rules, state, now or utcnow())
     session.add(
         DecisionRecord(
             ticket_id=ticket.id,
@@ -36,6 +47,8 @@ def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision 
             priority=decision.priority,
             team=decision.team,
             destinations=list(decision.destinations),
+            tags=list(decision.tags),
+            assignee=decision.assignee,
             trace=decision.reasons(),
             rules_version=decision.rules_version,
         )
@@ -43,25 +56,11 @@ def triage_ticket(session: Session, ticket_id: int, rules: RuleSet) -> Decision 
     ticket.category = decision.category
     ticket.priority = decision.priority
     ticket.team = decision.team
+    ticket.tier = decision.tier
+    ticket.language = decision.language
+    ticket.tags = [*ticket.tags, *(tag for tag in decision.tags if tag not in ticket.tags)]
+    apply_assignment(session, ticket, decision)
+    set_due_dates(ticket, rules, decision.priority, decision.tier, decision.team)
     for destination in decision.destinations:
         plan_delivery(session, ticket.id, first.id, destination, TICKET_CREATED)
     return decision
-
-
-def _facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
-    count = session.execute(
-        select(func.count(Message.id)).where(
-            Message.ticket_id == ticket.id, Message.direction == "inbound"
-        )
-    ).scalar_one()
-    return TicketFacts(
-        number=ticket.id,
-        channel=ticket.channel,
-        subject=ticket.subject,
-        body=first.body_text,
-        sender_email=first.sender,
-        recipient=first.recipient,
-        has_attachments=bool(first.attachments),
-        is_automated=bool(first.auto_reasons),
-        message_count=int(count),
-    )

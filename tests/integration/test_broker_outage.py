@@ -21,6 +21,7 @@ from tests.mail import customer_mail
 from workers.actors import register_actors
 from workers.broker import QUEUE, create_broker
 from workers.relay import relay_once
+from workers.rules_source import RulesSource
 from workers.runtime import Runtime
 
 pytestmark = pytest.mark.integration
@@ -66,7 +67,11 @@ def test_broker_down_while_mail_arrives_then_work_runs_once_back(
     broker = create_broker(redis_server.url, settings)
     broker.declare_queue(QUEUE)
     runtime = Runtime(
-        settings=settings, engine=engine, sessions=sessions, broker=broker, rules=default_rules()
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        broker=broker,
+        rules_source=RulesSource.fixed(default_rules()),
     )
     register_actors(runtime, MemoryTransport())
     worker: Worker | None = None

@@ -358,8 +358,11 @@ def test_every_when_key_has_a_registered_condition() -> None:
 
 
 def _sample(key: str) -> object:
-    if key in {"has_attachments", "is_automated", "business_hours"}:
-        return True
-    if key == "contacts_at_least":
-        return 2
-    return ["x"]
+    """A value the key accepts: a flag, a count, a name or a list of names."""
+    for candidate in (True, 2, "x", ["x"]):
+        try:
+            When.model_validate({key: candidate})
+        except ValueError:
+            continue
+        return candidate
+    raise AssertionError(f"no sample value for {key}")

@@ -1,0 +1,74 @@
+"""Gather what the router may look at for one ticket, from the store, as plain values.
+
+Shared by triage and by ``omniroute replay``, so a replayed decision sees exactly
+the facts the live one saw.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from normalize.language import detect_language
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ingest.models import InboundRecord, Message, Ticket
+from router.types import TicketFacts
+
+# "Repeated contact" counts the customer's inbound messages over this many days.
+RECENT_CONTACT_DAYS = 7
+
+
+def ticket_facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
+    """The facts of ``ticket`` as of its first inbound message ``first``."""
+    count = session.execute(
+        select(func.count(Message.id)).where(
+            Message.ticket_id == ticket.id, Message.direction == "inbound"
+        )
+    ).scalar_one()
+    return TicketFacts(
+        number=ticket.id,
+        channel=ticket.channel,
+        subject=ticket.subject,
+        body=first.body_text,
+        sender_email=first.sender,
+        recipient=first.recipient,
+        has_attachments=bool(first.attachments),
+        is_automated=bool(first.auto_reasons),
+        message_count=int(count),
+        received_at=first.created_at,
+        mailbox=_mailbox(session, first),
+        language=ticket.language or language_of(ticket.subject, first.body_text),
+        recent_contacts=_recent_contacts(session, ticket, first),
+    )
+
+
+def language_of(subject: str, body: str) -> str | None:
+    guess = detect_language(f"{subject}\n{body}")
+    return None if guess is None else guess.code
+
+
+def _mailbox(session: Session, first: Message) -> str | None:
+    if first.inbound_id is None:
+        return None
+    envelope = session.execute(
+        select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
+    ).scalar_one_or_none()
+    mailbox = (envelope or {}).get("mailbox")
+    return str(mailbox) if mailbox else None
+
+
+def _recent_contacts(session: Session, ticket: Ticket, first: Message) -> int:
+    since = first.created_at - timedelta(days=RECENT_CONTACT_DAYS)
+    count = session.execute(
+        select(func.count(Message.id))
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Message.direction == "inbound",
+            Message.kind == "message",
+            Message.created_at >= since,
+            Message.created_at <= first.created_at,
+        )
+    ).scalar_one()
+    return max(1, int(count))
