@@ -18,6 +18,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from config.calendars import Calendar
+from config.classifier import ClassifierConfig
 from config.destinations import Destination
 from config.rule_fields import (
     MAX_RULES,
@@ -32,6 +34,8 @@ from config.rule_fields import (
     one_or_many,
 )
 from config.scoring import Scoring
+from config.sla import Sla
+from config.teams import AssignmentPolicy, Strategy, Team, TeamName
 from config.tiers import Tier
 
 FORMAT_VERSION: Literal[1] = 1
@@ -62,6 +66,8 @@ class When(Strict):
     language: Words | None = None
     mailbox: Words | None = None
     contacts_at_least: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    business_hours: Name | None = None  # a calendar: the message came in while it was open
+    after_hours: Name | None = None  # a calendar: the message came in while it was closed
     keywords: Keywords | None = None
     regexes: Regexes | None = None
     fields: Annotated[tuple[TextField, ...], BeforeValidator(one_or_many), Field(min_length=1)] = (
@@ -77,7 +83,10 @@ class When(Strict):
     @property
     def keyword_regex(self) -> re.Pattern[str] | None:
         """The compiled alternation of ``keywords``, or None when no keywords are set."""
-        return self._keywords
+        # Read the private slot directly: attribute access to a private attribute goes
+        # through pydantic's __getattr__, which costs more than the match in hot loops.
+        private = self.__pydantic_private__
+        return None if private is None else private["_keywords"]
 
     @property
     def is_empty(self) -> bool:
@@ -135,6 +144,7 @@ class Route(Actions):
     when: When = When()
     team: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
     destinations: Annotated[tuple[str, ...], BeforeValidator(one_or_many)] = ()
+    assign: Strategy | None = None  # overrides the team's strategy (config.teams)
 
 
 class CategorizeStage(Strict):
@@ -145,6 +155,7 @@ class CategorizeStage(Strict):
     match: Literal["first", "all"] = "first"
     default: str = "general"
     rules: Annotated[tuple[CategoryRule, ...], Field(max_length=MAX_RULES)] = ()
+    classifier: ClassifierConfig | None = None  # decides when no rule matched (config.classifier)
 
 
 class PrioritizeStage(Strict):
@@ -172,6 +183,10 @@ class RulesDocument(Strict):
     # ``all``: ``default`` comes first and every matching route applies in order.
     route_match: Literal["first", "all"] = "first"
     routes: Annotated[tuple[Route, ...], Field(min_length=1, max_length=MAX_RULES)]
+    calendars: dict[Name, Calendar] = {}
+    teams: dict[TeamName, Team] = {}
+    assignment: AssignmentPolicy = AssignmentPolicy()
+    sla: Sla = Sla()
 
 
 class RuleSet(RulesDocument):
