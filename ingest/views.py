@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +43,7 @@ def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dic
         **ticket_summary(ticket),
         "linked_ticket": ticket.linked_ticket_id,
         "updated_at": ticket.updated_at.isoformat(),
+        "sla": sla_view(ticket),
         "decision": decision_view(decision),
         "threading": None
         if first is None
@@ -80,6 +82,10 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "category": ticket.category,
         "priority": ticket.priority,
         "team": ticket.team,
+        "assignee": ticket.assignee,
+        "tags": list(ticket.tags),
+        "language": ticket.language,
+        "tier": ticket.tier,
         "created_at": ticket.created_at.isoformat(),
     }
 
@@ -130,4 +136,18 @@ def attachment_view(attachment: Attachment) -> dict[str, Any]:
         "size": attachment.size,
         "sha256": attachment.sha256,
         "refused_reason": attachment.refused_reason,
+    }
+
+
+def sla_view(ticket: Ticket) -> dict[str, str | None]:
+    """The ticket's SLA clock: due dates and when they were met."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "first_response_due_at": iso(ticket.first_response_due_at),
+        "first_responded_at": iso(ticket.first_responded_at),
+        "resolution_due_at": iso(ticket.resolution_due_at),
+        "resolved_at": iso(ticket.resolved_at),
     }
