@@ -23,7 +23,8 @@ from config.rules_schema import (
 def known(loc: Loc, value: str, allowed: tuple[str, ...], kind: str) -> Problems:
     """A problem when ``value`` is not one of ``allowed``."""
     if value not in allowed:
-        yield loc, f"unknown {kind} {value!r} (known: {', '.join(allowed)})"
+        names = ", ".join(allowed) if allowed else "none declared"
+        yield loc, f"unknown {kind} {value!r} (known: {names})"
 
 
 def tier_names(doc: RulesDocument) -> tuple[str, ...]:
@@ -42,6 +43,10 @@ def _conditions(doc: RulesDocument, loc: Loc, when: When, stage: str) -> Problem
         yield (*loc, "priority"), f"the priority is not known yet in {stage}"
     for index, value in enumerate(when.tier or ()):
         yield from known((*loc, "tier", index), value, tier_names(doc), "tier")
+    for key in ("business_hours", "after_hours"):
+        calendar = getattr(when, key, None)
+        if calendar is not None:
+            yield from known((*loc, key), calendar, tuple(doc.calendars), "calendar")
 
 
 def _names(stage: Loc, rules: tuple[CategoryRule | PriorityRule | Route, ...]) -> Problems:
@@ -73,6 +78,9 @@ def check_categories(doc: RulesDocument) -> Problems:
 def check_categorize(doc: RulesDocument) -> Problems:
     cat = doc.categorize
     yield from known(("categorize", "default"), cat.default, doc.categories, "category")
+    if cat.classifier is not None and cat.classifier.fallback is not None:
+        loc_fallback: Loc = ("categorize", "classifier", "fallback")
+        yield from known(loc_fallback, cat.classifier.fallback, doc.categories, "category")
     yield from _names(("categorize", "rules"), cat.rules)
     if cat.match == "first":
         yield from _reachable(("categorize", "rules"), cat.rules)
@@ -130,11 +138,71 @@ def check_routes(doc: RulesDocument) -> Problems:
         )
 
 
+def check_teams(doc: RulesDocument) -> Problems:
+    """Teams name known calendars and overflow teams, without cycles; members are unique."""
+    calendars, teams = tuple(doc.calendars), tuple(doc.teams)
+    for name, team in doc.teams.items():
+        loc: Loc = ("teams", name)
+        if team.calendar is not None:
+            yield from known((*loc, "calendar"), team.calendar, calendars, "calendar")
+        seen: set[str] = set()
+        for index, member in enumerate(team.members):
+            if member.name in seen:
+                yield (*loc, "members", index, "name"), f"duplicate member {member.name!r}"
+            seen.add(member.name)
+        if team.overflow is None:
+            continue
+        if team.overflow not in doc.teams:
+            yield from known((*loc, "overflow"), team.overflow, teams, "team")
+            continue
+        chain = [name]
+        while (after := doc.teams[chain[-1]].overflow) in doc.teams and after not in chain:
+            chain.append(after)
+        # A cycle is reported once, at the first of its teams in the file.
+        if after == name and min(chain, key=teams.index) == name:
+            yield (*loc, "overflow"), f"overflow cycle: {' -> '.join((*chain, name))}"
+    policy = doc.assignment
+    if policy.vip_team is not None:
+        yield from known(("assignment", "vip_team"), policy.vip_team, teams, "team")
+    for index, tier in enumerate(policy.vip_tiers):
+        yield from known(("assignment", "vip_tiers", index), tier, tier_names(doc), "tier")
+    for index, route in enumerate(doc.routes):
+        if route.assign is not None and route.team is not None and route.team not in doc.teams:
+            yield (
+                ("routes", index, "assign"),
+                f"team {route.team!r} has no teams: entry, so nobody to assign to",
+            )
+
+
+def check_sla(doc: RulesDocument) -> Problems:
+    """SLA targets name known priorities and tiers, once each; escalation names destinations."""
+    sla = doc.sla
+    if sla.calendar is not None:
+        yield from known(("sla", "calendar"), sla.calendar, tuple(doc.calendars), "calendar")
+    seen: set[tuple[str, str | None]] = set()
+    for index, target in enumerate(sla.targets):
+        loc: Loc = ("sla", "targets", index)
+        yield from known((*loc, "priority"), target.priority, PRIORITIES, "priority")
+        if target.tier is not None:
+            yield from known((*loc, "tier"), target.tier, tier_names(doc), "tier")
+        if (target.priority, target.tier) in seen:
+            tier = f"tier {target.tier}" if target.tier else "no tier"
+            yield loc, f"priority {target.priority} with {tier} has a target already"
+        seen.add((target.priority, target.tier))
+    destinations = tuple(doc.destinations)
+    for key in ("destinations", "notify"):
+        for index, name in enumerate(getattr(sla.escalation, key)):
+            loc = ("sla", "escalation", key, index)
+            yield from known(loc, name, destinations, "destination")
+
+
 CHECKS: tuple[Callable[[RulesDocument], Problems], ...] = (
     check_categories,
     check_categorize,
     check_prioritize,
     check_routes,
+    check_teams,
+    check_sla,
 )
 
 

@@ -10,7 +10,15 @@ from typing import Any
 from config.rules import DEFAULT_CATEGORIES as CATEGORIES
 from config.rules import PRIORITIES
 
-__all__ = ["CATEGORIES", "PRIORITIES", "Decision", "RoutingState", "TicketFacts", "TraceEntry"]
+__all__ = [
+    "CATEGORIES",
+    "PRIORITIES",
+    "Assignment",
+    "Decision",
+    "RoutingState",
+    "TicketFacts",
+    "TraceEntry",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,19 @@ class TraceEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Assignment:
+    """Who works the ticket: the final team (after VIP and overflow), the assignee or None,
+    how they were chosen, and ``cursor``, the team's next round-robin position to store
+    (None when round-robin did not move)."""
+
+    team: str
+    assignee: str | None
+    strategy: str  # round-robin | least-loaded | skills | kept | queue | unavailable
+    cursor: int | None
+    trace: tuple[TraceEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Final values plus the trace that produced them."""
 
@@ -80,6 +101,11 @@ class Decision:
     tier: str | None = None
     language: str | None = None
     priority_score: float | None = None
+    assignee: str | None = None
+    assignment: Assignment | None = None  # how ``team`` and ``assignee`` were chosen
+    # What set ``category``: a "rule", the "model" (confident enough), the classifier's
+    # "fallback" (model unsure or not loaded) or the stage's "default".
+    category_source: str = "default"
 
     def reasons(self) -> list[dict[str, Any]]:
         """The trace as JSON-safe dicts."""

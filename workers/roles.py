@@ -23,6 +23,7 @@ from workers.broker import ping
 from workers.embedded_redis import EmbeddedRedis
 from workers.relay import RelayLoop
 from workers.runtime import Runtime, build_runtime
+from workers.sla_sweep import sla_sweeper
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ def run_all(settings: Settings) -> None:
         runtime = stack.enter_context(runtime_for(settings, broker_url))
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
+        stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
         if settings.imap_mailboxes:
             stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
@@ -196,7 +198,11 @@ def run_role(role: str, settings: Settings) -> None:
             wait_for_shutdown()
         return
     if role == "scheduler":
-        with runtime_for(settings, settings.broker_url) as runtime, relay(runtime):
+        with (
+            runtime_for(settings, settings.broker_url) as runtime,
+            relay(runtime),
+            sla_sweeper(runtime),
+        ):
             wait_for_shutdown()
         return
     raise ValueError(f"unknown role {role!r}")

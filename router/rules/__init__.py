@@ -10,6 +10,7 @@ from __future__ import annotations
 from router.rules.attachments import AttachmentsCondition
 from router.rules.automated import AutomatedCondition
 from router.rules.base import Condition, Context, Hit, Miss
+from router.rules.business_hours import BusinessHoursCondition
 from router.rules.category import CategoryCondition
 from router.rules.channel import ChannelCondition
 from router.rules.contacts import ContactsCondition
@@ -34,6 +35,7 @@ CONDITIONS: tuple[Condition, ...] = (
     TierCondition(),
     LanguageCondition(),
     ContactsCondition(),
+    BusinessHoursCondition(),
     CategoryCondition(),
     PriorityCondition(),
     KeywordCondition(),

@@ -7,10 +7,11 @@ decision's trace can say why a rule matched and why it did not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from config.calendars import Calendar
 from config.rules import When
 from router.types import TicketFacts
 
@@ -44,11 +45,19 @@ class Context:
     category: str | None = None
     priority: str | None = None
     tier: str | None = None
+    # The rule set's business-hours calendars, by name (for business_hours/after_hours).
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, facts: TicketFacts, tier: str | None = None) -> Context:
+    def of(
+        cls,
+        facts: TicketFacts,
+        tier: str | None = None,
+        calendars: Mapping[str, Calendar] | None = None,
+    ) -> Context:
         """A context for ``facts`` with subject and body truncated to ``MAX_TEXT_CHARS``."""
-        return cls(facts, facts.subject[:MAX_TEXT_CHARS], facts.body[:MAX_TEXT_CHARS], tier=tier)
+        subject, body = facts.subject[:MAX_TEXT_CHARS], facts.body[:MAX_TEXT_CHARS]
+        return cls(facts, subject, body, tier=tier, calendars=calendars or {})
 
     def with_decided(self, **values: str | None) -> Context:
         """This context with a stage's decided value (category, priority) filled in."""

@@ -135,9 +135,12 @@ def test_tier_is_decided_first_and_traced() -> None:
 
 def test_all_match_routes_need_default_first() -> None:
     # Given all-match routes whose default is last
-    text = ALL_MATCH.replace("route_match: all", "route_match: all\n").replace(
-        "  - name: default\n    team: support\n    destinations: [desk]\n", ""
-    ) + "  - name: default\n    team: support\n"
+    text = (
+        ALL_MATCH.replace("route_match: all", "route_match: all\n").replace(
+            "  - name: default\n    team: support\n    destinations: [desk]\n", ""
+        )
+        + "  - name: default\n    team: support\n"
+    )
     # When loaded
     with pytest.raises(RulesFileError) as error:
         load_rules_text(text)

@@ -1,0 +1,81 @@
+"""Assignment in the store: what the router needs to assign, and its answer kept.
+
+``routing_state`` reads each agent's open tickets and each team's round-robin
+cursor. It locks the cursor rows of every staffed team first (in name order, so two
+workers never deadlock), so concurrent triages assign one after the other and two
+tickets never take the same turn or the same last free slot. On SQLite every write
+transaction is serial already. ``apply_assignment`` stores team, assignee and
+cursor, and puts an event on the ticket's timeline when the assignee changes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config.rules import RuleSet
+from ingest.db import insert_for_dialect, insert_ignoring_conflicts
+from ingest.events import record_event
+from ingest.models import TeamCursor, Ticket, utcnow
+from router.sla import DONE_STATUSES
+from router.types import Decision, RoutingState
+
+
+def routing_state(session: Session, ticket: Ticket, rules: RuleSet) -> RoutingState:
+    """Loads, cursors and the ticket's current team and assignee; locks the cursors."""
+    staffed = sorted(name for name, team in rules.teams.items() if team.members)
+    if not staffed:
+        return RoutingState(assignee=ticket.assignee, team=ticket.team)
+    now = utcnow()
+    session.execute(
+        insert_ignoring_conflicts(session, TeamCursor).values(
+            [{"team": name, "position": 0, "updated_at": now} for name in staffed]
+        )
+    )
+    cursors = session.execute(
+        select(TeamCursor.team, TeamCursor.position)
+        .where(TeamCursor.team.in_(staffed))
+        .order_by(TeamCursor.team)
+        .with_for_update()
+    ).all()
+    members = sorted({m.name for name in staffed for m in rules.teams[name].members})
+    loads = session.execute(
+        select(Ticket.assignee, func.count(Ticket.id))
+        .where(Ticket.assignee.in_(members), Ticket.status.not_in(DONE_STATUSES))
+        .group_by(Ticket.assignee)
+    ).all()
+    return RoutingState(
+        loads={str(name): int(count) for name, count in loads},
+        cursors={team: int(position) for team, position in cursors},
+        assignee=ticket.assignee,
+        team=ticket.team,
+    )
+
+
+def apply_assignment(session: Session, ticket: Ticket, decision: Decision) -> None:
+    """Store the decision's team, assignee and round-robin cursor on ``ticket``."""
+    previous = ticket.assignee
+    ticket.team = decision.team
+    ticket.assignee = decision.assignee
+    assignment = decision.assignment
+    if assignment is not None and assignment.cursor is not None:
+        now = utcnow()
+        dialect = session.get_bind().dialect.name
+        session.execute(
+            insert_for_dialect(dialect, TeamCursor)
+            .values(team=assignment.team, position=assignment.cursor, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[TeamCursor.team],
+                set_={"position": assignment.cursor, "updated_at": now},
+            )
+        )
+    if previous == decision.assignee:
+        return
+    how = f"team {decision.team}, {assignment.strategy}" if assignment else f"team {decision.team}"
+    if decision.assignee is None:
+        what = f"Unassigned from {previous} ({how})."
+    elif previous is None:
+        what = f"Assigned to {decision.assignee} ({how})."
+    else:
+        what = f"Reassigned from {previous} to {decision.assignee} ({how})."
+    record_event(session, ticket, what)
