@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from config.destinations import KINDS
 from config.errors import RulesFileError
 from config.rule_fields import (
     MAX_KEYWORD_CHARS,
@@ -141,12 +142,21 @@ def _parse(text: str, source: str) -> tuple[RuleSet | None, list[RulesFileError]
 
 
 def _explain(detail: ErrorDetails) -> tuple[Loc, str]:
-    loc = tuple(detail["loc"])
+    loc = _untagged(tuple(detail["loc"]))
+    if detail["type"] == "unknown_destination_type":
+        return (*loc, "type"), detail["msg"]
     if detail["type"] == "extra_forbidden":
         return loc, "unknown key"
     if detail["type"] == "missing":
         return loc, "missing required key"
     return loc, detail["msg"].removeprefix("Value error, ")
+
+
+def _untagged(loc: Loc) -> Loc:
+    """Drop the kind pydantic puts in a destination's error path (destinations.zd.zendesk.url)."""
+    if len(loc) > 2 and loc[0] == "destinations" and loc[2] in KINDS:
+        return (*loc[:2], *loc[3:])
+    return loc
 
 
 def _locate(root: yaml.Node, loc: Loc) -> tuple[str, int]:

@@ -14,6 +14,11 @@ INGEST = "ingest"
 TRIAGE = "triage"
 DELIVER = "deliver"
 ACKNOWLEDGE = "acknowledge"
+# Plan hand-offs of a customer message added to a ticket, or of a status change.
+FOLLOW_UP = "follow_up"
+STATUS_CHANGE = "status_change"
+# Send an agent's reply to the customer on the ticket's channel.
+SEND_REPLY = "send_reply"
 
 
 def add_work(

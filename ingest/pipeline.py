@@ -20,6 +20,7 @@ from ingest import outbox
 from ingest.blobs import store_blob
 from ingest.identity import customer_for, mark_bouncing
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
+from ingest.status import change_status
 from ingest.threading import (
     NEW_TICKET,
     SIGNED_ADDRESS,
@@ -93,6 +94,9 @@ def process_inbound(session: Session, inbound_id: int, settings: Settings) -> In
     if match.ticket is None or match.ticket.id != ticket.id:
         outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
         outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket.id)
+    else:
+        # A customer message on an existing ticket follows it to where it was handed off.
+        outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=ticket.id, message_id=message.id)
     ticket.updated_at = utcnow()
     outcome = _finish(record, "processed", None)
     log.info(
@@ -167,10 +171,11 @@ def _ticket_for(
     if ticket is not None and ticket.status == "closed":
         closed_at = ticket.closed_at or ticket.updated_at
         if utcnow() - closed_at <= timedelta(days=settings.reopen_window_days):
-            ticket.status = "open"
-            ticket.closed_at = None
+            change_status(session, ticket, "open", "the customer replied")
             return ticket
         return _new_ticket(session, msg, customer_id, linked=ticket.id)
+    if ticket is not None and ticket.status in {"pending", "solved"}:
+        change_status(session, ticket, "open", "the customer replied")
     if ticket is not None:
         return ticket
     return _new_ticket(session, msg, customer_id, linked=None)

@@ -25,8 +25,11 @@ from ingest.pipeline import process_inbound
 from workers.acknowledge import acknowledge
 from workers.broker import QUEUE
 from workers.deliver import deliver
+from workers.desks.handoff import desk_context
 from workers.errors import TransientError
+from workers.followups import plan_followups, plan_status_change
 from workers.runtime import Runtime
+from workers.send_reply import send_reply
 from workers.triage import triage_ticket
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ def register_actors(
     settings = runtime.settings
     mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
     http = httpx.Client(follow_redirects=False)
+    desks = desk_context(settings, http, mail)
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
@@ -58,8 +62,24 @@ def register_actors(
             runtime,
             outbox.DELIVER,
             {"delivery_id": delivery_id},
-            lambda: deliver(runtime.sessions, runtime.rules, delivery_id, http),
+            lambda: deliver(runtime.sessions, runtime.rules, delivery_id, desks),
         )
+
+    def run_follow_up(ticket_id: int, message_id: int) -> None:
+        def step() -> None:
+            with unit_of_work(runtime.sessions) as session:
+                plan_followups(session, ticket_id, message_id)
+
+        payload = {"ticket_id": ticket_id, "message_id": message_id}
+        _guarded(runtime, outbox.FOLLOW_UP, payload, step)
+
+    def run_status_change(ticket_id: int, message_id: int) -> None:
+        def step() -> None:
+            with unit_of_work(runtime.sessions) as session:
+                plan_status_change(session, runtime.rules, ticket_id, message_id)
+
+        payload = {"ticket_id": ticket_id, "message_id": message_id}
+        _guarded(runtime, outbox.STATUS_CHANGE, payload, step)
 
     def run_acknowledge(ticket_id: int) -> None:
         _guarded(
@@ -69,11 +89,22 @@ def register_actors(
             lambda: acknowledge(runtime.sessions, settings, mail, ticket_id),
         )
 
+    def run_send_reply(message_id: int) -> None:
+        _guarded(
+            runtime,
+            outbox.SEND_REPLY,
+            {"message_id": message_id},
+            lambda: send_reply(runtime.sessions, settings, mail, message_id),
+        )
+
     functions: dict[str, Callable[..., None]] = {
         outbox.INGEST: run_ingest,
         outbox.TRIAGE: run_triage,
         outbox.DELIVER: run_deliver,
         outbox.ACKNOWLEDGE: run_acknowledge,
+        outbox.FOLLOW_UP: run_follow_up,
+        outbox.STATUS_CHANGE: run_status_change,
+        outbox.SEND_REPLY: run_send_reply,
     }
     return {
         name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)

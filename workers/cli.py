@@ -19,7 +19,12 @@ from ingest.errors import StoreUnavailable
 from ingest.migrate import upgrade
 from ingest.views import list_tickets, show_ticket
 from normalize.dedupe import email_dedupe_key
+from workers.classifier_cli import evaluate as evaluate_command
+from workers.classifier_cli import train as train_command
+from workers.cli_deliveries import deliveries
 from workers.cli_replay import replay_command
+from workers.cli_reply import reply_command
+from workers.cli_status import set_status
 
 
 def _settings() -> Settings:
@@ -177,7 +182,16 @@ def _render_ticket(view: dict[str, Any]) -> str:
         f"Customer:  {customer['name'] or ''} <{customer['email']}>",
         f"Subject:   {view['subject']}",
         f"Category:  {view['category']}   Priority: {view['priority']}   Team: {view['team']}",
+        f"Assignee:  {view['assignee'] or '-'}   Tier: {view['tier'] or '-'}   "
+        f"Language: {view['language'] or '-'}   Tags: {', '.join(view['tags']) or '-'}",
     ]
+    sla = view.get("sla") or {}
+    if sla.get("first_response_due_at") or sla.get("resolution_due_at"):
+        lines.append(
+            f"SLA:       first response due {sla['first_response_due_at'] or '-'}"
+            f" (met {sla['first_responded_at'] or 'not yet'}), resolution due "
+            f"{sla['resolution_due_at'] or '-'} (met {sla['resolved_at'] or 'not yet'})"
+        )
     if view["threading"]:
         lines.append(f"Threading: {view['threading']['signal']} ({view['threading']['detail']})")
     decision = view["decision"]
@@ -192,7 +206,8 @@ def _render_ticket(view: dict[str, Any]) -> str:
         extra = f" external {d['external_id']}" if d["external_id"] else ""
         error = f" last error: {d['last_error']}" if d["last_error"] else ""
         lines.append(
-            f"  {d['destination']}: {d['status']} after {d['attempts']} attempt(s){extra}{error}"
+            f"  {d['destination']} {d['event']}: {d['status']} after {d['attempts']} attempt(s)"
+            f"{extra}{error}"
         )
     for send in view["automated_sends"]:
         why = f" ({send['reason']})" if send["reason"] else ""
@@ -243,3 +258,8 @@ def _check_rules(settings: Settings) -> None:
 
 
 main.add_command(replay_command)
+main.add_command(deliveries)
+main.add_command(train_command)
+main.add_command(evaluate_command)
+tickets.add_command(set_status)
+tickets.add_command(reply_command)

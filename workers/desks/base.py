@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from enum import StrEnum
@@ -54,3 +55,17 @@ def backoff_seconds(
     if retry_after is not None:
         delay = max(delay, retry_after)
     return max(0.0, min(delay, maximum))
+
+
+def read_secret(variable: str) -> str | AttemptResult:
+    """The secret in environment variable ``variable``, read now so rotation needs no restart.
+
+    A missing or empty variable is our configuration's fault: a REJECTED result that
+    names the variable (never its value).
+    """
+    value = os.environ.get(variable, "")
+    if value.strip():
+        return value
+    return AttemptResult(
+        Outcome.REJECTED, None, f"secret variable {variable} is not set", None, None, 0
+    )
