@@ -1,8 +1,12 @@
-"""Which language a message is written in, so rules, routes and teams can use it.
+"""Detect the language of a message: an ISO 639-1 code and a confidence, or None.
 
-py3langid's naive Bayes model ships inside the package (no download); it is loaded
-once. Text that is too short, or a guess below ``MIN_CONFIDENCE``, gives None: a
-wrong language is worse than none for routing.
+py3langid (a naive Bayes model over byte n-grams that ships inside the package and
+is read once, at first use) scores the text. Links, addresses and digits are removed
+first: they carry no language and would only add noise. The answer is None when the
+text is too short to tell (fewer than ``MIN_LETTERS`` letters), when the best guess
+is below ``MIN_CONFIDENCE``, when the text has no linguistic content (py3langid's
+``zxx``), or when the language has no ISO 639-1 code. Only the first ``MAX_CHARS``
+characters are read, so a long message costs no more than a short one.
 """
 
 from __future__ import annotations
@@ -13,32 +17,43 @@ from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+MAX_CHARS = 2048
 MIN_LETTERS = 12
 MIN_CONFIDENCE = 0.5
-# The language shows in the first paragraphs; the rest only costs time.
-MAX_CHARS = 2000
-_URLS_AND_ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")
+# Varieties py3langid tells apart that ISO 639-1 files under one code; codes without
+# an ISO 639-1 equivalent (and ``zxx``, "no linguistic content") give None.
+_ALIASES = {"ary": "ar", "arz": "ar", "gug": "gn", "uzs": "uz", "wuu": "zh", "yue": "zh"}
+# East Asian scripts write a syllable or a word per character: they count double.
+_WIDE = 0x2E80
+
+_NOISE = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\S+@\S+|\d+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class LanguageGuess:
-    """An ISO 639-1 code and the model's normalized probability for it."""
+    """A detected language: ISO 639-1 ``code`` and py3langid's probability for it."""
 
     code: str
     confidence: float
 
 
-@cache
-def _identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def detect_language(text: str) -> LanguageGuess | None:
-    """The language of ``text``, or None when it is too short or too unclear to tell."""
-    sample = _URLS_AND_ADDRESSES.sub(" ", text[:MAX_CHARS])
-    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
+def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> LanguageGuess | None:
+    """The language ``text`` is written in, or None when too short or too unsure to tell."""
+    sample = _NOISE.sub(" ", text[:MAX_CHARS])
+    if _letters(sample) < MIN_LETTERS:
         return None
     code, confidence = _identifier().classify(sample)
-    if confidence < MIN_CONFIDENCE or code == "zxx":
+    code = _ALIASES.get(code, code)
+    if confidence < min_confidence or len(code) != 2:
         return None
-    return LanguageGuess(str(code), round(float(confidence), 3))
+    return LanguageGuess(code, round(float(confidence), 4))
+
+
+def _letters(text: str) -> int:
+    return sum(2 if ord(char) >= _WIDE else 1 for char in text if char.isalpha())
+
+
+@cache
+def _identifier() -> LanguageIdentifier:
+    # Probabilities rather than raw scores, so the confidence is comparable across texts.
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
