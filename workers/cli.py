@@ -21,6 +21,7 @@ from ingest.views import list_tickets, show_ticket
 from normalize.dedupe import email_dedupe_key
 from workers.classifier_cli import evaluate as evaluate_command
 from workers.classifier_cli import train as train_command
+from workers.cli_category import set_category
 from workers.cli_deliveries import deliveries
 from workers.cli_replay import replay_command
 from workers.cli_reply import reply_command
@@ -246,13 +247,14 @@ def rules_check(path: Path) -> None:
 
 
 def _check_rules(settings: Settings) -> None:
-    """Fail at start, naming file and line, when the configured rules file is invalid."""
+    """Fail at start, naming file and line, when the rules file (or its model) is invalid."""
     if settings.rules_file is None:
         return
     from config.rules import load_rules
+    from workers.classifier_loader import load_classifier
 
     try:
-        load_rules(settings.rules_file)
+        load_classifier(load_rules(settings.rules_file))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -262,4 +264,5 @@ main.add_command(deliveries)
 main.add_command(train_command)
 main.add_command(evaluate_command)
 tickets.add_command(set_status)
+tickets.add_command(set_category)
 tickets.add_command(reply_command)

@@ -1,9 +1,10 @@
-"""The rules a process runs with, reloaded when the rules file changes.
+"""The rules a process runs with (and the category model they name), reloaded on change.
 
-Every read (``current()``) looks at the file's size and modification time at most
-once per ``check_seconds``; a changed file is loaded and validated in full before it
-replaces the running rules. An invalid file is logged with its line and the old
-rules stay in force, so a typo never stops triage.
+Every read (``current()``) looks at the size and modification time of the rules file
+and of the model file at most once per ``check_seconds``; a changed file is loaded
+and validated in full, model included, before it replaces the running rules. An
+invalid file is logged with its line and the old rules stay in force, so a typo or a
+bad model never stops triage.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from config.classifier import model_path
 from config.errors import ConfigError
 from config.rules import RuleSet, default_rules, load_rules
+from router.classifier.model import CategoryModel
+from workers.classifier_loader import load_classifier
 
 log = logging.getLogger(__name__)
 
 Stamp = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
+Stamps = tuple[Stamp | None, Stamp | None]  # the rules file's, the model file's
 
 
 class RulesSource:
@@ -38,13 +43,15 @@ class RulesSource:
         self._loader = loader
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
-        self._stamp = self._read_stamp()
         if initial is not None:
-            self._rules = initial
+            rules = initial
         elif path is not None:
-            self._rules = loader(path)  # invalid at start: the caller reports and exits
+            rules = loader(path)  # invalid at start: the caller reports and exits
         else:
-            self._rules = default_rules()
+            rules = default_rules()
+        self._rules = rules
+        self._classifier = load_classifier(rules)
+        self._stamps = self._read_stamps()
 
     @classmethod
     def fixed(cls, rules: RuleSet) -> RulesSource:
@@ -53,23 +60,32 @@ class RulesSource:
 
     def current(self) -> RuleSet:
         """The rules in force, after reloading the file if it changed."""
+        self._refresh()
+        return self._rules
+
+    def classifier(self) -> CategoryModel | None:
+        """The category model the rules in force name, if any."""
+        self._refresh()
+        return self._classifier
+
+    def _refresh(self) -> None:
         if self.path is None:
-            return self._rules
+            return
         now = time.monotonic()
         if now - self._checked_at < self.check_seconds:
-            return self._rules
+            return
         with self._lock:
             self._checked_at = now
-            stamp = self._read_stamp()
-            if stamp != self._stamp:
-                self._stamp = stamp
+            stamps = self._read_stamps()
+            if stamps != self._stamps:
+                self._stamps = stamps
                 self._reload()
-            return self._rules
 
     def _reload(self) -> None:
         assert self.path is not None
         try:
             rules = self._loader(self.path)
+            classifier = load_classifier(rules)
         except ConfigError as exc:
             log.error(
                 "rules file changed but is invalid; keeping rules %s: %s", self._rules.version, exc
@@ -82,13 +98,20 @@ class RulesSource:
                 self._rules.version,
                 rules.version,
             )
-        self._rules = rules
+        self._rules, self._classifier = rules, classifier
+        self._stamps = self._read_stamps()  # the model path may have changed with the rules
 
-    def _read_stamp(self) -> Stamp | None:
-        if self.path is None:
-            return None
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    def _read_stamps(self) -> Stamps:
+        config = self._rules.categorize.classifier
+        model = model_path(config, self._rules.source) if config is not None else None
+        return _stamp(self.path), _stamp(model)
+
+
+def _stamp(path: Path | None) -> Stamp | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)

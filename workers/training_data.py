@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.corrections import AGENT
 from ingest.models import Message, Ticket
 from router.classifier.text import ticket_text
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from _csv import Reader
 
 MAX_CSV_BYTES = 256 * 1024 * 1024
-AGENT = "agent"  # tickets.category_source when an agent set the category
 _LABEL = re.compile(r"[a-z][a-z0-9_]{0,79}")
 
 
