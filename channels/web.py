@@ -1,4 +1,4 @@
-"""The ASGI app: health, readiness, metrics and the ticket API."""
+"""The ASGI app: health, readiness, metrics, the ticket API and agents' replies."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.metrics import StoreCollector
+from channels.web_replies import reply_endpoint
 from ingest.views import list_tickets, show_ticket
 
 
 def create_app(
-    sessions: sessionmaker[Session], broker_ping: Callable[[], None] | None = None
+    sessions: sessionmaker[Session],
+    broker_ping: Callable[[], None] | None = None,
+    on_work: Callable[[], None] | None = None,
 ) -> Starlette:
+    """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
 
@@ -74,6 +78,11 @@ def create_app(
             Route("/metrics", metrics),
             Route("/api/tickets", tickets),
             Route("/api/tickets/{number}", ticket),
+            Route(
+                "/api/tickets/{number}/replies",
+                reply_endpoint(sessions, on_work),
+                methods=["POST"],
+            ),
         ]
     )
 

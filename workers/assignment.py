@@ -4,8 +4,10 @@
 cursor. It locks the cursor rows of every staffed team first (in name order, so two
 workers never deadlock), so concurrent triages assign one after the other and two
 tickets never take the same turn or the same last free slot. On SQLite every write
-transaction is serial already. ``apply_assignment`` stores team, assignee and
-cursor, and puts an event on the ticket's timeline when the assignee changes.
+transaction is serial already. ``omniroute replay`` reads the same state read-only:
+no cursor row is created or locked, so on PostgreSQL a dry run neither waits for a
+triage nor holds one up. ``apply_assignment`` stores team, assignee and cursor, and
+puts an event on the ticket's timeline when the assignee changes.
 """
 
 from __future__ import annotations
@@ -21,23 +23,31 @@ from router.sla import DONE_STATUSES
 from router.types import Decision, RoutingState
 
 
-def routing_state(session: Session, ticket: Ticket, rules: RuleSet) -> RoutingState:
-    """Loads, cursors and the ticket's current team and assignee; locks the cursors."""
+def routing_state(
+    session: Session, ticket: Ticket, rules: RuleSet, *, read_only: bool = False
+) -> RoutingState:
+    """Loads, cursors and the ticket's current team and assignee; locks the cursors.
+
+    ``read_only`` takes the cursors as stored (a team without a row is at 0), without
+    creating or locking any.
+    """
     staffed = sorted(name for name, team in rules.teams.items() if team.members)
     if not staffed:
         return RoutingState(assignee=ticket.assignee, team=ticket.team)
-    now = utcnow()
-    session.execute(
-        insert_ignoring_conflicts(session, TeamCursor).values(
-            [{"team": name, "position": 0, "updated_at": now} for name in staffed]
-        )
-    )
-    cursors = session.execute(
+    query = (
         select(TeamCursor.team, TeamCursor.position)
         .where(TeamCursor.team.in_(staffed))
         .order_by(TeamCursor.team)
-        .with_for_update()
-    ).all()
+    )
+    if not read_only:
+        now = utcnow()
+        session.execute(
+            insert_ignoring_conflicts(session, TeamCursor).values(
+                [{"team": name, "position": 0, "updated_at": now} for name in staffed]
+            )
+        )
+        query = query.with_for_update()
+    cursors = session.execute(query).all()
     members = sorted({m.name for name in staffed for m in rules.teams[name].members})
     loads = session.execute(
         select(Ticket.assignee, func.count(Ticket.id))

@@ -16,8 +16,11 @@ from config.rules import RuleSet
 from ingest.models import Ticket
 from ingest.queries import first_inbound, latest_decision
 from router.engine import decide
+from router.escalation_floor import at_least, keep_escalated
 from router.replay import ReplayReport, StoredDecision, summarize
 from router.types import Decision
+from workers.assignment import routing_state
+from workers.escalations import escalation_floor
 from workers.facts import ticket_facts
 
 BATCH = 500
@@ -57,23 +60,26 @@ def _decided(
             if first is None:
                 continue
             seen += 1
-            yield (
-                ticket.id,
-                _stored(session, ticket.id),
-                decide(ticket_facts(session, ticket, first), rules),
-            )
+            # As triage would decide: with the store's assignments (read, never locked)
+            # and keeping what SLA escalations raised, on both sides of the comparison.
+            state = routing_state(session, ticket, rules, read_only=True)
+            floor = escalation_floor(session, ticket.id)
+            decision = decide(ticket_facts(session, ticket, first), rules, state)
+            decision = keep_escalated(decision, floor)
+            yield ticket.id, _stored(session, ticket.id, floor), decision
             if limit is not None and seen >= limit:
                 return
         session.expunge_all()  # keep memory flat over a large store
 
 
-def _stored(session: Session, ticket_id: int) -> StoredDecision | None:
+def _stored(session: Session, ticket_id: int, floor: str | None) -> StoredDecision | None:
+    """The latest decision, with the priority an escalation raised it to since."""
     record = latest_decision(session, ticket_id)
     if record is None:
         return None
     return StoredDecision(
         category=record.category,
-        priority=record.priority,
+        priority=at_least(record.priority, floor),
         team=record.team,
         destinations=tuple(record.destinations),
     )

@@ -8,22 +8,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
+from ingest.corrections import AGENT
 from ingest.models import DecisionRecord, Ticket, utcnow
 from ingest.queries import first_inbound
+from router.classifier.types import CategoryClassifier
 from router.engine import decide
+from router.escalation_floor import keep_escalated
 from router.types import Decision
 from workers.assignment import apply_assignment, routing_state
+from workers.escalations import escalation_floor
 from workers.facts import ticket_facts
 from workers.planning import TICKET_CREATED, plan_delivery
 from workers.sla_clock import set_due_dates
 
 
 def triage_ticket(
-    session: Session, ticket_id: int, rules: RuleSet, now: datetime | None = None
+    session: Session,
+    ticket_id: int,
+    rules: RuleSet,
+    now: datetime | None = None,
+    classifier: CategoryClassifier | None = None,
 ) -> Decision | None:
     """Decide once per ticket and rule version; a second run with the same rules changes nothing.
 
-    ``now`` is when agents' availability is judged (the current time by default).
+    ``now`` is when agents' availability is judged (the current time by default);
+    ``classifier`` is the category model the rules name, if any. A category an agent
+    corrected stays.
     """
     ticket = session.get(Ticket, ticket_id, with_for_update=True)
     if ticket is None:
@@ -39,7 +49,10 @@ def triage_ticket(
     if first is None:
         return None
     state = routing_state(session, ticket, rules)
-    decision = decide(ticket_facts(session, ticket, first), rules, state, now or utcnow())
+    facts = ticket_facts(session, ticket, first)
+    decision = decide(facts, rules, state, now or utcnow(), classifier)
+    # New rules never undo an SLA escalation: the ticket keeps at least the raised priority.
+    decision = keep_escalated(decision, escalation_floor(session, ticket.id))
     session.add(
         DecisionRecord(
             ticket_id=ticket.id,
@@ -53,7 +66,9 @@ def triage_ticket(
             rules_version=decision.rules_version,
         )
     )
-    ticket.category = decision.category
+    if ticket.category_source != AGENT:
+        ticket.category = decision.category
+        ticket.category_source = decision.category_source
     ticket.priority = decision.priority
     ticket.team = decision.team
     ticket.tier = decision.tier

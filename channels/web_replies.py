@@ -1,0 +1,87 @@
+"""``POST /api/tickets/{number}/replies``: an agent answers the customer.
+
+The edge bounds the request (``MAX_REQUEST_BYTES``), validates it with
+:class:`ingest.agent_reply.ReplyRequest` and stores it in one transaction; the
+``send_reply`` worker sends it. Answers: ``201`` with the stored reply, ``400`` with
+the problems for bad input, ``404`` for an unknown ticket, ``413`` over the size
+limit, ``503`` (with ``Retry-After``) when the store is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ingest.agent_reply import ReplyRequest, problems, record_reply, reply_view
+from ingest.db import unit_of_work
+from ingest.errors import StoreUnavailable
+
+# Checked before parsing: the longest allowed reply fits, as UTF-8 or with every
+# character of the Basic Multilingual Plane escaped as \uXXXX.
+MAX_REQUEST_BYTES = 512 * 1024
+RETRY_AFTER_SECONDS = "5"
+
+
+def reply_endpoint(
+    sessions: sessionmaker[Session], on_work: Callable[[], None] | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint; ``on_work`` is called once the reply and its work are committed."""
+
+    async def replies(request: Request) -> Response:
+        try:
+            number = int(request.path_params["number"])
+        except ValueError:
+            return _error(400, "ticket number must be an integer")
+        raw = await _read_bounded(request, MAX_REQUEST_BYTES)
+        if raw is None:
+            return _error(413, f"request body exceeds {MAX_REQUEST_BYTES} bytes")
+        try:
+            reply = ReplyRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            found = problems(exc)
+            summary = "; ".join(f"{p['field']}: {p['problem']}" for p in found)
+            return _error(400, f"invalid reply: {summary}", problems=found)
+
+        def store() -> dict[str, Any] | None:
+            with unit_of_work(sessions) as session:
+                message = record_reply(session, number, reply)
+                return None if message is None else reply_view(message, message.ticket)
+
+        try:
+            view = await asyncio.to_thread(store)
+        except StoreUnavailable:
+            response = _error(503, "the store is unavailable, try again later")
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            return response
+        if view is None:
+            return _error(404, f"no ticket #{number}")
+        if on_work is not None:
+            on_work()
+        return JSONResponse(view, status_code=201, headers={"Location": f"/api/tickets/{number}"})
+
+    return replies
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is longer than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, error: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": error, **extra}, status_code=status)

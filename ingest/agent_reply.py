@@ -1,0 +1,133 @@
+"""An agent's reply on a ticket: validated, stored, the SLA clock stopped, the send queued.
+
+One transaction (the caller's): the ticket row is locked, the reply becomes an
+outbound ``Message`` (``kind="reply"``, ``sender`` the author), the first reply sets
+``first_responded_at`` (the first-response clock stops; later replies keep the first
+time), an optional status change goes through :func:`ingest.status.change_status`
+(which sets ``resolved_at`` for solved and closed), and outbox work asks the
+``send_reply`` actor to send it on the ticket's channel. A reply to a new ticket
+opens it.
+
+Whether the reply reached the customer is read off the message (:func:`send_state`):
+``external_id`` is the Message-ID it was sent with; a warning starting ``not sent:``
+says why it was not (an address that bounces, a relay that refused it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
+
+from ingest import outbox
+from ingest.identity import is_bouncing
+from ingest.models import Message, Ticket, utcnow
+from ingest.status import change_status
+from ingest.views import message_summary, sla_view
+
+MAX_BODY_CHARS = 64_000
+MAX_AUTHOR_CHARS = 120
+KIND = "reply"
+NOT_SENT = "not sent: "
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return _text(value)
+
+
+class ReplyRequest(BaseModel):
+    """What an agent sends: the text, who wrote it, and optionally the status to set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    body: Annotated[str, Field(min_length=1, max_length=MAX_BODY_CHARS), AfterValidator(_text)]
+    author: Annotated[str, Field(min_length=1, max_length=MAX_AUTHOR_CHARS), AfterValidator(_name)]
+    status: Literal["pending", "solved"] | None = None
+
+
+def problems(error: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as ``{"field", "problem"}`` pairs an API client can show."""
+    return [
+        {"field": ".".join(str(part) for part in e["loc"]) or "request", "problem": e["msg"]}
+        for e in error.errors(include_url=False)
+    ]
+
+
+def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message | None:
+    """Store ``reply`` on ticket ``number`` and queue its send; None when there is no such
+    ticket. The message is flushed, so it has an id."""
+    ticket = session.get(Ticket, number, with_for_update=True)
+    if ticket is None:
+        return None
+    now = utcnow()
+    recipient = ticket.customer.email
+    message = Message(
+        ticket_id=ticket.id,
+        direction="outbound",
+        kind=KIND,
+        channel=ticket.channel,
+        sender=reply.author,
+        recipient=recipient,
+        subject=ticket.subject,
+        body_text=reply.body,
+        body_full=reply.body,
+        thread_signal="outbound",
+        thread_detail=f"reply by {reply.author}",
+        created_at=now,
+    )
+    unsendable = _unsendable(session, recipient)
+    if unsendable is not None:
+        message.warnings = [NOT_SENT + unsendable]
+    session.add(message)
+    session.flush()
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+    ticket.updated_at = now
+    status = reply.status or ("open" if ticket.status == "new" else None)
+    if status is not None:
+        change_status(session, ticket, status, f"{reply.author} replied")
+    if unsendable is None:
+        outbox.add_work(session, outbox.SEND_REPLY, message_id=message.id)
+    return message
+
+
+def _unsendable(session: Session, recipient: str | None) -> str | None:
+    """Why a reply cannot go out at all, known before it is queued."""
+    if not recipient:
+        return "the customer has no address to reply to"
+    if is_bouncing(session, recipient):
+        return f"mail to {recipient} bounces"
+    return None
+
+
+def send_state(message: Message) -> str:
+    """``sent``, ``not sent`` or ``queued``: where an outbound reply stands."""
+    if message.external_id is not None:
+        return "sent"
+    if any(str(w).startswith(NOT_SENT) for w in message.warnings):
+        return "not sent"
+    return "queued"
+
+
+def reply_view(message: Message, ticket: Ticket) -> dict[str, Any]:
+    """The stored reply as the API and CLI show it, with the ticket's status and clock."""
+    return {
+        **message_summary(message),
+        "kind": message.kind,
+        "to": message.recipient,
+        "send_state": send_state(message),
+        "warnings": list(message.warnings),
+        "ticket": {"number": ticket.id, "status": ticket.status, "sla": sla_view(ticket)},
+    }
