@@ -15,6 +15,7 @@ from config.rules import load_rules
 from config.settings import load_settings
 from ingest.db import create_store_engine, session_factory
 from router.replay import render
+from workers.classifier_loader import load_classifier
 from workers.replay import replay
 
 
@@ -41,6 +42,7 @@ def replay_command(
     try:
         settings = load_settings()
         rules = load_rules(rules_path)
+        classifier = load_classifier(rules)
     except ConfigError as exc:
         click.echo(f"omniroute replay: {exc}", err=True)
         sys.exit(1)
@@ -52,6 +54,7 @@ def replay_command(
             since=since.replace(tzinfo=UTC) if since is not None else None,
             limit=limit,
             examples=examples,
+            classifier=classifier,
         )
     finally:
         engine.dispose()

@@ -7,14 +7,17 @@ so a replay can neither change a ticket nor plan a hand-off.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.rules import RuleSet
+from ingest.corrections import AGENT
 from ingest.models import Ticket
 from ingest.queries import first_inbound, latest_decision
+from router.classifier.types import CategoryClassifier
 from router.engine import decide
 from router.escalation_floor import at_least, keep_escalated
 from router.replay import ReplayReport, StoredDecision, summarize
@@ -33,17 +36,24 @@ def replay(
     since: datetime | None = None,
     limit: int | None = None,
     examples: int = 3,
+    classifier: CategoryClassifier | None = None,
 ) -> ReplayReport:
-    """Compare every stored ticket (created at or after ``since``) under ``rules``."""
+    """Compare every stored ticket (created at or after ``since``) under ``rules`` and the
+    category model they name (``classifier``)."""
     with sessions() as session:
         try:
-            return summarize(_decided(session, rules, since, limit), examples=examples)
+            decided = _decided(session, rules, since, limit, classifier)
+            return summarize(decided, examples=examples)
         finally:
             session.rollback()
 
 
 def _decided(
-    session: Session, rules: RuleSet, since: datetime | None, limit: int | None
+    session: Session,
+    rules: RuleSet,
+    since: datetime | None,
+    limit: int | None,
+    classifier: CategoryClassifier | None,
 ) -> Iterator[tuple[int, StoredDecision | None, Decision]]:
     last_id = 0
     seen = 0
@@ -64,21 +74,27 @@ def _decided(
             # and keeping what SLA escalations raised, on both sides of the comparison.
             state = routing_state(session, ticket, rules, read_only=True)
             floor = escalation_floor(session, ticket.id)
-            decision = decide(ticket_facts(session, ticket, first), rules, state)
+            decision = decide(ticket_facts(session, ticket, first), rules, state, None, classifier)
+            corrected = ticket.category if ticket.category_source == AGENT else None
+            if corrected is not None:
+                # Triage keeps a category an agent corrected, whatever the rules say.
+                decision = replace(decision, category=corrected)
             decision = keep_escalated(decision, floor)
-            yield ticket.id, _stored(session, ticket.id, floor), decision
+            yield ticket.id, _stored(session, ticket.id, floor, corrected), decision
             if limit is not None and seen >= limit:
                 return
         session.expunge_all()  # keep memory flat over a large store
 
 
-def _stored(session: Session, ticket_id: int, floor: str | None) -> StoredDecision | None:
+def _stored(
+    session: Session, ticket_id: int, floor: str | None, corrected: str | None
+) -> StoredDecision | None:
     """The latest decision, with the priority an escalation raised it to since."""
     record = latest_decision(session, ticket_id)
     if record is None:
         return None
     return StoredDecision(
-        category=record.category,
+        category=corrected or record.category,
         priority=at_least(record.priority, floor),
         team=record.team,
         destinations=tuple(record.destinations),

@@ -130,3 +130,41 @@ def test_an_agent_correction_survives_re_triage_and_feeds_training(
     bad = CliRunner().invoke(main, ["tickets", "set-category", "1", "nonsense"], env=env)
     assert bad.exit_code == 1
     assert "unknown category 'nonsense'" in bad.output
+
+
+def test_replay_uses_the_new_rules_model_and_keeps_agent_categories(
+    settings: Settings, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # Given a refund request the default rules called billing, and a login problem an
+    # agent corrected from account to technical
+    from ingest.corrections import correct_category
+    from workers.classifier_loader import load_classifier
+    from workers.replay import replay
+
+    pipe = Pipeline(settings, sessions)
+    try:
+        send(sessions, bytes(customer_mail(subject="Cannot log in", body="Cannot log in.")))
+        send(
+            sessions,
+            bytes(
+                customer_mail(
+                    sender="bob@b.test",
+                    subject="Money back",
+                    body="I bought something but now I would like a refund. How do I do that?",
+                )
+            ),
+        )
+        pipe.drain()
+    finally:
+        pipe.close()
+    with sessions.begin() as session:
+        login = session.execute(
+            select(Ticket).where(Ticket.subject == "Cannot log in")
+        ).scalar_one()
+        correct_category(session, login, "technical", "alice")
+    # When rules with a model (and no billing keywords) are replayed
+    source = RulesSource(rules_dir(tmp_path))
+    report = replay(sessions, source.current(), classifier=load_classifier(source.current()))
+    # Then the model's answer is compared, and the agent's category is not counted as a change
+    assert report.tickets == 2
+    assert report.counts["category"] == 0
