@@ -20,6 +20,16 @@ def test_readme_rules_example_is_valid() -> None:
     assert set(rules.destinations) == {"helpdesk"}
 
 
+def test_every_complete_rules_example_in_the_readme_loads() -> None:
+    # Given every YAML example that is a whole rules file (it starts with format: 1)
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    complete = [b for b in blocks if b.startswith("format: 1")]
+    assert len(complete) >= 4
+    # When each is loaded, then none has an error
+    for block in complete:
+        load_rules_text(block, source="README.md")
+
+
 def test_procfile_lists_the_documented_roles() -> None:
     procfile = (README.parent / "Procfile").read_text().splitlines()
     roles = {line.split(":", 1)[0] for line in procfile if line.strip()}

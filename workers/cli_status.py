@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import click
 
-from config.errors import ConfigError
-from config.settings import load_settings
-from ingest.db import create_store_engine, session_factory, unit_of_work
-from ingest.models import Ticket
 from ingest.status import STATUSES, change_status
+from workers.cli_support import command_settings, locked_ticket
 
 
 @click.command(name="set-status")
@@ -21,20 +18,9 @@ from ingest.status import STATUSES, change_status
 @click.option("--reason", default="set by hand", show_default=True, help="Why; shown to desks.")
 def set_status(number: int, status: str, reason: str) -> None:
     """Set ticket NUMBER's status (new, open, pending, solved, closed)."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = create_store_engine(settings.resolved_database_url)
-    try:
-        with unit_of_work(session_factory(engine)) as session:
-            ticket = session.get(Ticket, number, with_for_update=True)
-            if ticket is None:
-                raise click.ClickException(f"no ticket #{number}")
-            old = ticket.status
-            changed = change_status(session, ticket, status, reason)
-    finally:
-        engine.dispose()
+    with locked_ticket(command_settings(), number) as (session, ticket):
+        old = ticket.status
+        changed = change_status(session, ticket, status, reason)
     if changed is None:
         click.echo(f"ticket #{number} is already {status}")
     else:

@@ -32,16 +32,12 @@ import httpx
 from config.destinations import FreshdeskDestination
 from workers.desks import http
 from workers.desks.base import AttemptResult, Outcome, read_secret
-from workers.desks.handoff import PRIORITY_RANK, DeskContext, Handoff
+from workers.desks.handoff import PRIORITY_RANK, DeskContext, Handoff, parent_ticket_id
 from workers.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
 
 EVENTS = frozenset({TICKET_CREATED, MESSAGE_APPENDED, ESCALATED})
 STATUS_OPEN = 2
 WHO = "Freshdesk"
-NOT_THERE = (
-    "Freshdesk takes ticket.escalated only for a ticket it already has; "
-    "plan ticket.created to hand the ticket over"
-)
 
 
 def tag(ticket_number: int) -> str:
@@ -153,13 +149,9 @@ def _create(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -> A
 
 
 def _follow_up(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -> AttemptResult:
-    ticket_id = handoff.parent_external_id
-    if not ticket_id or not ticket_id.isdigit():
-        if handoff.event == ESCALATED:
-            return http.result(Outcome.REJECTED, error=NOT_THERE)
-        return http.result(
-            Outcome.REJECTED, error=f"no Freshdesk ticket id to follow up on: {ticket_id!r}"
-        )
+    ticket_id = parent_ticket_id(handoff, WHO)
+    if isinstance(ticket_id, AttemptResult):
+        return ticket_id
     path = f"/api/v2/tickets/{ticket_id}"
     if handoff.seen_before:
         conversations = api.call("GET", f"{path}/conversations")

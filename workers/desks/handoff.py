@@ -18,6 +18,9 @@ import httpx
 
 from channels.email_out import MailTransport
 from config.settings import Settings
+from workers.desks.base import AttemptResult, Outcome
+from workers.desks.http import result as http_result
+from workers.planning import ESCALATED
 
 # Our priorities, most urgent last (config.rules_schema.PRIORITIES), and each desk's words.
 PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -130,3 +133,19 @@ def desk_context(settings: Settings, http: httpx.Client, mail: MailTransport) ->
         signing_key=settings.signing_key,
         attachments_dir=settings.attachments_dir,
     )
+
+
+def parent_ticket_id(handoff: Handoff, who: str) -> str | AttemptResult:
+    """The numeric id of the external ticket a follow-up or escalation goes onto, or the
+    rejection explaining why there is none (the ticket was never handed to ``who``)."""
+    ticket_id = handoff.parent_external_id
+    if ticket_id and ticket_id.isdigit():
+        return ticket_id
+    if handoff.event == ESCALATED:
+        error = (
+            f"{who} takes ticket.escalated only for a ticket it already has; "
+            "plan ticket.created to hand the ticket over"
+        )
+    else:
+        error = f"no {who} ticket id to follow up on: {ticket_id!r}"
+    return http_result(Outcome.REJECTED, error=error)

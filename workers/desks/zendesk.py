@@ -30,7 +30,7 @@ import httpx
 from config.destinations import ZendeskDestination
 from workers.desks import http
 from workers.desks.base import AttemptResult, Outcome, read_secret
-from workers.desks.handoff import PRIORITY_RANK, DeskContext, Handoff
+from workers.desks.handoff import PRIORITY_RANK, DeskContext, Handoff, parent_ticket_id
 from workers.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
 
 EVENTS = frozenset({TICKET_CREATED, MESSAGE_APPENDED, ESCALATED})
@@ -38,10 +38,6 @@ PRIORITIES = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
 RETRYABLE = http.RETRYABLE_4XX | {409}
 METADATA_KEY = "omniroute_delivery"
 WHO = "Zendesk"
-NOT_THERE = (
-    "Zendesk takes ticket.escalated only for a ticket it already has; "
-    "plan ticket.created to hand the ticket over"
-)
 
 
 def external_id(ticket_number: int) -> str:
@@ -142,13 +138,9 @@ def _create(api: _Api, destination: ZendeskDestination, handoff: Handoff) -> Att
 
 def _comment(api: _Api, handoff: Handoff) -> AttemptResult:
     """A follow-up as the requester's public comment; an escalation as a private note."""
-    ticket_id = handoff.parent_external_id
-    if not ticket_id or not ticket_id.isdigit():
-        if handoff.event == ESCALATED:
-            return http.result(Outcome.REJECTED, error=NOT_THERE)
-        return http.result(
-            Outcome.REJECTED, error=f"no Zendesk ticket id to comment on: {ticket_id!r}"
-        )
+    ticket_id = parent_ticket_id(handoff, WHO)
+    if isinstance(ticket_id, AttemptResult):
+        return ticket_id
     path = f"/api/v2/tickets/{ticket_id}"
     if handoff.seen_before:
         audits = api.call("GET", f"{path}/audits.json")
