@@ -9,7 +9,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.models import Delivery, InboundRecord, OutboxEntry, Ticket
+from ingest.models import Delivery, InboundRecord, OutboxEntry, SlaBreach, Ticket
+from ingest.status import RESOLVED
 
 
 class StoreCollector(Collector):
@@ -27,6 +28,14 @@ class StoreCollector(Collector):
             labels=["destination", "status"],
         )
         backlog = GaugeMetricFamily("omniroute_outbox_backlog", "Outbox rows not yet enqueued")
+        open_tickets = GaugeMetricFamily(
+            "omniroute_open_tickets",
+            "Tickets not solved or closed, by team and priority",
+            labels=["team", "priority"],
+        )
+        breaches = GaugeMetricFamily(
+            "omniroute_sla_breaches", "Missed SLA targets recorded, by kind", labels=["kind"]
+        )
         with self.sessions() as session:
             for channel, status, count in session.execute(
                 select(InboundRecord.channel, InboundRecord.status, func.count()).group_by(
@@ -44,10 +53,20 @@ class StoreCollector(Collector):
                 )
             ):
                 deliveries.add_metric([destination, status], count)
+            for team, priority, count in session.execute(
+                select(Ticket.team, Ticket.priority, func.count())
+                .where(Ticket.status.not_in(RESOLVED))
+                .group_by(Ticket.team, Ticket.priority)
+            ):
+                open_tickets.add_metric([team or "", priority or ""], count)
+            for kind, count in session.execute(
+                select(SlaBreach.kind, func.count()).group_by(SlaBreach.kind)
+            ):
+                breaches.add_metric([kind], count)
             backlog.add_metric(
                 [],
                 session.execute(
                     select(func.count()).where(OutboxEntry.enqueued_at.is_(None))
                 ).scalar_one(),
             )
-        yield from (inbound, tickets, deliveries, backlog)
+        yield from (inbound, tickets, deliveries, backlog, open_tickets, breaches)
