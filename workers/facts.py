@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from normalize.language import detect_language
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.models import InboundRecord, Message, Ticket
+from normalize.language import detect_language
 from router.types import TicketFacts
 
 # "Repeated contact" counts the customer's inbound messages over this many days.
