@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.metrics import StoreCollector
+from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
 from ingest.views import list_tickets, show_ticket
 
@@ -71,8 +72,13 @@ def create_app(
             return JSONResponse({"error": f"no ticket #{number}"}, status_code=404)
         return JSONResponse(found)
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    document = openapi_document()
     return Starlette(
         routes=[
+            Route("/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
