@@ -71,6 +71,21 @@ Regexes = Annotated[tuple[Regex, ...], BeforeValidator(one_or_many), Field(min_l
 TextField = Literal["subject", "body"]
 
 
+WORD = re.compile(r"\w+")
+
+
+def keyword_heads(keywords: tuple[str, ...]) -> frozenset[str] | None:
+    r"""The lowercased first ``\w+`` run of each keyword; None if any is not ASCII, since
+    case-insensitive matching of other scripts is not plain lowercasing."""
+    heads = set()
+    for keyword in keywords:
+        found = WORD.search(keyword)
+        if found is None or not found.group().isascii():
+            return None
+        heads.add(found.group().lower())
+    return frozenset(heads)
+
+
 def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
     """One case-insensitive pattern matching any keyword as a whole word or phrase."""
     phrases = (r"\s+".join(re.escape(word) for word in kw.split()) for kw in keywords)

@@ -30,6 +30,7 @@ from config.rule_fields import (
     TextField,
     WordList,
     Words,
+    keyword_heads,
     keyword_pattern,
     one_or_many,
 )
@@ -75,10 +76,12 @@ class When(Strict):
         "body",
     )
     _keywords: re.Pattern[str] | None = PrivateAttr(default=None)
+    _keyword_heads: frozenset[str] | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
         if self.keywords:
             self._keywords = keyword_pattern(self.keywords)
+            self._keyword_heads = keyword_heads(self.keywords)
 
     @property
     def keyword_regex(self) -> re.Pattern[str] | None:
@@ -87,6 +90,16 @@ class When(Strict):
         # through pydantic's __getattr__, which costs more than the match in hot loops.
         private = self.__pydantic_private__
         return None if private is None else private["_keywords"]
+
+    @property
+    def keyword_heads(self) -> frozenset[str] | None:
+        """The lowercased first word of every keyword, when all are ASCII (else None).
+
+        A keyword can only match where its first word stands in the text as a whole
+        word, so a text without any of them needs no regex search at all.
+        """
+        private = self.__pydantic_private__
+        return None if private is None else private["_keyword_heads"]
 
     @property
     def is_empty(self) -> bool:

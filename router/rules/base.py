@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from config.calendars import Calendar
+from config.rule_fields import WORD
 from config.rules import When
 from router.types import TicketFacts
 
@@ -47,6 +48,10 @@ class Context:
     tier: str | None = None
     # The rule set's business-hours calendars, by name (for business_hours/after_hours).
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    # Words of subject and body, worked out once per ticket (see ``ascii_words``).
+    _words: dict[str, frozenset[str] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(
@@ -66,6 +71,14 @@ class Context:
     def text(self, field: str) -> str:
         """The bounded text of ``field`` ("subject" or "body")."""
         return self.subject if field == "subject" else self.body
+
+    def ascii_words(self, field: str) -> frozenset[str] | None:
+        r"""The lowercased ``\w+`` words of ``field``; None when any word is not ASCII (then
+        only the regex can tell whether a keyword matches)."""
+        if field not in self._words:
+            words = frozenset(word.lower() for word in WORD.findall(self.text(field)))
+            self._words[field] = words if all(word.isascii() for word in words) else None
+        return self._words[field]
 
 
 class Condition(Protocol):

@@ -18,7 +18,11 @@ class KeywordCondition:
     def check(self, when: When, ctx: Context) -> Hit | Miss:
         pattern = when.keyword_regex
         assert pattern is not None  # applies() said so
+        heads = when.keyword_heads
         for field in when.fields:
+            words = ctx.ascii_words(field) if heads is not None else None
+            if words is not None and heads is not None and words.isdisjoint(heads):
+                continue  # no keyword's first word is in the text: no match is possible
             found = pattern.search(ctx.text(field))
             if found:
                 keyword = " ".join(found.group().lower().split())
