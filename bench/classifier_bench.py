@@ -78,10 +78,10 @@ def main() -> None:
     )
 
     print()
-    print(f"{'F1 per label':<14} {'baseline':>8} {'omniroute':>9}")
+    print(f"{'F1 per label':<16} {'baseline':>8} {'omniroute':>9}")
     ours_f1 = {report.label: report.f1 for report in result.per_class}
     for label, f1 in zip(sorted(set(test_labels)), baseline_per_label, strict=True):
-        print(f"{label:<14} {f1:8.3f} {ours_f1.get(label, 0.0):9.3f}")
+        print(f"{label:<16} {f1:8.3f} {ours_f1.get(label, 0.0):9.3f}")
 
     predictions = model.predict_texts(test_texts)
     print()

@@ -104,8 +104,15 @@ def test_metadata_is_readable_json_beside_the_model() -> None:
     metadata = json.loads(files["metadata.json"])
     assert metadata["format"] == "omniroute-category-model"
     assert metadata["format_version"] == 1
-    assert metadata["labels"] == ["account", "billing", "complaint", "general", "technical"]
-    assert metadata["training_rows"] == 1073
+    assert metadata["labels"] == [
+        "account",
+        "billing",
+        "complaint",
+        "feature_request",
+        "general",
+        "technical",
+    ]
+    assert metadata["training_rows"] == 1380
     assert metadata["trained_at"].startswith("2026-11-02T09:30:00")
     for key in ("sklearn_version", "skops_version", "label_counts", "model_sha256"):
         assert metadata[key]

@@ -41,7 +41,14 @@ def test_the_model_path_is_relative_to_the_rules_file(tmp_path: Path) -> None:
     model = load_classifier(rules)
     # Then it is the model in that file
     assert model is not None
-    assert model.labels == ("account", "billing", "complaint", "general", "technical")
+    assert model.labels == (
+        "account",
+        "billing",
+        "complaint",
+        "feature_request",
+        "general",
+        "technical",
+    )
     assert rules.categorize.classifier is not None
     assert model_path(rules.categorize.classifier, rules.source) == (
         tmp_path / "models" / "categories.skops"
@@ -84,6 +91,7 @@ def test_model_labels_must_be_rules_categories(tmp_path: Path) -> None:
     (tmp_path / "m.skops").write_bytes(artifact_bytes())
     rules = load_rules(write_rules(tmp_path, "m.skops", "technical, billing, account, general"))
     # When the classifier is loaded
-    # Then the missing category is named
-    with pytest.raises(ClassifierLoadError, match="categories the rules do not have: complaint"):
+    # Then the missing categories are named
+    missing = "categories the rules do not have: complaint, feature_request "
+    with pytest.raises(ClassifierLoadError, match=missing):
         load_classifier(rules)
