@@ -150,10 +150,7 @@ def _cover_note(handoff: Handoff) -> str:
         "",
         handoff.body_text or "(no text)",
     ]
-    for attachment in handoff.attachments:
-        if attachment.path is None:
-            why = attachment.refused_reason or "its content is not stored"
-            lines.append(f"[attachment {attachment.filename} not forwarded: {why}]")
+    lines += handoff.unforwarded_notes()
     return "\n".join(lines) + "\n"
 
 

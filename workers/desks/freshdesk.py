@@ -24,7 +24,6 @@ The external id of every delivery is the Freshdesk ticket id.
 from __future__ import annotations
 
 import html
-import time
 from typing import Any
 
 import httpx
@@ -33,6 +32,7 @@ from config.destinations import FreshdeskDestination
 from workers.desks import http
 from workers.desks.base import AttemptResult, Outcome, read_secret
 from workers.desks.handoff import PRIORITY_RANK, DeskContext, Handoff, parent_ticket_id
+from workers.desks.http import json_field, json_id
 from workers.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
 
 EVENTS = frozenset({TICKET_CREATED, MESSAGE_APPENDED, ESCALATED})
@@ -57,37 +57,21 @@ def send(
     key = read_secret(destination.api_key_env)
     if isinstance(key, AttemptResult):
         return key
-    api = _Api(context, destination, key)
+    api = _Api(
+        context.http,
+        str(destination.url),
+        httpx.BasicAuth(key, "X"),
+        timeout=destination.timeout_seconds,
+        now=context.now(),
+        who=WHO,
+    )
     if handoff.event == TICKET_CREATED:
         return _create(api, destination, handoff)
     return _follow_up(api, destination, handoff)
 
 
-class _Api:
-    """Authenticated, bounded calls; any failure comes back as an AttemptResult."""
-
-    def __init__(self, context: DeskContext, destination: FreshdeskDestination, key: str) -> None:
-        self.client = context.http
-        self.base = str(destination.url).rstrip("/")
-        self.auth = httpx.BasicAuth(key, "X")
-        self.timeout = destination.timeout_seconds
-        self.now = context.now()
-        self.started = time.monotonic()
-
-    def call(self, method: str, path: str, **kwargs: Any) -> http.Answer | AttemptResult:
-        answer = http.request(
-            self.client,
-            method,
-            self.base + path,
-            timeout=self.timeout,
-            started=self.started,
-            auth=self.auth,
-            headers={"User-Agent": http.USER_AGENT},
-            **kwargs,
-        )
-        if isinstance(answer, AttemptResult) or answer.ok:
-            return answer
-        return http.failure(answer, now=self.now, started=self.started, who=WHO)
+class _Api(http.DeskApi):
+    """The desk API, plus Freshdesk's way of sending attachments."""
 
     def post(
         self, path: str, fields: dict[str, Any], handoff: Handoff
@@ -107,11 +91,6 @@ class _Api:
         }
         return self.call("POST", path, data=form, files=files)
 
-    def delivered(self, external: str) -> AttemptResult:
-        return http.result(
-            Outcome.DELIVERED, status=200, external_id=external, started=self.started
-        )
-
 
 def _create(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -> AttemptResult:
     ours = tag(handoff.ticket_number)
@@ -121,9 +100,9 @@ def _create(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -> A
         found = api.call("GET", "/api/v2/search/tickets", params={"query": f"\"tag:'{ours}'\""})
         if isinstance(found, AttemptResult):
             return found
-        results = _get(found.json(), "results")
-        if isinstance(results, list) and results and _id(results[0]) is not None:
-            return api.delivered(str(_id(results[0])))
+        results = json_field(found.json(), "results")
+        if isinstance(results, list) and results and json_id(results[0]) is not None:
+            return api.delivered(str(json_id(results[0])))
     fields: dict[str, Any] = {
         "email": handoff.customer_email,
         "subject": handoff.subject.strip() or "(no subject)",
@@ -140,11 +119,9 @@ def _create(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -> A
     created = api.post("/api/v2/tickets", fields, handoff)
     if isinstance(created, AttemptResult):
         return created
-    number = _id(created.json())
+    number = json_id(created.json())
     if number is None:
-        return http.result(
-            Outcome.RETRY, error=f"{WHO} answered without a ticket id", started=api.started
-        )
+        return api.malformed("a ticket id")
     return api.delivered(str(number))
 
 
@@ -159,7 +136,7 @@ def _follow_up(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -
             return conversations
         mark = marker(handoff)
         for entry in conversations.json() or []:
-            text = f"{_get(entry, 'body_text') or ''} {_get(entry, 'body') or ''}"
+            text = f"{json_field(entry, 'body_text') or ''} {json_field(entry, 'body') or ''}"
             if mark in html.unescape(text):
                 return api.delivered(ticket_id)
     body = _html(handoff, with_marker=True)
@@ -185,10 +162,7 @@ def _html(handoff: Handoff, *, with_marker: bool) -> str:
     if handoff.message_from_someone_else:
         paragraphs.append(f"From: {handoff.message_from}")
     paragraphs.append(handoff.body_text.strip() or "(no text)")
-    for attachment in handoff.attachments:
-        if attachment.path is None:
-            why = attachment.refused_reason or "its content is not stored"
-            paragraphs.append(f"[attachment {attachment.filename} not forwarded: {why}]")
+    paragraphs += handoff.unforwarded_notes()
     if with_marker:
         paragraphs.append(marker(handoff))
     return "".join("<p>" + html.escape(text).replace("\n", "<br>") + "</p>" for text in paragraphs)
@@ -207,12 +181,3 @@ def _form_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _get(document: Any, key: str) -> Any:
-    return document.get(key) if isinstance(document, dict) else None
-
-
-def _id(document: Any) -> int | None:
-    value = _get(document, "id")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

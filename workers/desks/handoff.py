@@ -86,6 +86,15 @@ class Handoff:
     def sendable_attachments(self) -> tuple[AttachmentFile, ...]:
         return tuple(a for a in self.attachments if a.path is not None)
 
+    def unforwarded_notes(self) -> list[str]:
+        """One line per attachment that cannot go along, saying why."""
+        return [
+            f"[attachment {a.filename} not forwarded: "
+            f"{a.refused_reason or 'its content is not stored'}]"
+            for a in self.attachments
+            if a.path is None
+        ]
+
     @property
     def message_from_someone_else(self) -> bool:
         """A customer message written by someone other than the ticket's customer (a Cc)."""

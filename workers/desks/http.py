@@ -157,3 +157,66 @@ def result(
         external_id=external_id,
         duration_ms=duration_ms,
     )
+
+
+def json_field(document: Any, key: str) -> Any:
+    """``document[key]`` when ``document`` is a JSON object, else None."""
+    return document.get(key) if isinstance(document, dict) else None
+
+
+def json_id(document: Any) -> int | None:
+    """The integer ``id`` of a JSON object, else None."""
+    value = json_field(document, "id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class DeskApi:
+    """Authenticated, bounded calls to one desk's REST API for one attempt; any failure
+    comes back as an AttemptResult classified by fault."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        timeout: float,
+        now: int,
+        who: str,
+        retryable: frozenset[int] = RETRYABLE_4XX,
+    ) -> None:
+        self.client = client
+        self.base = base_url.rstrip("/")
+        self.auth = auth
+        self.timeout = timeout
+        self.now = now
+        self.who = who
+        self.retryable = retryable
+        self.started = time.monotonic()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Answer | AttemptResult:
+        headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+        answer = request(
+            self.client,
+            method,
+            self.base + path,
+            timeout=self.timeout,
+            started=self.started,
+            auth=self.auth,
+            headers=headers,
+            **kwargs,
+        )
+        if isinstance(answer, AttemptResult) or answer.ok:
+            return answer
+        return failure(
+            answer, now=self.now, started=self.started, who=self.who, retryable=self.retryable
+        )
+
+    def delivered(self, external: str) -> AttemptResult:
+        return result(Outcome.DELIVERED, status=200, external_id=external, started=self.started)
+
+    def malformed(self, what: str) -> AttemptResult:
+        """A 2xx answer without what we need: retried, the desk may answer properly later."""
+        return result(
+            Outcome.RETRY, error=f"{self.who} answered without {what}", started=self.started
+        )

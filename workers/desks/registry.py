@@ -16,7 +16,7 @@ from config.destinations import (
     ZendeskDestination,
 )
 from workers.desks import email_forward, freshdesk, slack, webhook, zendesk
-from workers.desks.base import AttemptResult, Outcome
+from workers.desks.base import AttemptResult
 from workers.desks.handoff import DeskContext, Handoff
 
 EVENTS: dict[str, frozenset[str]] = {
@@ -33,11 +33,8 @@ def takes(destination: AnyDestination, event: str) -> bool:
 
 
 def send(context: DeskContext, destination: AnyDestination, handoff: Handoff) -> AttemptResult:
-    """One attempt of ``handoff`` to ``destination`` through the client of its kind."""
-    if not takes(destination, handoff.event):
-        takes_these = ", ".join(sorted(EVENTS[destination.type]))
-        error = f"{destination.type} destinations do not take {handoff.event} (only {takes_these})"
-        return AttemptResult(Outcome.REJECTED, None, error, None, None, 0)
+    """One attempt of ``handoff`` to ``destination`` through the client of its kind; the
+    caller has checked that the kind ``takes`` the event."""
     if isinstance(destination, WebhookDestination):
         return webhook.send(context, destination, handoff)
     if isinstance(destination, EmailDestination):

@@ -22,15 +22,15 @@ every delivery is the Zendesk ticket id.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
 from config.destinations import ZendeskDestination
 from workers.desks import http
-from workers.desks.base import AttemptResult, Outcome, read_secret
+from workers.desks.base import AttemptResult, read_secret
 from workers.desks.handoff import PRIORITY_RANK, DeskContext, Handoff, parent_ticket_id
+from workers.desks.http import json_field, json_id
 from workers.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
 
 EVENTS = frozenset({TICKET_CREATED, MESSAGE_APPENDED, ESCALATED})
@@ -50,61 +50,29 @@ def send(context: DeskContext, destination: ZendeskDestination, handoff: Handoff
     token = read_secret(destination.token_env)
     if isinstance(token, AttemptResult):
         return token
-    api = _Api(context, destination, token)
+    api = http.DeskApi(
+        context.http,
+        str(destination.url),
+        httpx.BasicAuth(f"{destination.email}/token", token),
+        timeout=destination.timeout_seconds,
+        now=context.now(),
+        who=WHO,
+        retryable=RETRYABLE,
+    )
     if handoff.event == TICKET_CREATED:
         return _create(api, destination, handoff)
     return _comment(api, handoff)
 
 
-class _Api:
-    """Authenticated, bounded calls; any failure comes back as an AttemptResult."""
-
-    def __init__(self, context: DeskContext, destination: ZendeskDestination, token: str) -> None:
-        self.client = context.http
-        self.base = str(destination.url).rstrip("/")
-        self.auth = httpx.BasicAuth(f"{destination.email}/token", token)
-        self.timeout = destination.timeout_seconds
-        self.now = context.now()
-        self.started = time.monotonic()
-
-    def call(self, method: str, path: str, **kwargs: Any) -> http.Answer | AttemptResult:
-        headers = {"User-Agent": http.USER_AGENT, **kwargs.pop("headers", {})}
-        answer = http.request(
-            self.client,
-            method,
-            self.base + path,
-            timeout=self.timeout,
-            started=self.started,
-            auth=self.auth,
-            headers=headers,
-            **kwargs,
-        )
-        if isinstance(answer, AttemptResult) or answer.ok:
-            return answer
-        return http.failure(
-            answer, now=self.now, started=self.started, who=WHO, retryable=RETRYABLE
-        )
-
-    def delivered(self, external: str) -> AttemptResult:
-        return http.result(
-            Outcome.DELIVERED, status=200, external_id=external, started=self.started
-        )
-
-    def malformed(self, what: str) -> AttemptResult:
-        return http.result(
-            Outcome.RETRY, error=f"{WHO} answered without {what}", started=self.started
-        )
-
-
-def _create(api: _Api, destination: ZendeskDestination, handoff: Handoff) -> AttemptResult:
+def _create(api: http.DeskApi, destination: ZendeskDestination, handoff: Handoff) -> AttemptResult:
     ours = external_id(handoff.ticket_number)
     if handoff.seen_before:
         found = api.call("GET", "/api/v2/tickets.json", params={"external_id": ours})
         if isinstance(found, AttemptResult):
             return found
-        tickets = _get(found.json(), "tickets")
-        if isinstance(tickets, list) and tickets and _id(tickets[0]) is not None:
-            return api.delivered(str(_id(tickets[0])))
+        tickets = json_field(found.json(), "tickets")
+        if isinstance(tickets, list) and tickets and json_id(tickets[0]) is not None:
+            return api.delivered(str(json_id(tickets[0])))
     tokens = _upload(api, handoff)
     if isinstance(tokens, AttemptResult):
         return tokens
@@ -130,13 +98,13 @@ def _create(api: _Api, destination: ZendeskDestination, handoff: Handoff) -> Att
     )
     if isinstance(created, AttemptResult):
         return created
-    number = _id(_get(created.json(), "ticket"))
+    number = json_id(json_field(created.json(), "ticket"))
     if number is None:
         return api.malformed("a ticket id")
     return api.delivered(str(number))
 
 
-def _comment(api: _Api, handoff: Handoff) -> AttemptResult:
+def _comment(api: http.DeskApi, handoff: Handoff) -> AttemptResult:
     """A follow-up as the requester's public comment; an escalation as a private note."""
     ticket_id = parent_ticket_id(handoff, WHO)
     if isinstance(ticket_id, AttemptResult):
@@ -146,9 +114,9 @@ def _comment(api: _Api, handoff: Handoff) -> AttemptResult:
         audits = api.call("GET", f"{path}/audits.json")
         if isinstance(audits, AttemptResult):
             return audits
-        for audit in _get(audits.json(), "audits") or []:
-            custom = _get(_get(audit, "metadata"), "custom")
-            if _get(custom, METADATA_KEY) == handoff.idempotency_key:
+        for audit in json_field(audits.json(), "audits") or []:
+            custom = json_field(json_field(audit, "metadata"), "custom")
+            if json_field(custom, METADATA_KEY) == handoff.idempotency_key:
                 return api.delivered(ticket_id)
     update: dict[str, Any]
     if handoff.event == ESCALATED:
@@ -160,7 +128,7 @@ def _comment(api: _Api, handoff: Handoff) -> AttemptResult:
         current = api.call("GET", f"{path}.json")
         if isinstance(current, AttemptResult):
             return current
-        requester_id = _get(_get(current.json(), "ticket"), "requester_id")
+        requester_id = json_field(json_field(current.json(), "ticket"), "requester_id")
         tokens = _upload(api, handoff)
         if isinstance(tokens, AttemptResult):
             return tokens
@@ -181,7 +149,7 @@ def _comment(api: _Api, handoff: Handoff) -> AttemptResult:
     return api.delivered(ticket_id)
 
 
-def _upload(api: _Api, handoff: Handoff) -> list[str] | AttemptResult:
+def _upload(api: http.DeskApi, handoff: Handoff) -> list[str] | AttemptResult:
     tokens: list[str] = []
     for attachment in handoff.sendable_attachments:
         answer = api.call(
@@ -193,7 +161,7 @@ def _upload(api: _Api, handoff: Handoff) -> list[str] | AttemptResult:
         )
         if isinstance(answer, AttemptResult):
             return answer
-        token = _get(_get(answer.json(), "upload"), "token")
+        token = json_field(json_field(answer.json(), "upload"), "token")
         if not isinstance(token, str) or not token:
             return api.malformed(f"an upload token for {attachment.filename!r}")
         tokens.append(token)
@@ -205,10 +173,7 @@ def _body(handoff: Handoff) -> str:
     if handoff.message_from_someone_else:
         lines += [f"From: {handoff.message_from}", ""]
     lines.append(handoff.body_text.strip() or "(no text)")
-    for attachment in handoff.attachments:
-        if attachment.path is None:
-            why = attachment.refused_reason or "its content is not stored"
-            lines.append(f"[attachment {attachment.filename} not forwarded: {why}]")
+    lines += handoff.unforwarded_notes()
     return "\n".join(lines)
 
 
@@ -220,12 +185,3 @@ def _tags(destination: ZendeskDestination, handoff: Handoff) -> list[str]:
         if word and word not in tags:
             tags.append(word)
     return tags
-
-
-def _get(document: Any, key: str) -> Any:
-    return document.get(key) if isinstance(document, dict) else None
-
-
-def _id(document: Any) -> int | None:
-    value = _get(document, "id")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
