@@ -53,7 +53,8 @@ def register_actors(
     def run_triage(ticket_id: int) -> None:
         def step() -> None:
             with unit_of_work(runtime.sessions) as session:
-                triage_ticket(session, ticket_id, runtime.rules, classifier=runtime.classifier)
+                loaded = runtime.rules_source.snapshot()
+                triage_ticket(session, ticket_id, loaded.rules, classifier=loaded.classifier)
 
         _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, step)
 

@@ -19,10 +19,8 @@ from typing import Any, TypeVar
 
 import click
 
-from config.errors import ConfigError
-from config.settings import load_settings
-from ingest.db import create_store_engine, session_factory
 from router.classifier.types import Evaluation
+from workers.cli_support import command_settings, store
 from workers.training_data import (
     LabelledRows,
     TrainingDataError,
@@ -132,16 +130,8 @@ def render(result: Evaluation) -> str:
 
 
 def _store_rows() -> LabelledRows:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = create_store_engine(settings.resolved_database_url)
-    try:
-        with session_factory(engine)() as session:
-            return agent_corrected_rows(session)
-    finally:
-        engine.dispose()
+    with store(command_settings()) as sessions, sessions() as session:
+        return agent_corrected_rows(session)
 
 
 def _write(out: Path, data: bytes) -> None:

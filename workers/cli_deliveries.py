@@ -10,19 +10,16 @@ tried, because they were waiting for it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from config.errors import ConfigError
-from config.settings import load_settings
 from ingest import outbox
-from ingest.db import create_store_engine, session_factory, unit_of_work
+from ingest.db import unit_of_work
 from ingest.models import Delivery, utcnow
+from workers.cli_support import command_settings, store
 from workers.planning import TICKET_CREATED
 
 STATUSES = ("pending", "retrying", "delivered", "rejected", "dead")
@@ -31,19 +28,6 @@ RETRYABLE = frozenset({"rejected", "dead"})
 
 class NotRetryable(Exception):
     """The delivery does not exist or is not dead or rejected."""
-
-
-@contextmanager
-def _store() -> Iterator[Any]:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = create_store_engine(settings.resolved_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
@@ -130,7 +114,7 @@ def deliveries() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, with every attempt.")
 def deliveries_list(status: str | None, limit: int, as_json: bool) -> None:
     """The most recent deliveries, newest first."""
-    with _store() as sessions, sessions() as session:
+    with store(command_settings()) as sessions, sessions() as session:
         rows = list_deliveries(session, status, limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -152,7 +136,7 @@ def deliveries_list(status: str | None, limit: int, as_json: bool) -> None:
 @click.argument("delivery_id", type=int)
 def deliveries_retry(delivery_id: int) -> None:
     """Re-queue a dead or rejected delivery with a fresh attempt budget."""
-    with _store() as sessions:
+    with store(command_settings()) as sessions:
         try:
             with unit_of_work(sessions) as session:
                 queued = requeue(session, delivery_id)

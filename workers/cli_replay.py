@@ -13,9 +13,9 @@ import click
 from config.errors import ConfigError
 from config.rules import load_rules
 from config.settings import load_settings
-from ingest.db import create_store_engine, session_factory
 from router.replay import render
 from workers.classifier_loader import load_classifier
+from workers.cli_support import store
 from workers.replay import replay
 
 
@@ -46,16 +46,13 @@ def replay_command(
     except ConfigError as exc:
         click.echo(f"omniroute replay: {exc}", err=True)
         sys.exit(1)
-    engine = create_store_engine(settings.resolved_database_url)
-    try:
+    with store(settings) as sessions:
         report = replay(
-            session_factory(engine),
+            sessions,
             rules,
             since=since.replace(tzinfo=UTC) if since is not None else None,
             limit=limit,
             examples=examples,
             classifier=classifier,
         )
-    finally:
-        engine.dispose()
     click.echo(json.dumps(asdict(report), indent=2) if as_json else render(report))

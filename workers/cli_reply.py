@@ -13,11 +13,10 @@ import click
 from pydantic import ValidationError
 
 from channels import replies
-from config.errors import ConfigError
-from config.settings import load_settings
 from ingest.agent_reply import NOT_SENT, ReplyRequest, problems, record_reply, reply_view
-from ingest.db import create_store_engine, session_factory, unit_of_work
+from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
+from workers.cli_support import command_settings, store
 
 
 @click.command(name="reply")
@@ -34,10 +33,7 @@ def reply_command(
     number: int, body: str, author: str | None, status: str | None, as_json: bool
 ) -> None:
     """Store an agent's reply on ticket NUMBER and queue it for the customer."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = command_settings()
     try:
         reply = ReplyRequest.model_validate(
             {"body": body, "author": author or settings.support_name, "status": status}
@@ -45,16 +41,16 @@ def reply_command(
     except ValidationError as exc:
         found = "; ".join(f"{p['field']}: {p['problem']}" for p in problems(exc))
         raise click.ClickException(f"invalid reply: {found}") from None
-    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
     try:
-        with unit_of_work(session_factory(engine)) as session:
+        with (
+            store(settings, statement_timeout_ms=10_000) as sessions,
+            unit_of_work(sessions) as session,
+        ):
             message = record_reply(session, number, reply)
             view = None if message is None else reply_view(message, message.ticket)
     except StoreUnavailable as exc:
         click.echo(f"omniroute tickets reply: store unavailable, try again later: {exc}", err=True)
         sys.exit(replies.EXIT_TEMPFAIL)
-    finally:
-        engine.dispose()
     if view is None:
         raise click.ClickException(f"no ticket #{number}")
     if as_json:

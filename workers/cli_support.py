@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from ingest.db import create_store_engine, session_factory, unit_of_work
 from ingest.models import Ticket
+
+Sessions = sessionmaker[Session]
 
 
 def command_settings() -> Settings:
@@ -23,14 +25,22 @@ def command_settings() -> Settings:
 
 
 @contextmanager
-def locked_ticket(settings: Settings, number: int) -> Iterator[tuple[Session, Ticket]]:
-    """Ticket ``number``, locked for update, in a transaction committed on success."""
-    engine = create_store_engine(settings.resolved_database_url)
+def store(settings: Settings, statement_timeout_ms: int | None = None) -> Iterator[Sessions]:
+    """Sessions on the configured store for one command; the engine is closed after."""
+    engine = create_store_engine(
+        settings.resolved_database_url, statement_timeout_ms=statement_timeout_ms
+    )
     try:
-        with unit_of_work(session_factory(engine)) as session:
-            ticket = session.get(Ticket, number, with_for_update=True)
-            if ticket is None:
-                raise click.ClickException(f"no ticket #{number}")
-            yield session, ticket
+        yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def locked_ticket(settings: Settings, number: int) -> Iterator[tuple[Session, Ticket]]:
+    """Ticket ``number``, locked for update, in a transaction committed on success."""
+    with store(settings) as sessions, unit_of_work(sessions) as session:
+        ticket = session.get(Ticket, number, with_for_update=True)
+        if ticket is None:
+            raise click.ClickException(f"no ticket #{number}")
+        yield session, ticket

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from config.classifier import model_path
@@ -25,6 +26,14 @@ log = logging.getLogger(__name__)
 
 Stamp = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
 Stamps = tuple[Stamp | None, Stamp | None]  # the rules file's, the model file's
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRules:
+    """Rules and the model they name, swapped together so a reader never mixes versions."""
+
+    rules: RuleSet
+    classifier: CategoryModel | None
 
 
 class RulesSource:
@@ -49,8 +58,7 @@ class RulesSource:
             rules = loader(path)  # invalid at start: the caller reports and exits
         else:
             rules = default_rules()
-        self._rules = rules
-        self._classifier = load_classifier(rules)
+        self._loaded = LoadedRules(rules, load_classifier(rules))
         self._stamps = self._read_stamps()
 
     @classmethod
@@ -58,15 +66,18 @@ class RulesSource:
         """Rules that never change (tests, embedded use)."""
         return cls(None, initial=rules)
 
+    def snapshot(self) -> LoadedRules:
+        """The rules in force and their model, after reloading the files if they changed."""
+        self._refresh()
+        return self._loaded
+
     def current(self) -> RuleSet:
         """The rules in force, after reloading the file if it changed."""
-        self._refresh()
-        return self._rules
+        return self.snapshot().rules
 
     def classifier(self) -> CategoryModel | None:
         """The category model the rules in force name, if any."""
-        self._refresh()
-        return self._classifier
+        return self.snapshot().classifier
 
     def _refresh(self) -> None:
         if self.path is None:
@@ -88,22 +99,25 @@ class RulesSource:
             classifier = load_classifier(rules)
         except ConfigError as exc:
             log.error(
-                "rules file changed but is invalid; keeping rules %s: %s", self._rules.version, exc
+                "rules file changed but is invalid; keeping rules %s: %s",
+                self._loaded.rules.version,
+                exc,
             )
             return
-        if rules.version != self._rules.version:
+        if rules.version != self._loaded.rules.version:
             log.info(
                 "rules reloaded from %s: version %s -> %s",
                 self.path,
-                self._rules.version,
+                self._loaded.rules.version,
                 rules.version,
             )
-        self._rules, self._classifier = rules, classifier
+        self._loaded = LoadedRules(rules, classifier)
         self._stamps = self._read_stamps()  # the model path may have changed with the rules
 
     def _read_stamps(self) -> Stamps:
-        config = self._rules.categorize.classifier
-        model = model_path(config, self._rules.source) if config is not None else None
+        rules = self._loaded.rules
+        config = rules.categorize.classifier
+        model = model_path(config, rules.source) if config is not None else None
         return _stamp(self.path), _stamp(model)
 
 

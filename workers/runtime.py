@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.rules import RuleSet
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
-from router.classifier.model import CategoryModel
 from workers.broker import QUEUE, create_broker
 from workers.rules_source import RulesSource
 
@@ -34,11 +33,6 @@ class Runtime:
     def rules(self) -> RuleSet:
         """The rules in force now (reloaded when the rules file changes)."""
         return self.rules_source.current()
-
-    @property
-    def classifier(self) -> CategoryModel | None:
-        """The category model the rules in force name, if any."""
-        return self.rules_source.classifier()
 
     def close(self) -> None:
         self.broker.close()
