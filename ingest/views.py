@@ -48,19 +48,7 @@ def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dic
         "threading": None
         if first is None
         else {"signal": first.thread_signal, "detail": first.thread_detail},
-        "deliveries": [
-            {
-                "id": d.id,
-                "destination": d.destination,
-                "event": d.event,
-                "status": d.status,
-                "attempts": d.attempts,
-                "external_id": d.external_id,
-                "last_error": d.last_error,
-                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
-            }
-            for d in deliveries
-        ],
+        "deliveries": [delivery_summary(d) for d in deliveries],
         "automated_sends": [
             {"purpose": a.purpose, "status": a.status, "reason": a.reason, "to": a.recipient}
             for a in ack
@@ -87,6 +75,20 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "language": ticket.language,
         "tier": ticket.tier,
         "created_at": ticket.created_at.isoformat(),
+    }
+
+
+def delivery_summary(delivery: Delivery) -> dict[str, Any]:
+    """One hand-off and where it stands (ticket view; ``deliveries list`` adds more)."""
+    return {
+        "id": delivery.id,
+        "destination": delivery.destination,
+        "event": delivery.event,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "external_id": delivery.external_id,
+        "last_error": delivery.last_error,
+        "next_attempt_at": _iso(delivery.next_attempt_at),
     }
 
 
@@ -141,13 +143,13 @@ def attachment_view(attachment: Attachment) -> dict[str, Any]:
 
 def sla_view(ticket: Ticket) -> dict[str, str | None]:
     """The ticket's SLA clock: due dates and when they were met."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
-        "first_response_due_at": iso(ticket.first_response_due_at),
-        "first_responded_at": iso(ticket.first_responded_at),
-        "resolution_due_at": iso(ticket.resolution_due_at),
-        "resolved_at": iso(ticket.resolved_at),
+        "first_response_due_at": _iso(ticket.first_response_due_at),
+        "first_responded_at": _iso(ticket.first_responded_at),
+        "resolution_due_at": _iso(ticket.resolution_due_at),
+        "resolved_at": _iso(ticket.resolved_at),
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

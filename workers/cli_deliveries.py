@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.models import Delivery, utcnow
+from ingest.views import delivery_summary
 from workers.cli_support import command_settings, store
 from workers.planning import TICKET_CREATED
 
@@ -33,17 +34,10 @@ class NotRetryable(Exception):
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
     """One delivery with its attempt log (JSON-safe)."""
     return {
-        "id": delivery.id,
+        **delivery_summary(delivery),
         "ticket": delivery.ticket_id,
         "message_id": delivery.message_id,
-        "destination": delivery.destination,
-        "event": delivery.event,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "external_id": delivery.external_id,
         "idempotency_key": delivery.idempotency_key,
-        "last_error": delivery.last_error,
-        "next_attempt_at": _iso(delivery.next_attempt_at),
         "created_at": _iso(delivery.created_at),
         "updated_at": _iso(delivery.updated_at),
         "attempt_log": [
