@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from router.engine import FINAL
-from router.types import PRIORITIES, Decision, TraceEntry
+from router.types import PRIORITIES, Decision, TraceEntry, at_least
 
 _BUMP = re.compile(r"priority (\w+) -> (\w+)\Z")
 
@@ -28,17 +28,8 @@ def escalated_priority(actions: Iterable[str]) -> str | None:
         match = _BUMP.match(action)
         if match is None or match.group(2) not in PRIORITIES:
             continue
-        raised = match.group(2)
-        if found is None or PRIORITIES.index(raised) > PRIORITIES.index(found):
-            found = raised
+        found = match.group(2) if found is None else at_least(found, match.group(2))
     return found
-
-
-def at_least(priority: str, floor: str | None) -> str:
-    """``priority``, or ``floor`` when that is more urgent."""
-    if floor is None or floor not in PRIORITIES or priority not in PRIORITIES:
-        return priority
-    return floor if PRIORITIES.index(floor) > PRIORITIES.index(priority) else priority
 
 
 def keep_escalated(decision: Decision, floor: str | None) -> Decision:

@@ -13,7 +13,7 @@ from router.match import StageResult, add_tags, entry, evaluate, skipped
 from router.rules import Context, Hit
 from router.rules.vip_sender import check_vip
 from router.signals import SIGNALS
-from router.types import TraceEntry
+from router.types import TraceEntry, at_least
 
 STAGE = "priority"
 SCORE_STAGE = "score"
@@ -64,7 +64,7 @@ def _by_highest(
 
     vip = check_vip(stage.vip, ctx)
     if isinstance(vip, Hit):
-        if PRIORITIES.index(stage.vip.priority) > PRIORITIES.index(priority):
+        if at_least(priority, stage.vip.priority) != priority:
             priority, why = stage.vip.priority, "raised for a VIP sender"
             vip = Hit(f"{vip.reason}: priority raised to {priority}")
         else:
@@ -97,12 +97,9 @@ def _by_score(
     priority = level_of(total, scoring.levels)
     why = f"score {total:g}"
     floor = _most_urgent(hits)
-    if (
-        floor is not None
-        and floor.priority is not None
-        and PRIORITIES.index(floor.priority) > PRIORITIES.index(priority)
-    ):
-        priority, why = floor.priority, f"score {total:g}, raised by rule {floor.name!r}"
+    if floor is not None and at_least(priority, floor.priority) != priority:
+        priority = at_least(priority, floor.priority)
+        why = f"score {total:g}, raised by rule {floor.name!r}"
     trace.append(TraceEntry(SCORE_STAGE, "total", True, f"{total:g} points: {priority}"))
     return StageResult(priority, why, tuple(trace), tags, score=total)
 

@@ -18,7 +18,15 @@ __all__ = [
     "RoutingState",
     "TicketFacts",
     "TraceEntry",
+    "at_least",
 ]
+
+
+def at_least(priority: str, floor: str | None) -> str:
+    """``priority``, or ``floor`` when that is more urgent."""
+    if floor is None or floor not in PRIORITIES or priority not in PRIORITIES:
+        return priority
+    return floor if PRIORITIES.index(floor) > PRIORITIES.index(priority) else priority
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,9 @@ from ingest.models import Ticket
 from ingest.queries import first_inbound, latest_decision
 from router.classifier.types import CategoryClassifier
 from router.engine import decide
-from router.escalation_floor import at_least, keep_escalated
+from router.escalation_floor import keep_escalated
 from router.replay import ReplayReport, StoredDecision, summarize
-from router.types import Decision
+from router.types import Decision, at_least
 from workers.assignment import routing_state
 from workers.escalations import escalation_floor
 from workers.facts import ticket_facts
