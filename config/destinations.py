@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     HttpUrl,
     StringConstraints,
     Tag,
 )
+
+from config.rule_fields import Strict
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -44,15 +44,13 @@ def _base_url(value: HttpUrl) -> HttpUrl:
     return value
 
 
-class Retrying(BaseModel):
+class Retrying(Strict):
     """What every destination shares: its name, the per-request timeout and the retries.
 
     A failed attempt waits ``backoff_base_seconds * 2**(attempt - 1)`` at most (full
     jitter), never more than ``backoff_max_seconds``; after ``max_attempts`` the
     delivery is dead.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = ""
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
