@@ -9,8 +9,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.statuses import RESOLVED
 from ingest.models import Delivery, InboundRecord, OutboxEntry, SlaBreach, Ticket
-from ingest.status import RESOLVED
 
 
 class StoreCollector(Collector):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.statuses import STATUSES
 from ingest.agent_reply import ReplyRequest
 
 VERSION = "0.1.0"
@@ -33,7 +34,7 @@ _NUMBER = {
 }
 _TICKET_PROPERTIES: dict[str, Any] = {
     "number": {"type": "integer"},
-    "status": {"enum": ["new", "open", "pending", "solved", "closed"]},
+    "status": {"enum": list(STATUSES)},
     "channel": {"type": "string"},
     "customer": {
         "type": "object",

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from config.statuses import RESOLVED, STATUSES
 from ingest import outbox
 from ingest.events import record_event
 from ingest.models import Message, Ticket, utcnow
 
-STATUSES = ("new", "open", "pending", "solved", "closed")
-RESOLVED = frozenset({"solved", "closed"})
 _EVENT = re.compile(
     rf"Status changed from ({'|'.join(STATUSES)}) to ({'|'.join(STATUSES)})(?:: (.*))?\Z", re.S
 )

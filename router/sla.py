@@ -13,11 +13,11 @@ from datetime import datetime
 from config.calendars import Calendar
 from config.rules import PRIORITIES, RulesDocument
 from config.sla import Sla, SlaTarget, format_duration
+from config.statuses import RESOLVED
 from router.business_hours import add_business_time
 
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
-DONE_STATUSES = ("solved", "closed")  # a ticket in these is resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def breaches(clock: SlaClock, now: datetime) -> tuple[Breach, ...]:
 
     A resolved ticket (``resolved_at`` set, or solved or closed) misses nothing more.
     """
-    if clock.resolved_at is not None or clock.status in DONE_STATUSES:
+    if clock.resolved_at is not None or clock.status in RESOLVED:
         return ()
     found = []
     if (

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
+from config.statuses import RESOLVED
 from ingest.db import insert_for_dialect, insert_ignoring_conflicts
 from ingest.events import record_event
 from ingest.models import TeamCursor, Ticket, utcnow
-from router.sla import DONE_STATUSES
 from router.types import Decision, RoutingState
 
 
@@ -51,7 +51,7 @@ def routing_state(
     members = sorted({m.name for name in staffed for m in rules.teams[name].members})
     loads = session.execute(
         select(Ticket.assignee, func.count(Ticket.id))
-        .where(Ticket.assignee.in_(members), Ticket.status.not_in(DONE_STATUSES))
+        .where(Ticket.assignee.in_(members), Ticket.status.not_in(RESOLVED))
         .group_by(Ticket.assignee)
     ).all()
     return RoutingState(

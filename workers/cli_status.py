@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from ingest.status import STATUSES, change_status
+from config.statuses import STATUSES
+from ingest.status import change_status
 from workers.cli_support import command_settings, locked_ticket
 
 

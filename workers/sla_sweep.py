@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import Exists
 
 from config.rules import RuleSet
+from config.statuses import RESOLVED
 from ingest.db import insert_ignoring_conflicts, unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.events import record_event
 from ingest.models import SlaBreach, Ticket, utcnow
 from router.sla import (
-    DONE_STATUSES,
     FIRST_RESPONSE,
     RESOLUTION,
     Breach,
@@ -84,7 +84,7 @@ def due_tickets(session: Session, now: datetime, limit: int = BATCH) -> list[int
     query = (
         select(Ticket.id)
         .where(
-            Ticket.status.not_in(DONE_STATUSES),
+            Ticket.status.not_in(RESOLVED),
             Ticket.resolved_at.is_(None),
             or_(late_answer, late_resolution),
         )
