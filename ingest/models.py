@@ -203,6 +203,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
+    identity: Mapped[Identity | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 
