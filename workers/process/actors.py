@@ -32,6 +32,7 @@ from workers.errors import TransientError
 from workers.outbound.acknowledge import acknowledge
 from workers.outbound.send_reply import send_reply
 from workers.process.broker import QUEUE
+from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 
@@ -49,9 +50,11 @@ def register_actors(
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
+            loaded = runtime.rules_source.snapshot()
+            then = RouteInline(settings, loaded.rules, loaded.classifier, senders)
             try:
                 with unit_of_work(runtime.sessions) as session:
-                    process_inbound(session, inbound_id, settings)
+                    process_inbound(session, inbound_id, settings, then)
             except Defer as signal:
                 # Not a failure: the record stays pending and comes back after the delay.
                 with unit_of_work(runtime.sessions) as session:
