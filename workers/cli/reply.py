@@ -16,6 +16,7 @@ from channels import replies
 from ingest.agent_reply import NOT_SENT, ReplyRequest, problems, record_reply, reply_view
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
+from ingest.reply_author import UnsafeAuthor, checked_author
 from workers.cli.support import command_settings, store
 
 
@@ -41,6 +42,11 @@ def reply_command(
     except ValidationError as exc:
         found = "; ".join(f"{p['field']}: {p['problem']}" for p in problems(exc))
         raise click.ClickException(f"invalid reply: {found}") from None
+    try:
+        # Checked here as the API checks it: the author becomes the mail's From name.
+        checked_author(reply.author)
+    except UnsafeAuthor as exc:
+        raise click.ClickException(f"invalid reply: {exc}") from None
     try:
         with (
             store(settings, statement_timeout_ms=10_000) as sessions,
