@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.models import ApiToken, utcnow
@@ -106,7 +107,11 @@ def create_token(
             authors=list(names),
         )
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another process created the same name between the check and this insert.
+        raise TokenError(f"a token named {name!r} exists already") from None
     return NewToken(key_id, name, wanted, names, f"{PREFIX}{key_id}_{secret}")
 
 

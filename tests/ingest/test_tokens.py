@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from ingest.tokens import (
     METRICS,
     READ,
     REPLY,
+    Caller,
     TokenError,
     authenticate,
     create_token,
@@ -24,7 +26,7 @@ from ingest.tokens import (
 from tests.tokens import issue, revoke
 
 
-def check(sessions: sessionmaker[Session], token: str) -> tuple[object, str]:
+def check(sessions: sessionmaker[Session], token: str) -> tuple[Caller | None, str]:
     with sessions.begin() as session:
         return authenticate(session, token)
 
@@ -48,14 +50,14 @@ def test_a_created_token_authenticates_as_its_name_with_its_scopes(
     caller, reason = check(sessions, token)
     # Then it stands for alice, with that scope and no other
     assert reason == ""
-    assert caller is not None and caller.name == "alice"  # type: ignore[attr-defined]
-    assert caller.allows(READ) and not caller.allows(REPLY)  # type: ignore[attr-defined]
+    assert caller is not None and caller.name == "alice"
+    assert caller.allows(READ) and not caller.allows(REPLY)
 
 
 def test_admin_implies_every_scope(sessions: sessionmaker[Session]) -> None:
     caller, _ = check(sessions, issue(sessions, "ops", [ADMIN]))
     assert caller is not None
-    assert all(caller.allows(s) for s in (READ, REPLY, METRICS, ADMIN))  # type: ignore[attr-defined]
+    assert all(caller.allows(s) for s in (READ, REPLY, METRICS, ADMIN))
 
 
 def test_the_secret_is_never_stored_in_clear(sessions: sessionmaker[Session]) -> None:
@@ -82,9 +84,11 @@ def test_the_secret_is_never_stored_in_clear(sessions: sessionmaker[Session]) ->
         lambda t: t + "x",
     ],
 )
-def test_a_wrong_token_is_invalid(sessions: sessionmaker[Session], tamper: object) -> None:
+def test_a_wrong_token_is_invalid(
+    sessions: sessionmaker[Session], tamper: Callable[[str], str]
+) -> None:
     token = issue(sessions, "alice")
-    caller, reason = check(sessions, tamper(token))  # type: ignore[operator]
+    caller, reason = check(sessions, tamper(token))
     assert (caller, reason) == (None, "invalid token")
 
 
