@@ -17,6 +17,7 @@ import dramatiq
 import httpx
 
 from channels.email_out import MailTransport, transport_for
+from channels.reply_senders import SenderResources, build_senders
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
@@ -42,6 +43,7 @@ def register_actors(
     mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
+    senders = build_senders(SenderResources(settings=settings, mail=mail))
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
@@ -87,7 +89,7 @@ def register_actors(
             runtime,
             outbox.ACKNOWLEDGE,
             {"ticket_id": ticket_id},
-            lambda: acknowledge(runtime.sessions, settings, mail, ticket_id),
+            lambda: acknowledge(runtime.sessions, settings, senders, ticket_id),
         )
 
     def run_send_reply(message_id: int) -> None:
@@ -95,7 +97,7 @@ def register_actors(
             runtime,
             outbox.SEND_REPLY,
             {"message_id": message_id},
-            lambda: send_reply(runtime.sessions, settings, mail, message_id),
+            lambda: send_reply(runtime.sessions, senders, message_id),
         )
 
     functions: dict[str, Callable[..., None]] = {
