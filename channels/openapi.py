@@ -151,7 +151,8 @@ def openapi_document(*, metrics_require_token: bool = False) -> dict[str, Any]:
                             "404": _ERROR,
                             "413": _ERROR,
                             "422": _json(
-                                "The author is missing or unfit for a mail header",
+                                "The author is missing or unfit for a mail header, or the "
+                                "customer cannot be answered on the named channel",
                                 _ref("Error"),
                             ),
                             "503": _ERROR,

@@ -7,7 +7,8 @@ the request (``MAX_REQUEST_BYTES``), validates it with
 one transaction; the ``send_reply`` worker sends it. Answers: ``201`` with the
 stored reply, ``400`` with the problems for bad input, ``422`` for an author unfit
 for a mail header (control characters, line breaks, angle brackets, quotes, too
-long) or missing when the token must name one, ``403`` for an author the token may
+long) or missing when the token must name one, or for a ``channel`` the customer
+cannot be answered on, ``403`` for an author the token may
 not sign as, ``404`` for an unknown ticket, ``413`` over the size limit, ``503``
 (with ``Retry-After``) when the store is down.
 """
