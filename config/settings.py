@@ -35,6 +35,8 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    # /metrics asks for a bearer token with the ``metrics`` scope (or ``admin``).
+    metrics_require_token: bool = False
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

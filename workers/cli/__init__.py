@@ -24,6 +24,7 @@ from workers.cli.deliveries import deliveries
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
+from workers.cli.tokens import tokens as tokens_group
 
 
 def _settings() -> Settings:
@@ -248,6 +249,7 @@ main.add_command(customers)
 main.add_command(deliveries)
 main.add_command(train_command)
 main.add_command(evaluate_command)
+main.add_command(tokens_group)
 tickets.add_command(set_status)
 tickets.add_command(set_category)
 tickets.add_command(reply_command)
