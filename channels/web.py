@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
@@ -28,6 +29,8 @@ def create_app(
     """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
+        registry.register(counter)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -65,7 +68,7 @@ def create_app(
 
         def load() -> dict[str, Any] | None:
             with sessions() as session:
-                return show_ticket(session, number)
+                return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
         if found is None:
