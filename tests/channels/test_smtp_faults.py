@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import channels.batch_writer
+import channels.smtp
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from channels.smtp_limits import SmtpLimits
 from ingest.accept import Accepted, RawInput, accept_batch
@@ -153,3 +154,31 @@ def test_messages_past_the_per_client_rate_get_421(sessions: sessionmaker[Sessio
     assert code == 421
     assert reply == b"4.7.0 Too many messages from your address (2 a minute), try again later"
     assert len(stored(sessions)) == 2
+
+
+def test_a_bug_in_a_protocol_hook_answers_temporary_not_a_permanent_500(
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a bug before the message reaches the writer (computing its dedupe key)
+    def broken(raw: bytes) -> str:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(channels.smtp, "email_dedupe_key", broken)
+    before = internal_errors()
+    with smtp_edge(sessions) as (_, port), smtplib.SMTP("127.0.0.1", port) as client:
+        client.ehlo()
+        client.mail("jane@customer.test")
+        client.rcpt("support@example.com")
+        # When a mail arrives
+        code, reply = client.data(wire(customer_mail()))
+    # Then the sender is told to retry, the traceback is logged and the error counted
+    assert (code, reply) == (
+        451,
+        b"4.3.0 Internal error, the message was not stored, try again later",
+    )
+    [record] = [r for r in caplog.records if r.getMessage() == "internal error in the smtp edge"]
+    assert record.exc_info is not None and record.exc_info[0] is IndexError
+    assert internal_errors() == before + 1
+    assert stored(sessions) == []
