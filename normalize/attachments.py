@@ -86,7 +86,7 @@ def part_bytes(part: Message, problems: list[str] | None = None) -> bytes | None
         if not part.is_multipart():
             payload = part.get_payload()
             if _transfer_encoding(part) == "base64" and isinstance(payload, str):
-                decoded, found = decode_base64(payload.encode("ascii", "surrogateescape"))
+                decoded, found = decode_base64(payload.encode("utf-8", "surrogateescape"))
                 if problems is not None:
                     problems.extend(found)
                 return decoded

@@ -34,7 +34,15 @@ from normalize.headers import (
 )
 from normalize.html import html_to_text, sanitize_html
 from normalize.quotes import strip_quotes
-from normalize.types import Address, AttachmentInfo, Channel, InboundMessage, ParsedInput
+from normalize.types import (
+    Address,
+    AttachmentInfo,
+    Channel,
+    InboundMessage,
+    ParsedInput,
+    Party,
+    PartyKind,
+)
 
 MIB = 1024 * 1024
 SYNTHETIC_DOMAIN = "omniroute.invalid"  # RFC 2606 §2: .invalid can never be a real host
@@ -102,7 +110,7 @@ def parse_email(
         message=InboundMessage(
             channel=Channel.EMAIL,
             external_id=external_id,
-            sender=sender,
+            sender=Party(PartyKind.EMAIL, sender.email, sender.name),
             subject=header_display(_first(headers, "subject") or ""),
             body_text=strip_quotes(body_full),
             body_full=body_full,
@@ -221,7 +229,7 @@ class _Walk:
         self.warnings.extend(f"body: broken base64: {problem}" for problem in problems)
         if data is None:
             payload = part.get_payload()
-            data = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
+            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
             self.warnings.append("body: transfer encoding could not be decoded; kept raw")
         text, problem = decode_text(data, _charset(part))
         if problem:

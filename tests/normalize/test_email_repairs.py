@@ -8,7 +8,6 @@ import pytest
 import normalize.email
 from normalize.email import parse_email
 from normalize.errors import Unparseable
-from normalize.types import Address
 from tests.normalize.email_fixtures import message, raw
 
 
@@ -50,7 +49,7 @@ def test_sender_header_stands_in_for_a_missing_from() -> None:
     # Given a mail without From but with Sender, Reply-To and Return-Path
     msg = message("no_from_sender_header.eml", envelope_sender="env@customer.test")
     # Then Sender is taken first, and the warning names it
-    assert msg.sender == Address(email="ana@customer.test", name="Ana Lima")
+    assert (msg.sender.value, msg.sender.name) == ("ana@customer.test", "Ana Lima")
     assert "From missing or unparseable; sender taken from the Sender header" in msg.warnings
 
 
@@ -77,7 +76,7 @@ def test_sender_falls_back_in_order_with_a_warning_naming_the_source(
 ) -> None:
     mail = f"{headers}Message-ID: <fb@customer.test>\r\n\r\nhello\r\n".encode()
     msg = parse_email(mail, envelope_sender=envelope).message
-    assert msg.sender.email == sender
+    assert msg.sender.value == sender
     assert f"From missing or unparseable; sender taken from {source}" in msg.warnings
 
 
@@ -177,3 +176,16 @@ def test_nesting_past_what_the_mime_parser_can_read_is_unparseable() -> None:
     # Then it is refused as input that cannot be read, not a crash
     with pytest.raises(Unparseable, match="MIME nesting too deep to parse"):
         parse_email(mail)
+
+
+def test_base64_with_8bit_garbage_is_decoded_with_a_warning() -> None:
+    # Given a base64 body with a raw 8-bit byte in it (no alphabet character)
+    mail = (
+        b"From: a@customer.test\r\nMessage-ID: <b64-8bit@customer.test>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n"
+        b"\r\naGVsbG8g\xffd29ybGQ=\r\n"
+    )
+    msg = parse_email(mail).message
+    # Then the byte is skipped and the rest decoded, with the repair reported
+    assert msg.body_text == "hello world"
+    assert msg.warnings == ("body: broken base64: characters outside its alphabet skipped",)
