@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.auth import TokenGate
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
@@ -39,6 +40,8 @@ def create_app(
     gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
+        registry.register(counter)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -76,7 +79,7 @@ def create_app(
 
         def load() -> dict[str, Any] | None:
             with sessions() as session:
-                return show_ticket(session, number)
+                return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
         if found is None:
