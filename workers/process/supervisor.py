@@ -34,6 +34,11 @@ class Child:
         self._process: subprocess.Popen[bytes] | None = None
         self._watcher = threading.Thread(target=self._watch, name=f"child-{role}", daemon=True)
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The role's current process (a new one after each restart)."""
+        return self._process
+
     def start(self) -> None:
         self._process = self._spawn()
         self._watcher.start()
