@@ -1,4 +1,4 @@
-"""The ASGI app: health, readiness, metrics, the ticket API and agents' replies."""
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies and web forms."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from starlette.routing import Route
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
+from channels.webforms.metrics import FormRefusalCollector
+from channels.webforms.routes import form_routes
+from config.form_settings import FormSettings
+from config.settings import Settings, load_settings
 from ingest.views import list_tickets, show_ticket
 
 
@@ -24,10 +28,16 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
+    settings: Settings | None = None,
+    form_limits: FormSettings | None = None,
 ) -> Starlette:
-    """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
+    """The app; ``on_work`` is called when a request committed outbox work (a reply).
+
+    ``settings`` (read from the environment when not given) and ``form_limits``
+    configure the web forms."""
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    registry.register(FormRefusalCollector(sessions))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -89,6 +99,7 @@ def create_app(
                 reply_endpoint(sessions, on_work),
                 methods=["POST"],
             ),
+            *form_routes(sessions, settings or load_settings(), on_work, form_limits),
         ]
     )
 

@@ -21,6 +21,7 @@ from pydantic import (
 from config.calendars import Calendar
 from config.classifier import ClassifierConfig
 from config.destinations import Destination
+from config.forms import FormSpec
 from config.rule_fields import (
     MAX_RULES,
     Keywords,
@@ -200,6 +201,8 @@ class RulesDocument(Strict):
     teams: dict[TeamName, Team] = {}
     assignment: AssignmentPolicy = AssignmentPolicy()
     sla: Sla = Sla()
+    # Hosted web forms by name (config.forms); none declared: the default contact form.
+    forms: dict[Name, FormSpec] = {}
 
 
 class RuleSet(RulesDocument):

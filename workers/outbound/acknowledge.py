@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender
+from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
 from ingest.db import unit_of_work
@@ -35,7 +36,7 @@ PURPOSE = "acknowledgement"
 
 # A customer-visible link per channel (the web channel's follow-up page), if any.
 LinkFor = Callable[[Settings, int], str]
-_LINKS: dict[str, LinkFor] = {}
+_LINKS: dict[str, LinkFor] = {"web": follow_up_link}
 
 
 def register_link(channel: str, link_for: LinkFor) -> None:

@@ -130,7 +130,10 @@ def serve_http(runtime: Runtime) -> None:
     broker = runtime.broker
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     app = create_app(
-        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
+        runtime.sessions,
+        broker_ping=lambda: ping(broker),
+        on_work=runtime.outbox_signal.set,
+        settings=runtime.settings,
     )
     settings = runtime.settings
     config = uvicorn.Config(

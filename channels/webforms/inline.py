@@ -1,0 +1,83 @@
+"""The ingest step, run inline on an accepted submission so the answer can name the ticket.
+
+It is the worker's own step (:func:`ingest.pipeline.process_inbound`) on the same
+record, in its own transaction after the accept committed: should it fail, the
+record stays pending and the worker's ``ingest`` (queued by the accept) does it.
+A submission seen before (a double click) finds the ticket it already made. In the
+same transaction the form's tags join the ticket, and a form that sends no
+acknowledgement records that decision, before triage and the acknowledgement run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings
+from ingest.db import unit_of_work
+from ingest.models import AutomatedSend, InboundRecord, Message, Ticket
+from ingest.pipeline import process_inbound
+
+log = logging.getLogger(__name__)
+
+ACKNOWLEDGEMENT = "acknowledgement"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    number: int
+    status: str
+
+
+def ingest_now(
+    sessions: sessionmaker[Session], settings: Settings, inbound_id: int
+) -> TicketView | None:
+    """The ticket the submission is on, or None when the worker must finish it."""
+    try:
+        with unit_of_work(sessions) as session:
+            process_inbound(session, inbound_id, settings)
+            return _ticket_of(session, inbound_id)
+    except Exception:
+        # The record is committed and its ingest work queued: the worker retries it.
+        log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
+        return None
+
+
+def _ticket_of(session: Session, inbound_id: int) -> TicketView | None:
+    message = session.execute(
+        select(Message).where(Message.inbound_id == inbound_id)
+    ).scalar_one_or_none()
+    if message is None:
+        return None
+    ticket = session.get(Ticket, message.ticket_id)
+    assert ticket is not None
+    record = session.get(InboundRecord, inbound_id)
+    assert record is not None
+    envelope = record.envelope
+    tags = [str(t) for t in envelope.get("tags", [])]
+    if tags:
+        ticket.tags = [*ticket.tags, *(t for t in tags if t not in ticket.tags)]
+    if envelope.get("acknowledge") is False and message.thread_signal == "new-ticket":
+        _no_acknowledgement(session, ticket, message, str(envelope.get("form", "")))
+    return TicketView(ticket.id, ticket.status)
+
+
+def _no_acknowledgement(session: Session, ticket: Ticket, message: Message, form: str) -> None:
+    existing = session.execute(
+        select(AutomatedSend).where(
+            AutomatedSend.ticket_id == ticket.id, AutomatedSend.purpose == ACKNOWLEDGEMENT
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        session.add(
+            AutomatedSend(
+                ticket_id=ticket.id,
+                purpose=ACKNOWLEDGEMENT,
+                recipient=message.sender,
+                status="suppressed",
+                reason=f"form {form} sends no acknowledgement",
+            )
+        )

@@ -1,0 +1,45 @@
+"""The web channel's routes in the ASGI app: the forms and the follow-up page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import Route
+
+from channels.webforms.follow_up import FollowUpEdge
+from channels.webforms.submit import FormEdge
+from config.errors import RulesFileError
+from config.form_settings import FormSettings
+from config.forms import FormSpec, forms_or_default
+from config.rules import load_rules
+from config.settings import Settings
+
+
+def configured_forms(settings: Settings) -> dict[str, FormSpec]:
+    """The rules file's ``forms:``, or the default ``contact`` form."""
+    declared: dict[str, FormSpec] = {}
+    if settings.rules_file is not None:
+        try:
+            declared = dict(load_rules(settings.rules_file).forms)
+        except RulesFileError:
+            declared = {}  # ``omniroute rules check`` and the start-up check report it
+    return forms_or_default(declared)
+
+
+def form_routes(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    on_work: Callable[[], None] | None = None,
+    limits: FormSettings | None = None,
+    forms: dict[str, FormSpec] | None = None,
+) -> list[Route]:
+    limits = limits or FormSettings()
+    edge = FormEdge(sessions, settings, limits, forms or configured_forms(settings), on_work)
+    follow_up = FollowUpEdge(sessions, settings, limits, on_work)
+    return [
+        Route("/forms/{form}", edge.show, methods=["GET"]),
+        Route("/forms/{form}", edge.submit, methods=["POST"]),
+        Route("/t/{token}", follow_up.show, methods=["GET"]),
+        Route("/t/{token}", follow_up.reply, methods=["POST"]),
+    ]
