@@ -86,7 +86,8 @@ class FollowUpEdge:
             if wants_json:
                 return JSONResponse({"error": error, "errors": {"message": error}}, status_code=422)
             return self._page(request, conversation, messages, error=error, draft=text, status=422)
-        raw, envelope, key = _reply_record(request, token, conversation, len(messages), text)
+        answers = sum(1 for m in messages if not m.from_customer)
+        raw, envelope, key = _reply_record(request, token, conversation, answers, text)
         try:
             accepted = await asyncio.to_thread(
                 accept_raw,
@@ -166,14 +167,14 @@ def _message_of(request: Request, body: bytes) -> str:
 
 
 def _reply_record(
-    request: Request, token: str, conversation: WebConversation, shown: int, text: str
+    request: Request, token: str, conversation: WebConversation, answers: int, text: str
 ) -> tuple[bytes, dict[str, Any], str]:
     """The stored reply, its envelope and dedupe key: a double click (same text, nothing
     new on the page) is one message; the same words after an answer are a new one."""
     values = {"email": conversation.email, "name": conversation.name, "message": text}
     raw = json.dumps({"form": "follow-up", "values": values, "files": []}, sort_keys=True).encode()
     idempotency = request.headers.get("idempotency-key", "").strip()
-    seed = f"key\x1f{idempotency}" if idempotency else f"post\x1f{shown}\x1f{text}"
+    seed = f"key\x1f{idempotency}" if idempotency else f"post\x1f{answers}\x1f{text}"
     digest = hashlib.sha256(f"follow-up\x1f{token}\x1f{seed}".encode()).hexdigest()[:40]
     envelope: dict[str, Any] = {
         "form": "follow-up",
