@@ -1,4 +1,4 @@
-"""What the form tests share: a served app, and a client that fills in the form as a browser would."""
+"""What the form tests share: a served app, and a client that fills in forms like a browser."""
 
 from __future__ import annotations
 
