@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.accept import Accepted, accept_raw
@@ -36,19 +36,19 @@ class NotReleasable(Exception):
     """The refusal does not exist, was released already, or kept no submission."""
 
 
-def record_refusal(session: Session, refused: Refused) -> int:
-    row = FormRefusal(
-        form=refused.form,
-        reason=refused.reason,
-        detail=refused.detail[:2000],
-        client_ip=refused.client_ip,
-        email=refused.email[:320],
-        raw=refused.raw,
-        envelope=refused.envelope,
+def record_refusal(conn: Session | Connection, refused: Refused) -> None:
+    conn.execute(
+        insert(FormRefusal).values(
+            form=refused.form,
+            reason=refused.reason,
+            detail=refused.detail[:2000],
+            client_ip=refused.client_ip,
+            email=refused.email[:320],
+            raw=refused.raw,
+            envelope=refused.envelope,
+            created_at=utcnow(),
+        )
     )
-    session.add(row)
-    session.flush()
-    return row.id
 
 
 def list_refusals(session: Session, limit: int = 50) -> list[dict[str, Any]]:

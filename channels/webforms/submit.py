@@ -35,12 +35,12 @@ from channels.webforms.validate import Checked, check_submission
 from config.form_settings import FormSettings
 from config.forms import FormSpec
 from config.settings import Settings
-from ingest.accept import accept_raw
-from ingest.db import unit_of_work
+from ingest.accept import RawInput, accept_raw
+from ingest.db import connection_unit
 from ingest.errors import StoreUnavailable
 from ingest.form_refusals import Refused, record_refusal
 from ingest.models import utcnow
-from ingest.rate_buckets import Limit, take
+from ingest.rate_buckets import Limit, Refusal, take
 from normalize.form_tokens import form_token
 from normalize.webform import CHANNEL, form_tags
 
@@ -134,56 +134,57 @@ class FormEdge:
             request, name=name, form=form, token=post.token, checked=checked, ip=ip
         )
         try:
-            refusal = await asyncio.to_thread(self._take_tokens, name, ip, email)
-            if refusal is not None:
-                await asyncio.to_thread(
-                    self._record,
-                    Refused(name, guards.RATE_LIMIT, f"{refusal.key} is empty", ip, email, b"", {}),
-                )
-                wait = str(refusal.retry_after)
-                message = (
-                    "Too many requests have come from here or for this address. "
-                    f"Please try again in {_minutes(refusal.retry_after)}."
-                )
-                if wants_json:
-                    return JSONResponse(
-                        {"error": message, "retry_after": refusal.retry_after},
-                        status_code=429,
-                        headers={"Retry-After": wait},
-                    )
-                return notice(
-                    "Please wait a little", message, 429, f"/forms/{name}", {"Retry-After": wait}
-                )
-            accepted = await asyncio.to_thread(
-                accept_raw,
-                self.sessions,
-                channel=CHANNEL,
-                dedupe_key=key,
-                raw=raw_doc,
-                envelope=envelope,
-            )
+            item = RawInput(CHANNEL, key, raw_doc, envelope)
+            admitted = await asyncio.to_thread(self._admit, name, ip, email, item)
         except StoreUnavailable:
             return _store_down(wants_json)
-        ticket = await asyncio.to_thread(
-            ingest_now, self.sessions, self.settings, accepted.inbound_id
-        )
+        if isinstance(admitted, Refusal):
+            wait = str(admitted.retry_after)
+            message = (
+                "Too many requests have come from here or for this address. "
+                f"Please try again in {_minutes(admitted.retry_after)}."
+            )
+            if wants_json:
+                return JSONResponse(
+                    {"error": message, "retry_after": admitted.retry_after},
+                    status_code=429,
+                    headers={"Retry-After": wait},
+                )
+            return notice(
+                "Please wait a little", message, 429, f"/forms/{name}", {"Retry-After": wait}
+            )
+        ticket = await asyncio.to_thread(ingest_now, self.sessions, self.settings, admitted)
         if self.on_work is not None:
             self.on_work()
         return self._thanks(request, form, ticket, wants_json)
 
-    def _take_tokens(self, form: str, ip: str, email: str) -> Any:
+    def _admit(self, form: str, ip: str, email: str, item: RawInput) -> int | Refusal:
+        """Take the post's rate-limit tokens, then accept it: its inbound id, or the
+        refusal (recorded) when a bucket is empty and nothing was stored."""
         limits = self.limits
         buckets = [
             Limit(f"form-ip:{ip}", limits.ip_burst, limits.ip_per_hour),
             Limit(f"form-email:{email}", limits.email_burst, limits.email_per_hour),
             Limit(f"form:{form}", limits.form_burst, limits.form_per_hour),
         ]
-        with unit_of_work(self.sessions) as session:
-            return take(session, buckets, utcnow())
+        with connection_unit(self.sessions) as conn:
+            refusal = take(conn, buckets, utcnow())
+            if refusal is not None:
+                # The customer is told to retry, so the submission itself is not kept.
+                detail = f"{refusal.key} is empty"
+                record_refusal(conn, Refused(form, guards.RATE_LIMIT, detail, ip, email, b"", {}))
+                return refusal
+        return accept_raw(
+            self.sessions,
+            channel=item.channel,
+            dedupe_key=item.dedupe_key,
+            raw=item.raw,
+            envelope=item.envelope,
+        ).inbound_id
 
     def _record(self, refused: Refused) -> None:
-        with unit_of_work(self.sessions) as session:
-            record_refusal(session, refused)
+        with connection_unit(self.sessions) as conn:
+            record_refusal(conn, refused)
 
     async def _refuse(
         self,
