@@ -22,6 +22,8 @@ Origin = Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]+$", max_len
 
 DEFAULT_MAX_LENGTH = {"text": 200, "email": 254, "textarea": 20_000, "select": 200}
 CONTACT = "contact"
+# The hidden inputs of every page: the signed form token and the honeypot.
+RESERVED = frozenset({"form_token", "website"})
 
 
 class FormField(Strict):
@@ -66,6 +68,9 @@ class FormSpec(Strict):
         names = [f.name for f in self.fields]
         if len(names) != len(set(names)):
             raise ValueError("field names must be unique")
+        reserved = sorted(set(names) & RESERVED)
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)}: reserved for the form's guards")
         if not any(f.kind == "email" for f in self.fields):
             raise ValueError("a form needs an email field (replies go to that address)")
         for key, named in (
