@@ -46,8 +46,14 @@ def parse_webform(raw: bytes, envelope: Mapping[str, Any], context: ParseContext
     body_fields = [str(f) for f in envelope.get("body_fields", [])]
     body = "\n\n".join(values[f].strip() for f in body_fields if values.get(f, "").strip())
     shown = {*body_fields, envelope.get("email_field"), name_field, envelope.get("subject_field")}
-    extra = [f"{labels.get(k, k)}: {v}" for k, v in values.items() if k not in shown and v.strip()]
-    full = "\n\n".join(part for part in (body, "\n".join(extra)) if part)
+    # The other fields follow as "Label: value" lines, so keyword and regex rules on
+    # the body can match them (``custom_fields`` are also the message's ``fields``).
+    extra = [
+        f"{labels.get(k, k)}: {'yes' if v == 'on' else v.strip()}"
+        for k, v in values.items()
+        if k not in shown and v.strip()
+    ]
+    text = "\n\n".join(part for part in (body, "\n".join(extra)) if part)
     if not subject:
         first = body.strip().splitlines()[0] if body.strip() else "Web form"
         subject = first[:80]
@@ -59,8 +65,8 @@ def parse_webform(raw: bytes, envelope: Mapping[str, Any], context: ParseContext
             external_id=str(envelope.get("submission_id", "")),
             sender=party,
             subject=subject[:1000],
-            body_text=body,
-            body_full=full or body,
+            body_text=text,
+            body_full=text,
             attachments=attachments,
             conversation_key=envelope.get("conversation_key"),
             also_known_as=(Party(PartyKind.EMAIL, email, name),),
