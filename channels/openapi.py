@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.webforms.openapi import form_paths, form_schemas
 from config.statuses import STATUSES
 from ingest.agent_reply import ReplyRequest
 
@@ -123,9 +124,11 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **form_paths(),
         },
         "components": {
             "schemas": {
+                **form_schemas(),
                 "ReplyRequest": reply_schema,
                 "Ticket": {"type": "object", "properties": _TICKET_PROPERTIES},
                 "TicketDetail": {

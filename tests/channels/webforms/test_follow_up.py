@@ -18,6 +18,8 @@ from ingest.models import Message, Ticket
 from normalize.form_tokens import follow_up_token
 from tests.channels.webforms.support import JSON, FormSite, contact
 from tests.harness import Pipeline
+from tests.mail import customer_mail
+from tests.workers.test_pipeline import send
 from workers.cli import main
 
 
@@ -154,3 +156,33 @@ def test_a_revoked_ticket_refuses_its_earlier_links(
     later = int(time.time()) + 2
     fresh = follow_up_token(settings.signing_key, number, later, later + 3600)
     assert site.http.get(f"/t/{fresh}").status_code == 200
+
+
+def test_a_reply_to_the_acknowledgement_mail_threads_onto_the_web_ticket(
+    site: FormSite, sessions: sessionmaker[Session], pipe: Pipeline
+) -> None:
+    # Given jane's web ticket, acknowledged by mail
+    number, _ = submitted(site)
+    pipe.drain()
+    ((ack, _),) = pipe.transport.sent
+    # When she answers that mail from her mail client
+    answer = customer_mail(
+        sender="Jane Doe <jane@example.org>",
+        subject=f"Re: {ack['Subject']}",
+        body="Here is the screenshot you asked for.",
+        in_reply_to=ack["Message-ID"],
+    )
+    send(sessions, bytes(answer))
+    pipe.drain()
+    # Then it is an email message on the same ticket
+    with sessions() as session:
+        last = (
+            session.execute(
+                select(Message).where(Message.direction == "inbound").order_by(Message.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        assert last is not None
+        assert (last.ticket_id, last.channel) == (number, "email")
+        assert len(session.execute(select(Ticket)).scalars().all()) == 1
