@@ -38,18 +38,23 @@ def ingest_now(
     """The ticket the submission is on, or None when the worker must finish it."""
     try:
         with unit_of_work(sessions) as session:
-            process_inbound(session, inbound_id, settings)
-            return _ticket_of(session, inbound_id)
+            outcome = process_inbound(session, inbound_id, settings)
+            return _ticket_of(session, inbound_id, outcome.message_id)
     except Exception:
         # The record is committed and its ingest work queued: the worker retries it.
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
         return None
 
 
-def _ticket_of(session: Session, inbound_id: int) -> TicketView | None:
-    message = session.execute(
-        select(Message).where(Message.inbound_id == inbound_id)
-    ).scalar_one_or_none()
+def _ticket_of(session: Session, inbound_id: int, message_id: int | None) -> TicketView | None:
+    # Just processed: the rows are in the session already. Seen before: look it up.
+    message = (
+        session.get(Message, message_id)
+        if message_id is not None
+        else session.execute(
+            select(Message).where(Message.inbound_id == inbound_id)
+        ).scalar_one_or_none()
+    )
     if message is None:
         return None
     ticket = session.get(Ticket, message.ticket_id)
@@ -58,7 +63,7 @@ def _ticket_of(session: Session, inbound_id: int) -> TicketView | None:
     assert record is not None
     envelope = record.envelope
     tags = [str(t) for t in envelope.get("tags", [])]
-    if tags:
+    if tags and not set(tags) <= set(ticket.tags):
         ticket.tags = [*ticket.tags, *(t for t in tags if t not in ticket.tags)]
     if envelope.get("acknowledge") is False and message.thread_signal == "new-ticket":
         _no_acknowledgement(session, ticket, message, str(envelope.get("form", "")))

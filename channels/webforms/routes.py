@@ -9,7 +9,6 @@ from starlette.routing import Route
 
 from channels.webforms.follow_up import FollowUpEdge
 from channels.webforms.submit import FormEdge
-from config.errors import RulesFileError
 from config.form_settings import FormSettings
 from config.forms import FormSpec, forms_or_default
 from config.rules import load_rules
@@ -17,14 +16,12 @@ from config.settings import Settings
 
 
 def configured_forms(settings: Settings) -> dict[str, FormSpec]:
-    """The rules file's ``forms:``, or the default ``contact`` form."""
-    declared: dict[str, FormSpec] = {}
-    if settings.rules_file is not None:
-        try:
-            declared = dict(load_rules(settings.rules_file).forms)
-        except RulesFileError:
-            declared = {}  # ``omniroute rules check`` and the start-up check report it
-    return forms_or_default(declared)
+    """The rules file's ``forms:``, or the default ``contact`` form.
+
+    A rules file that does not load raises ``RulesFileError``: the web process does
+    not start with forms other than the ones declared."""
+    declared = load_rules(settings.rules_file).forms if settings.rules_file is not None else {}
+    return forms_or_default(dict(declared))
 
 
 def form_routes(
