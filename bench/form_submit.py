@@ -83,6 +83,7 @@ def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 submit.take = timed("rate limits", submit.take)  # type: ignore[assignment]
 submit.accept_raw = timed("durable accept", submit.accept_raw)  # type: ignore[assignment]
 submit.ingest_now = timed("inline ingest", submit.ingest_now)  # type: ignore[assignment]
+submit.FormEdge._store = timed("all store work", submit.FormEdge._store)  # type: ignore[method-assign]
 
 
 def noop_app() -> Starlette:
@@ -227,7 +228,7 @@ def main() -> None:
     print(f"ratio {ours / base:.3f} (target >= 0.3)")
     total = args.rounds * posts
     print("where the time goes (ms per submission, wall time inside the request):")
-    for name in ("rate limits", "durable accept", "inline ingest"):
+    for name in ("rate limits", "durable accept", "inline ingest", "all store work"):
         spent = PHASES[name]
         mean, median = 1000 * sum(spent) / total, 1000 * statistics.median(spent)
         print(f"  {name:<15} {mean:7.2f}  (median {median:.2f})")
