@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 
 import httpx
 from sqlalchemy import select
@@ -15,7 +16,14 @@ from config.form_settings import FormSettings
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.models import Attachment, Identity, InboundRecord, Message, Ticket
-from tests.channels.webforms.support import JSON, FormSite, contact, hidden_inputs, stored
+from tests.channels.webforms.support import (
+    JSON,
+    FormSite,
+    contact,
+    form_site,
+    hidden_inputs,
+    stored,
+)
 from tests.servers import http_server
 
 
@@ -193,8 +201,6 @@ def test_attachments_over_the_limits_are_refused_to_the_customer(
 ) -> None:
     # Given a form taking two files of at most 100 bytes each
     limits = FormSettings(min_seconds=0, max_files=2, max_file_bytes=100)
-    from tests.channels.webforms.support import form_site
-
     with form_site(sessions, settings, limits) as site:
         cases = {
             "too big": [("attachments", ("big.png", b"x" * 101, "image/png"))],
@@ -218,8 +224,6 @@ def test_attachments_over_the_limits_are_refused_to_the_customer(
 def test_a_body_over_the_maximum_is_413(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    from tests.channels.webforms.support import form_site
-
     with form_site(sessions, settings, FormSettings(min_seconds=0, max_body_bytes=2048)) as site:
         response = site.post(contact(message="x" * 4000), headers=JSON)
     assert response.status_code == 413
@@ -245,3 +249,31 @@ def test_a_post_is_503_with_retry_after_when_the_store_is_down(settings: Setting
     assert response.headers["retry-after"] == "5"
     assert "Nothing was saved" in response.json()["error"]
     assert "Nothing was saved" in html.text
+
+
+def test_a_client_copying_only_the_hidden_inputs_gets_201(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    # Given the default time trap, and a client that copies the page's hidden inputs only
+    limits = FormSettings(min_seconds=1)
+    with form_site(sessions, settings, limits) as site:
+        page = site.http.get("/forms/contact").text
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+        assert set(hidden) == {"form_token"}
+        # When it waits past the time trap and posts asking for JSON
+        time.sleep(1.5)
+        response = site.http.post("/forms/contact", data={**hidden, **contact()}, headers=JSON)
+    # Then it gets the ticket
+    assert response.status_code == 201
+    assert set(response.json()) == {"ticket", "follow_up_url"}
+
+
+def test_past_the_per_form_limit_every_sender_waits(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    limits = FormSettings(min_seconds=0, form_burst=1, form_per_hour=1)
+    with form_site(sessions, settings, limits) as site:
+        first = site.post(contact(email="a@example.org"), headers=JSON)
+        second = site.post(contact(email="b@example.org"), headers=JSON)
+    assert (first.status_code, second.status_code) == (201, 429)
+    assert stored(sessions)[:2] == (1, 1)
