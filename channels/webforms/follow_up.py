@@ -22,19 +22,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from channels.webforms.inline import ingest_now
+from channels.webforms.client import client_ip
+from channels.webforms.intake import Intake, Sender
 from channels.webforms.pages import notice, page
 from channels.webforms.submit import RETRY_AFTER_STORE, STORE_DOWN, read_bounded
 from config.form_settings import FormSettings
 from config.settings import Settings
-from ingest.accept import accept_raw
+from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
 from ingest.follow_ups import Shown, WebConversation, revoked_at, visible_messages, web_conversation
+from ingest.rate_buckets import Limit, Refusal
 from normalize.form_tokens import read_follow_up
 from normalize.webform import CHANNEL
 
 MAX_REPLY_CHARS = 20_000
 MAX_BODY_BYTES = 256 * 1024
+FOLLOW_UP = "follow-up"
 GONE = "This link has expired or was withdrawn. Reply to our email to reach us."
 
 
@@ -43,6 +46,7 @@ class FollowUpEdge:
     sessions: sessionmaker[Session]
     settings: Settings
     limits: FormSettings
+    intake: Intake
     on_work: Callable[[], None] | None = None
 
     async def show(self, request: Request) -> Response:
@@ -88,20 +92,26 @@ class FollowUpEdge:
             return self._page(request, conversation, messages, error=error, draft=text, status=422)
         answers = sum(1 for m in messages if not m.from_customer)
         raw, envelope, key = _reply_record(request, token, conversation, answers, text)
+        ip = client_ip(request, self.limits.trusted_proxies)
+        limits = self.limits
+        buckets = [
+            Limit(f"form-ip:{ip}", limits.ip_burst, limits.ip_per_hour),
+            Limit(f"follow-up:{conversation.ticket_id}", limits.email_burst, limits.email_per_hour),
+        ]
         try:
-            accepted = await asyncio.to_thread(
-                accept_raw,
-                self.sessions,
-                channel=CHANNEL,
-                dedupe_key=key,
-                raw=raw,
-                envelope=envelope,
+            stored = await asyncio.to_thread(
+                self.intake.store,
+                RawInput(CHANNEL, key, raw, envelope),
+                buckets,
+                Sender(FOLLOW_UP, ip, conversation.email),
             )
         except StoreUnavailable:
             return _answer(wants_json, 503, STORE_DOWN, {"Retry-After": RETRY_AFTER_STORE})
-        ticket = await asyncio.to_thread(
-            ingest_now, self.sessions, self.settings, accepted.inbound_id
-        )
+        if isinstance(stored, Refusal):
+            headers = {"Retry-After": str(stored.retry_after)}
+            message = "Too many messages at once. Please try again a little later."
+            return _answer(wants_json, 429, message, headers)
+        ticket = stored
         if self.on_work is not None:
             self.on_work()
         if wants_json:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Route
 
 from channels.webforms.follow_up import FollowUpEdge
+from channels.webforms.intake import Intake
 from channels.webforms.submit import FormEdge
 from config.form_settings import FormSettings
 from config.forms import FormSpec, forms_or_default
@@ -32,8 +33,9 @@ def form_routes(
     forms: dict[str, FormSpec] | None = None,
 ) -> list[Route]:
     limits = limits or FormSettings()
-    edge = FormEdge(sessions, settings, limits, forms or configured_forms(settings), on_work)
-    follow_up = FollowUpEdge(sessions, settings, limits, on_work)
+    intake = Intake(sessions, settings)
+    edge = FormEdge(settings, limits, forms or configured_forms(settings), intake, on_work)
+    follow_up = FollowUpEdge(sessions, settings, limits, intake, on_work)
     return [
         Route("/forms/{form}", edge.show, methods=["GET"]),
         Route("/forms/{form}", edge.submit, methods=["POST"]),

@@ -15,34 +15,30 @@ import asyncio
 import base64
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from channels.webforms import guards
 from channels.webforms.client import client_ip
 from channels.webforms.decode import HONEYPOT_FIELD, TOKEN_FIELD, Decoded, decode_body
-from channels.webforms.inline import TicketView, ingest_now
+from channels.webforms.inline import TicketView
+from channels.webforms.intake import Intake, Sender
 from channels.webforms.links import expiry_text, follow_up_path
 from channels.webforms.pages import notice, page
 from channels.webforms.validate import Checked, check_submission
 from config.form_settings import FormSettings
 from config.forms import FormSpec
 from config.settings import Settings
-from ingest.accept import RawInput, accept_raw
-from ingest.db import connection_unit
+from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
-from ingest.form_refusals import Refused, record_refusal
-from ingest.models import utcnow
-from ingest.rate_buckets import Limit, Refusal, take
+from ingest.form_refusals import Refused
+from ingest.rate_buckets import Limit, Refusal
 from normalize.form_tokens import form_token
 from normalize.webform import CHANNEL, form_tags
 
@@ -56,12 +52,11 @@ STORE_DOWN = (
 class FormEdge:
     """The endpoints of every configured form."""
 
-    sessions: sessionmaker[Session]
     settings: Settings
     limits: FormSettings
     forms: dict[str, FormSpec]
+    intake: Intake
     on_work: Callable[[], None] | None = None
-    sqlite_writes: threading.Lock = field(default_factory=threading.Lock)
 
     async def show(self, request: Request) -> Response:
         name = request.path_params["form"]
@@ -138,7 +133,9 @@ class FormEdge:
         )
         try:
             item = RawInput(CHANNEL, key, raw_doc, envelope)
-            stored = await asyncio.to_thread(self._store, name, ip, email, item)
+            stored = await asyncio.to_thread(
+                self.intake.store, item, self._buckets(name, ip, email), Sender(name, ip, email)
+            )
         except StoreUnavailable:
             return _store_down(wants_json)
         if isinstance(stored, Refusal):
@@ -160,48 +157,13 @@ class FormEdge:
             self.on_work()
         return self._thanks(request, form, stored, wants_json)
 
-    def _store(self, form: str, ip: str, email: str, item: RawInput) -> TicketView | Refusal | None:
-        """Admit the post, then ingest it: the ticket (None if the worker must make it),
-        or the rate-limit refusal. One thread for the three transactions; on SQLite,
-        which takes one writer at a time, this process's writers queue on a lock
-        rather than in SQLite's busy handler, whose sleeps grow to 100 ms."""
-        with self._writer():
-            admitted = self._admit(form, ip, email, item)
-            if isinstance(admitted, Refusal):
-                return admitted
-            return ingest_now(self.sessions, self.settings, admitted)
-
-    def _writer(self) -> AbstractContextManager[object]:
-        bind = self.sessions.kw["bind"]
-        return self.sqlite_writes if bind.dialect.name == "sqlite" else nullcontext()
-
-    def _admit(self, form: str, ip: str, email: str, item: RawInput) -> int | Refusal:
-        """Take the post's rate-limit tokens, then accept it: its inbound id, or the
-        refusal (recorded) when a bucket is empty and nothing was stored."""
+    def _buckets(self, form: str, ip: str, email: str) -> list[Limit]:
         limits = self.limits
-        buckets = [
+        return [
             Limit(f"form-ip:{ip}", limits.ip_burst, limits.ip_per_hour),
             Limit(f"form-email:{email}", limits.email_burst, limits.email_per_hour),
             Limit(f"form:{form}", limits.form_burst, limits.form_per_hour),
         ]
-        with connection_unit(self.sessions) as conn:
-            refusal = take(conn, buckets, utcnow())
-            if refusal is not None:
-                # The customer is told to retry, so the submission itself is not kept.
-                detail = f"{refusal.key} is empty"
-                record_refusal(conn, Refused(form, guards.RATE_LIMIT, detail, ip, email, b"", {}))
-                return refusal
-        return accept_raw(
-            self.sessions,
-            channel=item.channel,
-            dedupe_key=item.dedupe_key,
-            raw=item.raw,
-            envelope=item.envelope,
-        ).inbound_id
-
-    def _record(self, refused: Refused) -> None:
-        with connection_unit(self.sessions) as conn:
-            record_refusal(conn, refused)
 
     async def _refuse(
         self,
@@ -226,7 +188,7 @@ class FormEdge:
         email = decoded.values.get(form.email_field, "")
         try:
             await asyncio.to_thread(
-                self._record,
+                self.intake.record,
                 Refused(name, caught.reason, caught.detail, ip, email, raw_doc, envelope),
             )
         except StoreUnavailable:

@@ -11,12 +11,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.form_settings import FormSettings
 from config.settings import Settings
 from ingest.agent_reply import ReplyRequest, record_reply
 from ingest.db import unit_of_work
 from ingest.models import Message, Ticket
 from normalize.form_tokens import follow_up_token
-from tests.channels.webforms.support import JSON, FormSite, contact
+from tests.channels.webforms.support import JSON, FormSite, contact, form_site
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import send
@@ -186,3 +187,19 @@ def test_a_reply_to_the_acknowledgement_mail_threads_onto_the_web_ticket(
         assert last is not None
         assert (last.ticket_id, last.channel) == (number, "email")
         assert len(session.execute(select(Ticket)).scalars().all()) == 1
+
+
+def test_past_the_limit_a_follow_up_is_429(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    # Given a ticket whose page takes one message an hour
+    limits = FormSettings(min_seconds=0, email_burst=1, email_per_hour=1)
+    with form_site(sessions, settings, limits) as site:
+        _, link = submitted(site)
+        first = site.http.post(link, data={"message": "One"}, headers=JSON)
+        second = site.http.post(link, data={"message": "Two"}, headers=JSON)
+    # Then the second waits, told for how long, and is not stored
+    assert (first.status_code, second.status_code) == (201, 429)
+    assert int(second.headers["retry-after"]) > 0
+    with sessions() as session:
+        assert "Two" not in session.execute(select(Message.body_text)).scalars().all()
