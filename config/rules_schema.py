@@ -67,6 +67,7 @@ class When(Strict):
     tier: Words | None = None
     language: Words | None = None
     mailbox: Words | None = None
+    tags: Words | None = None  # tags the channel gave the message (a web form's tags:)
     contacts_at_least: Annotated[int, Field(ge=1, le=10_000)] | None = None
     business_hours: Name | None = None  # a calendar: the message came in while it was open
     after_hours: Name | None = None  # a calendar: the message came in while it was closed

@@ -61,6 +61,25 @@ def test_a_declared_form_maps_its_fields_to_subject_body_tags_and_custom_fields(
         )
 
 
+def test_a_rule_routes_on_a_forms_tags(
+    declared: FormSite, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    # Given a rule sending tickets tagged "urgent" to the escalations team
+    values = {"email": "jane@example.org", "topic": "Refund", "details": "Now please"}
+    calm = declared.post(values, form="embed", headers=JSON).json()["ticket"]["number"]
+    urgent = declared.post({**values, "urgent": "on"}, form="embed", headers=JSON)
+    # When triage runs
+    pipe = Pipeline(settings, sessions, load_rules(FORMS))
+    try:
+        pipe.drain()
+    finally:
+        pipe.close()
+    # Then only the urgent form's ticket went there
+    with sessions() as session:
+        teams = {t.id: t.team for t in session.execute(select(Ticket)).scalars()}
+    assert teams == {calm: "support", urgent.json()["ticket"]["number"]: "escalations"}
+
+
 def test_a_select_outside_its_options_is_refused(declared: FormSite) -> None:
     values = {"email": "jane@example.org", "topic": "Free money", "details": "x"}
     answer = declared.post(values, form="embed", headers=JSON)
