@@ -4,8 +4,7 @@ It is the worker's own step (:func:`ingest.pipeline.process_inbound`) on the sam
 record, in its own transaction after the accept committed: should it fail, the
 record stays pending and the worker's ``ingest`` (queued by the accept) does it.
 A submission seen before (a double click) finds the ticket it already made. In the
-same transaction the form's tags join the ticket, and a form that sends no
-acknowledgement records that decision, before triage and the acknowledgement run.
+same transaction the form's tags join the ticket, before triage runs.
 """
 
 from __future__ import annotations
@@ -18,12 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest.db import unit_of_work
-from ingest.models import AutomatedSend, InboundRecord, Message, Ticket
+from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import process_inbound
 
 log = logging.getLogger(__name__)
-
-ACKNOWLEDGEMENT = "acknowledgement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,24 +62,4 @@ def _ticket_of(session: Session, inbound_id: int, message_id: int | None) -> Tic
     tags = [str(t) for t in envelope.get("tags", [])]
     if tags and not set(tags) <= set(ticket.tags):
         ticket.tags = [*ticket.tags, *(t for t in tags if t not in ticket.tags)]
-    if envelope.get("acknowledge") is False and message.thread_signal == "new-ticket":
-        _no_acknowledgement(session, ticket, message, str(envelope.get("form", "")))
     return TicketView(ticket.id, ticket.status)
-
-
-def _no_acknowledgement(session: Session, ticket: Ticket, message: Message, form: str) -> None:
-    existing = session.execute(
-        select(AutomatedSend).where(
-            AutomatedSend.ticket_id == ticket.id, AutomatedSend.purpose == ACKNOWLEDGEMENT
-        )
-    ).scalar_one_or_none()
-    if existing is None:
-        session.add(
-            AutomatedSend(
-                ticket_id=ticket.id,
-                purpose=ACKNOWLEDGEMENT,
-                recipient=message.sender,
-                status="suppressed",
-                reason=f"form {form} sends no acknowledgement",
-            )
-        )
