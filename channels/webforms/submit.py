@@ -113,7 +113,11 @@ class FormEdge:
                 caught=caught,
                 wants_json=wants_json,
             )
-        checked = check_submission(form, decoded, self.limits)
+        if self.limits.check_mx:
+            # MX look-ups are DNS queries: off the event loop.
+            checked = await asyncio.to_thread(check_submission, form, decoded, self.limits)
+        else:
+            checked = check_submission(form, decoded, self.limits)
         if checked.errors:
             if wants_json:
                 return JSONResponse(
