@@ -1,4 +1,11 @@
-"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies and web forms."""
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies and web forms.
+
+Every ``/api/`` route needs a bearer token with its scope (:mod:`channels.auth`):
+``tickets:read`` to read tickets, ``tickets:reply`` to answer customers.
+``/healthz``, ``/readyz`` and ``/openapi.json`` stay open; ``/metrics`` asks for a
+token with the ``metrics`` scope when ``metrics_require_token`` is set. The web
+forms (``/forms/{form}``, ``/t/{token}``) verify their own posts (:mod:`channels.webforms`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.auth import TokenGate
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
@@ -21,6 +30,7 @@ from channels.webforms.metrics import FormRefusalCollector
 from channels.webforms.routes import form_routes
 from config.form_settings import FormSettings
 from config.settings import Settings, load_settings
+from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
 
@@ -28,6 +38,8 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
+    *,
+    metrics_require_token: bool = False,
     settings: Settings | None = None,
     form_limits: FormSettings | None = None,
 ) -> Starlette:
@@ -35,9 +47,12 @@ def create_app(
 
     ``settings`` (read from the environment when not given) and ``form_limits``
     configure the web forms."""
+    gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
     registry.register(FormRefusalCollector(sessions))
+    for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
+        registry.register(counter)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -75,7 +90,7 @@ def create_app(
 
         def load() -> dict[str, Any] | None:
             with sessions() as session:
-                return show_ticket(session, number)
+                return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
         if found is None:
@@ -85,18 +100,18 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
 
-    document = openapi_document()
+    document = openapi_document(metrics_require_token=metrics_require_token)
     return Starlette(
         routes=[
             Route("/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Route("/api/tickets", tickets),
-            Route("/api/tickets/{number}", ticket),
+            Route("/metrics", gate.protect(METRICS, metrics) if metrics_require_token else metrics),
+            Route("/api/tickets", gate.protect(READ, tickets)),
+            Route("/api/tickets/{number}", gate.protect(READ, ticket)),
             Route(
                 "/api/tickets/{number}/replies",
-                reply_endpoint(sessions, on_work),
+                gate.protect(REPLY, reply_endpoint(sessions, on_work)),
                 methods=["POST"],
             ),
             *form_routes(sessions, settings or load_settings(), on_work, form_limits),

@@ -19,6 +19,7 @@ from config.settings import Settings
 from ingest.db import unit_of_work
 from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import process_inbound
+from ingest.signals import Defer
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ def ingest_now(
         with unit_of_work(sessions) as session:
             outcome = process_inbound(session, inbound_id, settings)
             return _ticket_of(session, inbound_id, outcome.message_id)
+    except Defer as signal:
+        # Not a failure: the worker's ingest (queued by the accept) waits and does it.
+        log.info("inline ingest of inbound %s deferred: %s", inbound_id, signal.reason)
+        return None
     except Exception:
         # The record is committed and its ingest work queued: the worker retries it.
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)

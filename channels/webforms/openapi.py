@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 _HTML: dict[str, Any] = {"text/html": {}}
+# No bearer token: the forms verify their own posts (signed tokens, guards, limits).
+OPEN: list[dict[str, list[str]]] = []
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -55,11 +57,13 @@ def form_paths() -> dict[str, Any]:
         "/forms/{form}": {
             "get": {
                 "summary": "The hosted form: accessible HTML with a signed form token",
+                "security": OPEN,
                 "parameters": [_FORM],
                 "responses": {"200": _answer("The form page"), "404": _answer("No such form")},
             },
             "post": {
                 "summary": "Submit the form: stored, then made a ticket at once",
+                "security": OPEN,
                 "parameters": [_FORM],
                 "requestBody": _SUBMISSION_BODY,
                 "responses": {
@@ -74,6 +78,7 @@ def form_paths() -> dict[str, Any]:
         "/t/{token}": {
             "get": {
                 "summary": "The customer's follow-up page for one ticket",
+                "security": OPEN,
                 "parameters": [_TOKEN],
                 "responses": {
                     "200": _answer("The conversation and a reply form"),
@@ -83,6 +88,7 @@ def form_paths() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Add to the ticket from its follow-up page",
+                "security": OPEN,
                 "parameters": [_TOKEN],
                 "requestBody": {
                     "required": True,

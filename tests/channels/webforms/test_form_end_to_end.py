@@ -17,6 +17,7 @@ from config.settings import Settings
 from tests.channels.webforms.support import JSON, FormSite, contact
 from tests.servers import http_server, smtp_sink, wait_until
 from tests.stack import running_stack
+from tests.tokens import bearer, issue
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +65,7 @@ def test_form_to_ticket_acknowledged_with_a_link_then_answered_by_mail_and_on_th
                 reply = http.post(
                     f"/api/tickets/{number}/replies",
                     json={"body": "Please reset it from the login page.", "author": "alice"},
+                    headers=bearer(issue(sessions)),
                 )
                 assert reply.status_code == 201
                 # Then the answer is mailed to the customer and shows on the page
