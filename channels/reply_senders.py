@@ -100,8 +100,15 @@ def _email(resources: SenderResources) -> ReplySender:
     return EmailSender(resources.settings, resources.mail)
 
 
+def _web(resources: SenderResources) -> ReplySender:
+    from channels.webforms.sender import WebSender
+
+    return WebSender(resources.settings, resources.mail)
+
+
 _FACTORIES: dict[str, SenderFactory] = {
     "email": _email,
+    "web": _web,
 }
 
 

@@ -1,9 +1,10 @@
-"""The ASGI app: health, readiness, metrics, the ticket API and agents' replies.
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies and web forms.
 
 Every ``/api/`` route needs a bearer token with its scope (:mod:`channels.auth`):
 ``tickets:read`` to read tickets, ``tickets:reply`` to answer customers.
 ``/healthz``, ``/readyz`` and ``/openapi.json`` stay open; ``/metrics`` asks for a
-token with the ``metrics`` scope when ``metrics_require_token`` is set.
+token with the ``metrics`` scope when ``metrics_require_token`` is set. The web
+forms (``/forms/{form}``, ``/t/{token}``) verify their own posts (:mod:`channels.webforms`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
+from channels.webforms.metrics import FormRefusalCollector
+from channels.webforms.routes import form_routes
+from config.form_settings import FormSettings
+from config.settings import Settings, load_settings
 from ingest.db import read_only
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
@@ -36,11 +41,17 @@ def create_app(
     on_work: Callable[[], None] | None = None,
     *,
     metrics_require_token: bool = False,
+    settings: Settings | None = None,
+    form_limits: FormSettings | None = None,
 ) -> Starlette:
-    """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
+    """The app; ``on_work`` is called when a request committed outbox work (a reply).
+
+    ``settings`` (read from the environment when not given) and ``form_limits``
+    configure the web forms."""
     gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    registry.register(FormRefusalCollector(sessions))
     for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
         registry.register(counter)
 
@@ -104,6 +115,7 @@ def create_app(
                 gate.protect(REPLY, reply_endpoint(sessions, on_work)),
                 methods=["POST"],
             ),
+            *form_routes(sessions, settings or load_settings(), on_work, form_limits),
         ]
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -377,3 +378,44 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class FormRefusal(Base):
+    """A web-form post refused as abuse (honeypot, time trap, token, origin, rate limit).
+
+    Kept with its submission (the JSON the edge would have stored) so a false
+    positive can be released into a ticket; ``inbound_id`` is the record it became.
+    """
+
+    __tablename__ = "form_refusals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    form: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    envelope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    released_at: Mapped[datetime | None]
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"))
+
+
+class RateBucket(Base):
+    """A token bucket shared by every web process: ``tokens`` left at ``updated_at``."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+class FollowUpRevocation(Base):
+    """Follow-up links of a ticket issued before ``revoked_at`` no longer open."""
+
+    __tablename__ = "follow_up_revocations"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    revoked_at: Mapped[datetime]

@@ -50,8 +50,16 @@ def parse_email_record(
     )
 
 
+def parse_web_record(raw: bytes, envelope: Mapping[str, Any], context: ParseContext) -> ParsedInput:
+    """A hosted web form's submission or a follow-up from its ticket's page."""
+    from normalize.webform import parse_webform  # it imports ParseContext from here
+
+    return parse_webform(raw, envelope, context)
+
+
 _PARSERS: dict[str, Parser] = {
     "email": parse_email_record,
+    "web": parse_web_record,
 }
 
 

@@ -21,6 +21,7 @@ from workers.cli.classifier import evaluate as evaluate_command
 from workers.cli.classifier import train as train_command
 from workers.cli.customers import customers
 from workers.cli.deliveries import deliveries
+from workers.cli.forms import forms
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
@@ -252,6 +253,7 @@ def _check_rules(settings: Settings) -> None:
 main.add_command(replay_command)
 main.add_command(customers)
 main.add_command(deliveries)
+main.add_command(forms)
 main.add_command(train_command)
 main.add_command(evaluate_command)
 main.add_command(tokens_group)

@@ -137,6 +137,7 @@ def serve_http(runtime: Runtime) -> None:
         broker_ping=lambda: ping(broker),
         on_work=runtime.outbox_signal.set,
         metrics_require_token=settings.metrics_require_token,
+        settings=settings,
     )
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
