@@ -16,7 +16,9 @@ from starlette.routing import Route
 
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
+from channels.twilio_webhooks import twilio_routes
 from channels.web_replies import reply_endpoint
+from config.settings import Settings
 from ingest.views import list_tickets, show_ticket
 
 
@@ -24,8 +26,11 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
+    settings: Settings | None = None,
 ) -> Starlette:
-    """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
+    """The app; ``on_work`` is called when a request committed outbox work (a reply).
+
+    With ``settings`` naming Twilio accounts, Twilio's webhooks are served too."""
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
 
@@ -76,8 +81,12 @@ def create_app(
         return JSONResponse(document)
 
     document = openapi_document()
+    channel_routes: list[Route] = []
+    if settings is not None and settings.twilio:
+        channel_routes += twilio_routes(settings, sessions, registry, on_work)
     return Starlette(
         routes=[
+            *channel_routes,
             Route("/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

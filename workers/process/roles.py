@@ -129,10 +129,13 @@ def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
-    app = create_app(
-        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
-    )
     settings = runtime.settings
+    app = create_app(
+        runtime.sessions,
+        broker_ping=lambda: ping(broker),
+        on_work=runtime.outbox_signal.set,
+        settings=settings,
+    )
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
     )
