@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from config.errors import ConfigError
+
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 MESSAGING_SERVICE = re.compile(r"^MG[0-9a-fA-F]{32}$")
 ACCOUNT_SID = r"^AC[0-9a-fA-F]{32}$"
@@ -68,19 +70,18 @@ def resolve_accounts(
     single_numbers: tuple[str, ...],
     listed: tuple[TwilioAccount, ...],
 ) -> tuple[TwilioCredentials, ...]:
-    """Every configured account with its token; a listed token variable that is unset is
-    an error naming it (checked when a process starts, not at the first webhook)."""
+    """Every configured account with its token; ``ConfigError`` names a missing token."""
     accounts: list[TwilioCredentials] = []
     if single_sid:
         if not single_token:
-            raise ValueError("OMNIROUTE_TWILIO_AUTH_TOKEN is required with the account SID")
+            raise ConfigError("OMNIROUTE_TWILIO_AUTH_TOKEN is required with the account SID")
         accounts.append(TwilioCredentials(single_sid, single_token, single_numbers))
     for account in listed:
         token = os.environ.get(account.auth_token_env)
         if not token:
-            raise ValueError(f"account {account.account_sid}: {account.auth_token_env} is not set")
+            raise ConfigError(f"account {account.account_sid}: {account.auth_token_env} is not set")
         accounts.append(TwilioCredentials(account.account_sid, token, account.numbers))
     sids = [a.account_sid for a in accounts]
     if len(sids) != len(set(sids)):
-        raise ValueError("each Twilio account may be configured once")
+        raise ConfigError("each Twilio account may be configured once")
     return tuple(accounts)
