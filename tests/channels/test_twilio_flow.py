@@ -433,3 +433,26 @@ def test_the_sms_window_decides_between_the_old_ticket_and_a_linked_new_one(
     else:
         assert len(found) == 2
         assert found[1].linked_ticket_id == found[0].id
+
+
+def test_media_over_the_attachment_limit_is_refused_with_the_reason(
+    configured: Settings, sessions: sessionmaker[Session], edge: httpx.Client, fake: TwilioFake
+) -> None:
+    # Given a 1 KiB attachment limit and an MMS whose second image is bigger
+    small = configured.model_copy(update={"max_attachment_bytes": 1024})
+    fake.media["ME" + "0" * 32] = ("image/jpeg", b"j" * 100)
+    fake.media["ME" + "1" * 32] = ("image/png", b"p" * 5000)
+    pipe = Pipeline(small, sessions)
+    try:
+        # When it arrives and the workers run
+        assert post_signed(edge, SMS_PATH, params("mms", api=fake.url)).status_code == 200
+        pipe.drain()
+    finally:
+        pipe.close()
+    # Then the small one is stored and the big one is listed with why it was not
+    with sessions() as session:
+        attachments = session.execute(select(Attachment).order_by(Attachment.id)).scalars().all()
+    assert [(a.filename, a.size, a.refused_reason) for a in attachments] == [
+        ("media-0.jpg", 100, None),
+        ("media-1.png", 0, "5000 bytes is over the attachment limit of 1024"),
+    ]
