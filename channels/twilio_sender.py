@@ -9,7 +9,9 @@ free-form message only within 24 hours of the customer's last message; outside
 it the reply is refused with that reason (templates are not sent).
 
 Twilio's answers are classified: 21610 (the customer texted STOP) refuses and
-suppresses the number; other 4xx refuse; 429, 5xx and network errors are retried.
+suppresses the number; other 4xx refuse; 429, 5xx and network errors are retried,
+unless earlier parts of a long text already went out (a retry would send them again):
+then the reply is refused, naming the parts that were sent.
 """
 
 from __future__ import annotations
@@ -112,9 +114,10 @@ class TwilioSender:
                     to=prefix + text.recipient.value, body=part, **sender, **callback
                 )
             except TwilioRestException as exc:
-                raise _classified(exc) from exc
+                raise _partial(sids, len(parts), _classified(exc)) from exc
             except (TwilioException, OSError) as exc:
-                raise SendFailed(f"Twilio unreachable: {exc}") from exc
+                failed = SendFailed(f"Twilio unreachable: {exc}")
+                raise _partial(sids, len(parts), failed) from exc
             sids.append(str(created.sid))
         return Sent(external_id=" ".join(sids))
 
@@ -126,6 +129,19 @@ class TwilioSender:
                 f"outside WhatsApp's 24-hour session: the customer {when}; "
                 "a free-form message needs the customer to write first (templates are not sent)"
             )
+
+
+def _partial(
+    sent: list[str], total: int, error: SendRefused | SendFailed
+) -> SendRefused | SendFailed:
+    """A failure after some parts went out is final: a retry would text those parts again."""
+    if not sent:
+        return error
+    reason = error.reason if isinstance(error, SendRefused) else str(error)
+    return SendRefused(
+        f"sent {len(sent)} of {total} parts ({' '.join(sent)}), then: {reason}",
+        suppress=isinstance(error, SendRefused) and error.suppress,
+    )
 
 
 def _classified(exc: TwilioRestException) -> SendRefused | SendFailed:

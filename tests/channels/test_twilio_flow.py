@@ -456,3 +456,23 @@ def test_media_over_the_attachment_limit_is_refused_with_the_reason(
         ("media-0.jpg", 100, None),
         ("media-1.png", 0, "5000 bytes is over the attachment limit of 1024"),
     ]
+
+
+def test_a_long_reply_that_fails_midway_is_not_texted_twice(
+    edge: httpx.Client, pipeline: Pipeline, sessions: sessionmaker[Session], fake: TwilioFake
+) -> None:
+    # Given an SMS ticket, and Twilio failing the second part of a long reply
+    text(edge, "Question", "SM" + "1" * 32)
+    pipeline.drain()
+    long_text = " ".join(["word"] * 500)
+    sent_calls = len(fake.calls("POST"))
+    # When the agent replies (the first part goes through, the second meets a 500)
+    reply_id = reply(sessions, tickets(sessions)[0].id, long_text)
+    fake.fail_create(2, 500, twilio_error(20500, "Internal Server Error", 500))
+    pipeline.drain()
+    # Then the first part went once, and the reply says what went out and what failed
+    assert len(fake.sent) == 1
+    stored = message(sessions, reply_id)
+    assert stored.delivery_state == "failed"
+    assert (stored.delivery_error or "").startswith(f"sent 1 of 2 parts ({fake.sent[0]['Sid']})")
+    assert len(fake.calls("POST")) == sent_calls + 2

@@ -42,6 +42,9 @@ class TwilioFake(FakeDesk):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.sent: list[dict[str, str]] = []
         self.media: dict[str, tuple[str, bytes]] = {}
+        # The n-th messages.create from now (1-based) answered with this error instead.
+        self.failing_create: dict[int, tuple[int, dict[str, Any]]] = {}
+        self._creates = 0
         self._sids = (f"SM{n:032x}" for n in itertools.count(1))
 
     def authorized(self, request: Request) -> bool:
@@ -68,10 +71,18 @@ class TwilioFake(FakeDesk):
             return 200, {"Content-Type": content_type}, payload
         return json_reply(404, twilio_error(20404, "The requested resource was not found", 404))
 
+    def fail_create(self, nth: int, status: int, error: dict[str, Any]) -> None:
+        """Answer the ``nth`` messages.create from now with Twilio's ``error``."""
+        with self.lock:
+            self.failing_create[self._creates + nth] = (status, error)
+
     def _create(self, account_sid: str, request: Request) -> Reply:
         form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
         if account_sid != self.account_sid:
             return json_reply(404, twilio_error(20404, "account not found", 404))
+        self._creates += 1
+        if self._creates in self.failing_create:
+            return json_reply(*self.failing_create.pop(self._creates))
         if not form.get("To") or not (form.get("From") or form.get("MessagingServiceSid")):
             return json_reply(400, twilio_error(21604, "A 'To' and 'From' are required"))
         if len(form.get("Body", "")) > 1600:

@@ -158,10 +158,12 @@ def mark_failed(
         message = session.get(Message, message_id, with_for_update=True)
         assert message is not None
         _fail(message, reason)
-        ticket = session.get(Ticket, message.ticket_id)
-        recipient = recipient_of(session, message, ticket) if ticket is not None else None
-        if suppress_recipient and recipient is not None:
-            suppress(session, recipient, reason)
+        if suppress_recipient:
+            # The channel says the recipient opted out with it: nothing more goes to them.
+            ticket = session.get(Ticket, message.ticket_id)
+            recipient = recipient_of(session, message, ticket) if ticket is not None else None
+            if recipient is not None:
+                suppress(session, recipient, reason)
     log.info("outbound %s not sent: %s", message_id, reason)
     return OutboundState.FAILED
 
