@@ -19,10 +19,12 @@ from ingest.views import list_tickets, show_ticket
 from workers.cli.category import set_category
 from workers.cli.classifier import evaluate as evaluate_command
 from workers.cli.classifier import train as train_command
+from workers.cli.customers import customers
 from workers.cli.deliveries import deliveries
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
+from workers.cli.tokens import tokens as tokens_group
 
 
 def _settings() -> Settings:
@@ -243,9 +245,11 @@ def _check_rules(settings: Settings) -> None:
 
 
 main.add_command(replay_command)
+main.add_command(customers)
 main.add_command(deliveries)
 main.add_command(train_command)
 main.add_command(evaluate_command)
+main.add_command(tokens_group)
 tickets.add_command(set_status)
 tickets.add_command(set_category)
 tickets.add_command(reply_command)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -27,6 +27,7 @@ from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import FailedWork, InboundRecord, utcnow
 from ingest.pipeline import process_inbound
+from ingest.signals import Defer
 from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
@@ -35,6 +36,7 @@ from workers.errors import TransientError
 from workers.outbound.acknowledge import acknowledge
 from workers.outbound.send_reply import send_reply
 from workers.process.broker import QUEUE
+from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 
@@ -52,8 +54,17 @@ def register_actors(
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
-            with unit_of_work(runtime.sessions) as session:
-                process_inbound(session, inbound_id, settings)
+            loaded = runtime.rules_source.snapshot()
+            then = RouteInline(settings, loaded.rules, loaded.classifier, senders)
+            try:
+                with unit_of_work(runtime.sessions) as session:
+                    process_inbound(session, inbound_id, settings, then)
+            except Defer as signal:
+                # Not a failure: the record stays pending and comes back after the delay.
+                with unit_of_work(runtime.sessions) as session:
+                    delay = timedelta(seconds=signal.seconds)
+                    outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+                log.info("inbound %s deferred: %s", inbound_id, signal.reason)
 
         _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
 
@@ -105,6 +116,26 @@ def register_actors(
             lambda: send_reply(runtime.sessions, senders, message_id),
         )
 
+    functions: dict[str, Callable[..., None]] = {
+        outbox.INGEST: run_ingest,
+        outbox.TRIAGE: run_triage,
+        outbox.DELIVER: run_deliver,
+        outbox.ACKNOWLEDGE: run_acknowledge,
+        outbox.FOLLOW_UP: run_follow_up,
+        outbox.STATUS_CHANGE: run_status_change,
+        outbox.SEND_REPLY: run_send_reply,
+        **_twilio_functions(runtime, http),
+    }
+    return {
+        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)
+        for name, fn in functions.items()
+    }
+
+
+def _twilio_functions(runtime: Runtime, http: httpx.Client) -> dict[str, Callable[..., None]]:
+    """The Twilio channel's work: media downloads and delivery reports."""
+    settings = runtime.settings
+
     def run_twilio_media(inbound_id: int) -> None:
         def step() -> None:
             waiting = fetch_media(runtime.sessions, settings, http, inbound_id)
@@ -126,21 +157,7 @@ def register_actors(
         payload = {"sid": sid, "status": status}
         _guarded(runtime, TWILIO_STATUS, payload, step)
 
-    functions: dict[str, Callable[..., None]] = {
-        outbox.INGEST: run_ingest,
-        outbox.TRIAGE: run_triage,
-        outbox.DELIVER: run_deliver,
-        outbox.ACKNOWLEDGE: run_acknowledge,
-        outbox.FOLLOW_UP: run_follow_up,
-        outbox.STATUS_CHANGE: run_status_change,
-        outbox.SEND_REPLY: run_send_reply,
-        TWILIO_MEDIA: run_twilio_media,
-        TWILIO_STATUS: run_twilio_status,
-    }
-    return {
-        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)
-        for name, fn in functions.items()
-    }
+    return {TWILIO_MEDIA: run_twilio_media, TWILIO_STATUS: run_twilio_status}
 
 
 def _guarded(
