@@ -159,6 +159,48 @@ def twilio_routes(
     ]
 
 
+def openapi_paths() -> dict[str, Any]:
+    """The two webhooks in the app's OpenAPI description (served only when configured)."""
+    form = {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+    twiml = {"description": "Empty TwiML", "content": {replies.TWIML_MEDIA_TYPE: {}}}
+    errors = {
+        "403": {"description": "The X-Twilio-Signature did not verify; nothing was stored"},
+        "413": {"description": f"The body is over {MAX_BODY_BYTES} bytes"},
+        "503": {"description": "The store is unavailable; Twilio retries"},
+    }
+    signature = {
+        "name": "X-Twilio-Signature",
+        "in": "header",
+        "required": True,
+        "description": "Twilio's signature of the URL and parameters (auth token)",
+        "schema": {"type": "string"},
+    }
+
+    def operation(summary: str) -> dict[str, Any]:
+        return {
+            "summary": summary,
+            "security": [],
+            "parameters": [signature],
+            "requestBody": form,
+            "responses": {"200": twiml, **errors},
+        }
+
+    return {
+        "/webhooks/twilio/sms": {
+            "post": operation("Twilio: an incoming SMS, MMS or WhatsApp message")
+        },
+        "/webhooks/twilio/status": {
+            "post": operation("Twilio: the delivery status of a message we sent")
+        },
+    }
+
+
 def _params(
     body: bytes, is_json: bool
 ) -> tuple[ImmutableMultiDict[str, str] | str, dict[str, str]]:

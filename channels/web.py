@@ -24,6 +24,7 @@ from channels.auth import TokenGate
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
+from channels.twilio_webhooks import openapi_paths as twilio_openapi_paths
 from channels.twilio_webhooks import twilio_routes
 from channels.web_replies import reply_endpoint
 from config.settings import Settings
@@ -98,6 +99,7 @@ def create_app(
     channel_routes: list[Route] = []
     if settings is not None and settings.twilio:
         channel_routes += twilio_routes(settings, sessions, registry, on_work)
+        document["paths"].update(twilio_openapi_paths())
     return Starlette(
         routes=[
             *channel_routes,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
@@ -251,3 +252,12 @@ def test_without_twilio_settings_the_webhooks_are_not_served(
 ) -> None:
     with twilio_edge(settings, sessions) as client:
         assert post_signed(client, SMS_PATH, params("sms")).status_code == 404
+
+
+def test_the_openapi_description_lists_the_webhooks_when_they_are_served(
+    edge: httpx.Client,
+) -> None:
+    document = edge.get("/openapi.json").json()
+    validate(document)
+    assert set(document["paths"]["/webhooks/twilio/sms"]) == {"post"}
+    assert set(document["paths"]["/webhooks/twilio/status"]) == {"post"}
