@@ -28,6 +28,7 @@ from channels.twilio_webhooks import openapi_paths as twilio_openapi_paths
 from channels.twilio_webhooks import twilio_routes
 from channels.web_replies import reply_endpoint
 from config.settings import Settings
+from ingest.db import read_only
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
@@ -72,7 +73,7 @@ def create_app(
         offset = _int_param(request, "offset", 0, 0, 10**9)
 
         def load() -> list[dict[str, Any]]:
-            with sessions() as session:
+            with read_only(sessions) as session:
                 return list_tickets(session, limit=limit, offset=offset)
 
         return JSONResponse(await asyncio.to_thread(load))
@@ -84,7 +85,7 @@ def create_app(
             return JSONResponse({"error": "ticket number must be an integer"}, status_code=400)
 
         def load() -> dict[str, Any] | None:
-            with sessions() as session:
+            with read_only(sessions) as session:
                 return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
@@ -119,7 +120,7 @@ def create_app(
 
 
 def _ping_store(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with read_only(sessions) as session:
         session.execute(text("SELECT 1"))
 
 
