@@ -25,6 +25,8 @@ from channels.auth import TokenGate
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
+from channels.twilio_webhooks import openapi_paths as twilio_openapi_paths
+from channels.twilio_webhooks import twilio_routes
 from channels.web_replies import reply_endpoint
 from channels.webforms.metrics import FormRefusalCollector
 from channels.webforms.routes import form_routes
@@ -47,7 +49,8 @@ def create_app(
     """The app; ``on_work`` is called when a request committed outbox work (a reply).
 
     ``settings`` (read from the environment when not given) and ``form_limits``
-    configure the web forms."""
+    configure the web forms; with ``settings`` naming Twilio accounts, Twilio's
+    webhooks are served too."""
     gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
@@ -102,8 +105,13 @@ def create_app(
         return JSONResponse(document)
 
     document = openapi_document(metrics_require_token=metrics_require_token)
+    channel_routes: list[Route] = []
+    if settings is not None and settings.twilio:
+        channel_routes += twilio_routes(settings, sessions, registry, on_work)
+        document["paths"].update(twilio_openapi_paths())
     return Starlette(
         routes=[
+            *channel_routes,
             Route("/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

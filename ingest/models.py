@@ -419,3 +419,26 @@ class FollowUpRevocation(Base):
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     revoked_at: Mapped[datetime]
+
+
+class TwilioMedia(Base):
+    """One media item of an MMS or WhatsApp message, and where its download stands.
+
+    ``pending`` until a worker stored it (``stored``, with its attachment) or gave up
+    (``failed``); every failed attempt leaves its reason in ``error``.
+    """
+
+    __tablename__ = "twilio_media"
+    __table_args__ = (UniqueConstraint("inbound_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(255))
+    account_sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
