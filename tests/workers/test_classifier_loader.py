@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from config.classifier import model_path
+from config.classifier import BUILTIN_MODEL, model_path
 from config.errors import ConfigError
 from config.rules import load_rules
 from tests.classifier_support import artifact_bytes
-from workers.triage.classifier_loader import ClassifierLoadError, load_classifier
+from workers.triage.classifier_loader import (
+    ClassifierLoadError,
+    builtin_model,
+    load_classifier,
+    read_model,
+)
 
 RULES = """
 format: 1
@@ -55,13 +60,58 @@ def test_the_model_path_is_relative_to_the_rules_file(tmp_path: Path) -> None:
     )
 
 
-def test_no_classifier_configured_loads_nothing(tmp_path: Path) -> None:
-    # Given rules without categorize.classifier
+def test_no_classifier_configured_loads_the_shipped_model(tmp_path: Path) -> None:
+    # Given rules without categorize.classifier, with the default categories
     path = tmp_path / "rules.yaml"
     path.write_text("format: 1\nroutes:\n  - name: default\n    team: support\n")
     # When the classifier is loaded
+    model = load_classifier(load_rules(path))
+    # Then it is the model shipped with omniroute, read from the package
+    assert model is not None
+    assert model is builtin_model()
+    assert model.version == read_model(BUILTIN_MODEL).version
+    assert set(model.labels) >= {"account", "billing", "technical", "feature_request"}
+
+
+def test_model_none_turns_the_shipped_model_off(tmp_path: Path) -> None:
+    # Given rules that say model: none
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "format: 1\ncategorize:\n  classifier: {model: none}\n"
+        "routes:\n  - name: default\n    team: support\n"
+    )
+    # When the classifier is loaded
     # Then there is none
     assert load_classifier(load_rules(path)) is None
+
+
+def test_rules_with_their_own_categories_run_without_the_shipped_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given rules without a classifier whose categories lack the shipped model's labels
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "format: 1\ncategories: [sales, other]\ncategorize: {default: other}\n"
+        "routes:\n  - name: default\n    team: support\n"
+    )
+    # When the classifier is loaded
+    with caplog.at_level("INFO"):
+        model = load_classifier(load_rules(path))
+    # Then there is none, and the log says why
+    assert model is None
+    assert "categorizing by rules only" in caplog.text
+
+
+def test_model_builtin_names_the_shipped_model_explicitly(tmp_path: Path) -> None:
+    # Given rules that name the shipped model with a threshold of their own
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "format: 1\ncategorize:\n  classifier: {model: builtin, threshold: 0.8}\n"
+        "routes:\n  - name: default\n    team: support\n"
+    )
+    # When the classifier is loaded
+    # Then it is the shipped model
+    assert load_classifier(load_rules(path)) is builtin_model()
 
 
 def test_a_missing_model_file_is_a_clear_config_error(tmp_path: Path) -> None:

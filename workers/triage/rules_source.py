@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.classifier import model_path
+from config.classifier import BUILTIN_MODEL, model_path
 from config.errors import ConfigError
 from config.rules import RuleSet, default_rules, load_rules
 from router.classifier.model import CategoryModel
@@ -118,6 +118,8 @@ class RulesSource:
         rules = self._loaded.rules
         config = rules.categorize.classifier
         model = model_path(config, rules.source) if config is not None else None
+        if model == BUILTIN_MODEL:
+            model = None  # read once per process; it changes only with omniroute itself
         return _stamp(self.path), _stamp(model)
 
 
