@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from workers.triage.classifier_loader import (
     load_classifier,
     read_model,
 )
+from workers.triage.rules_source import RulesSource
 
 RULES = """
 format: 1
@@ -145,3 +148,29 @@ def test_model_labels_must_be_rules_categories(tmp_path: Path) -> None:
     missing = "categories the rules do not have: complaint, feature_request "
     with pytest.raises(ClassifierLoadError, match=missing):
         load_classifier(rules)
+
+
+def test_processes_that_do_not_triage_never_import_scikit_learn() -> None:
+    # Given a fresh interpreter that imports the CLI and builds a rules source
+    code = (
+        "import sys\n"
+        "import workers.cli, workers.process.runtime\n"
+        "from workers.triage.rules_source import RulesSource\n"
+        "RulesSource(None)\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    # When it runs
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    # Then scikit-learn was never imported: the shipped model is read on first use
+    assert done.stdout.strip() == "False"
+
+
+def test_the_shipped_model_is_read_on_the_first_snapshot() -> None:
+    # Given a rules source on the default rules
+    source = RulesSource(None)
+    # When a ticket is to be triaged
+    loaded = source.snapshot()
+    # Then the shipped model comes with the rules
+    assert loaded.classifier is builtin_model()

@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.classifier import BUILTIN, BUILTIN_MODEL, model_path
 from config.errors import ConfigError
 from config.rules import RuleSet
-from router.classifier.artifact import MAX_ARTIFACT_BYTES, load_artifact
-from router.classifier.errors import ArtifactError
-from router.classifier.model import CategoryModel
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is read, not before
+    from router.classifier.model import CategoryModel
 
 KEY = "categorize.classifier.model"
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ class ClassifierLoadError(ConfigError):
 
 def read_model(path: Path) -> CategoryModel:
     """The model in the artifact at ``path``; raises ``ClassifierLoadError``."""
+    from router.classifier.artifact import MAX_ARTIFACT_BYTES, load_artifact
+    from router.classifier.errors import ArtifactError
+
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_ARTIFACT_BYTES + 1)
