@@ -28,6 +28,9 @@ DEFAULT_THRESHOLD = 0.6
 BUILTIN = "builtin"  # the model shipped with omniroute
 NO_MODEL = "none"  # no model: the fallback (or the default) when no rule matched
 BUILTIN_MODEL = Path(__file__).resolve().parent / "default_model.skops"
+# Its training rows (text, label, language; see tests/fixtures/tickets/SOURCE.md for
+# their sources and licenses): a retrain learns from them and the corrected tickets.
+BUILTIN_TRAINING = Path(__file__).resolve().parent / "default_training.csv"
 
 
 class ClassifierConfig(Strict):

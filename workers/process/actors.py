@@ -31,6 +31,7 @@ from workers.outbound.send_reply import send_reply
 from workers.process.broker import QUEUE
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
+from workers.triage.live_model import classifier_for
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ def register_actors(
         def step() -> None:
             with unit_of_work(runtime.sessions) as session:
                 loaded = runtime.rules_source.snapshot()
-                triage_ticket(session, ticket_id, loaded.rules, classifier=loaded.classifier)
+                classifier = classifier_for(loaded, runtime.live_model.current())
+                triage_ticket(session, ticket_id, loaded.rules, classifier=classifier)
 
         _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, step)
 

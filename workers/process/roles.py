@@ -24,6 +24,7 @@ from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
 from workers.sla.sweep import sla_sweeper
+from workers.triage.retrain_schedule import retrainer
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
         stack.enter_context(sla_sweeper(runtime))
+        stack.enter_context(retrainer(runtime))
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
         if settings.imap_mailboxes:
             stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
@@ -205,6 +207,7 @@ def run_role(role: str, settings: Settings) -> None:
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
             sla_sweeper(runtime),
+            retrainer(runtime),
         ):
             wait_for_shutdown()
         return

@@ -157,6 +157,15 @@ def _label(given: str) -> str | None:
 
 def agent_corrected_rows(session: Session) -> LabelledRows:
     """Tickets whose category an agent corrected: subject and first inbound message."""
+    rows = LabelledRows([], [])
+    for _, text, category in agent_corrected_tickets(session):
+        rows.texts.append(text)
+        rows.labels.append(category)
+    return rows
+
+
+def agent_corrected_tickets(session: Session) -> list[tuple[int, str, str]]:
+    """``(ticket id, text, category)`` of every ticket whose category an agent corrected."""
     first = (
         select(Message.ticket_id, func.min(Message.id).label("message_id"))
         .where(Message.direction == "inbound")
@@ -164,14 +173,13 @@ def agent_corrected_rows(session: Session) -> LabelledRows:
         .subquery()
     )
     found = session.execute(
-        select(Ticket.subject, Message.body_text, Ticket.category)
+        select(Ticket.id, Ticket.subject, Message.body_text, Ticket.category)
         .join(first, first.c.ticket_id == Ticket.id)
         .join(Message, Message.id == first.c.message_id)
         .where(Ticket.category_source == AGENT, Ticket.category.is_not(None))
         .order_by(Ticket.id)
     ).all()
-    rows = LabelledRows([], [])
-    for subject, body, category in found:
-        rows.texts.append(ticket_text(subject or "", body or ""))
-        rows.labels.append(str(category))
-    return rows
+    return [
+        (ticket_id, ticket_text(subject or "", body or ""), str(category))
+        for ticket_id, subject, body, category in found
+    ]
