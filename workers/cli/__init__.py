@@ -20,6 +20,7 @@ from workers.cli.category import set_category
 from workers.cli.classifier import evaluate as evaluate_command
 from workers.cli.classifier import train as train_command
 from workers.cli.deliveries import deliveries
+from workers.cli.model import model_group
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
@@ -246,6 +247,7 @@ main.add_command(replay_command)
 main.add_command(deliveries)
 main.add_command(train_command)
 main.add_command(evaluate_command)
+main.add_command(model_group)
 tickets.add_command(set_status)
 tickets.add_command(set_category)
 tickets.add_command(reply_command)
