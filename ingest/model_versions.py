@@ -45,7 +45,9 @@ def live_name(session: Session) -> str | None:
 def find_version(session: Session, version: str) -> ModelVersion:
     """The stored model ``version`` (a unique prefix will do); raises ``UnknownVersion``."""
     found = (
-        session.execute(select(ModelVersion).where(ModelVersion.version.startswith(version)))
+        session.execute(
+            select(ModelVersion).where(ModelVersion.version.startswith(version, autoescape=True))
+        )
         .scalars()
         .all()
     )
