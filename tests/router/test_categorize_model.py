@@ -208,3 +208,15 @@ def test_a_bad_classifier_block_is_a_rules_error(block: str, message: str) -> No
     with pytest.raises(RulesFileError, match=message) as caught:
         load_rules_text(text)
     assert caught.value.line == 5
+
+
+def test_model_none_turns_the_model_off_and_the_fallback_applies() -> None:
+    # Given rules that say model: none, and a model passed anyway
+    text = RULES.replace("model: models/categories.skops", "model: none")
+    ruleset = load_rules_text(text % {"fallback": "complaint"})
+    model = FixedModel("technical", 0.99)
+    # When a ticket no rule matches is decided
+    decision = decide(ticket(), ruleset, classifier=model)
+    # Then the model is not asked and the fallback applies
+    assert (decision.category, decision.category_source) == ("complaint", "fallback")
+    assert model.read == []

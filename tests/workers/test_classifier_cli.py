@@ -306,3 +306,30 @@ def test_evaluate_json_prints_the_figures_per_label_and_the_confusion_matrix(
         document["per_label"][label]["support"] for label in labels
     ]
     assert document["unknown_labels"] == []
+
+
+def test_evaluate_maps_desk_labels_like_train(tmp_path: Path, model_file: Path) -> None:
+    # Given held-apart rows whose labels are the desk's, and a map onto categories
+    csv_file = tmp_path / "desk.csv"
+    csv_file.write_text(
+        "text,label\nI was charged twice,Billing and Payments\nThe app crashes,Tech\n",
+        encoding="utf-8",
+    )
+    map_file = tmp_path / "labels.yaml"
+    map_file.write_text("Billing and Payments: billing\nTech: technical\n", encoding="utf-8")
+    # When the model is evaluated with the map
+    code, output = run(
+        "evaluate",
+        "--from",
+        str(csv_file),
+        "--model",
+        str(model_file),
+        "--map",
+        str(map_file),
+        "--json",
+    )
+    # Then the rows are scored under the categories, none unknown to the model
+    assert code == 0, output
+    document = json.loads(output)
+    assert document["unknown_labels"] == []
+    assert document["per_label"]["billing"]["support"] == 1
