@@ -11,17 +11,20 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
 import httpx
 
 from channels.email_out import MailTransport, transport_for
+from channels.reply_senders import SenderResources, build_senders
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import FailedWork, InboundRecord, utcnow
 from ingest.pipeline import process_inbound
+from ingest.signals import Defer
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
 from workers.delivery.followups import plan_followups, plan_status_change
@@ -29,6 +32,7 @@ from workers.errors import TransientError
 from workers.outbound.acknowledge import acknowledge
 from workers.outbound.send_reply import send_reply
 from workers.process.broker import QUEUE
+from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 from workers.triage.live_model import classifier_for
@@ -43,11 +47,22 @@ def register_actors(
     mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
+    senders = build_senders(SenderResources(settings=settings, mail=mail))
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
-            with unit_of_work(runtime.sessions) as session:
-                process_inbound(session, inbound_id, settings)
+            loaded = runtime.rules_source.snapshot()
+            classifier = classifier_for(loaded, runtime.live_model.current())
+            then = RouteInline(settings, loaded.rules, classifier, senders)
+            try:
+                with unit_of_work(runtime.sessions) as session:
+                    process_inbound(session, inbound_id, settings, then)
+            except Defer as signal:
+                # Not a failure: the record stays pending and comes back after the delay.
+                with unit_of_work(runtime.sessions) as session:
+                    delay = timedelta(seconds=signal.seconds)
+                    outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+                log.info("inbound %s deferred: %s", inbound_id, signal.reason)
 
         _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
 
@@ -89,7 +104,7 @@ def register_actors(
             runtime,
             outbox.ACKNOWLEDGE,
             {"ticket_id": ticket_id},
-            lambda: acknowledge(runtime.sessions, settings, mail, ticket_id),
+            lambda: acknowledge(runtime.sessions, settings, senders, ticket_id),
         )
 
     def run_send_reply(message_id: int) -> None:
@@ -97,7 +112,7 @@ def register_actors(
             runtime,
             outbox.SEND_REPLY,
             {"message_id": message_id},
-            lambda: send_reply(runtime.sessions, settings, mail, message_id),
+            lambda: send_reply(runtime.sessions, senders, message_id),
         )
 
     functions: dict[str, Callable[..., None]] = {
