@@ -174,3 +174,24 @@ def test_the_shipped_model_is_read_on_the_first_snapshot() -> None:
     loaded = source.snapshot()
     # Then the shipped model comes with the rules
     assert loaded.classifier is builtin_model()
+
+
+def test_a_role_started_with_a_rules_file_naming_no_model_does_not_import_scikit_learn(
+    tmp_path: Path,
+) -> None:
+    # Given a rules file without categorize.classifier
+    path = tmp_path / "rules.yaml"
+    path.write_text("format: 1\nroutes:\n  - name: default\n    team: support\n")
+    code = (
+        "import sys\n"
+        "from config.settings import Settings\n"
+        "from workers.cli import _check_rules\n"
+        f"_check_rules(Settings(rules_file={str(path)!r}))\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    # When the start-up check of a role runs on it
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    # Then the check passed without reading the shipped model
+    assert done.stdout.strip() == "False"
