@@ -13,6 +13,7 @@ from dramatiq.worker import Worker
 
 from channels.imap import start_readers
 from channels.smtp import IngestHandler, start_smtp_server
+from channels.smtp_limits import SmtpLimits
 from channels.web import create_app
 from config.errors import ConfigError
 from config.settings import Settings
@@ -23,6 +24,7 @@ from workers.process.broker import ping
 from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
+from workers.process.supervisor import child_roles
 from workers.sla.sweep import sla_sweeper
 from workers.triage.retrain_schedule import retrainer
 
@@ -88,12 +90,12 @@ def smtp_server(
 ) -> Iterator[None]:
     # The edge waits at most 10 s on the store, then answers 451 so the sender retries.
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
-    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted)
+    limits = SmtpLimits.from_settings(settings)
+    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted, limits)
     controller = start_smtp_server(
         handler,
         host=settings.smtp_host,
         port=settings.smtp_port,
-        max_bytes=settings.smtp_max_message_bytes,
         hostname=settings.smtp_hostname,
     )
     log.info("smtp listening on %s:%s", settings.smtp_host, settings.smtp_port)
@@ -130,10 +132,13 @@ def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
-    app = create_app(
-        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
-    )
     settings = runtime.settings
+    app = create_app(
+        runtime.sessions,
+        broker_ping=lambda: ping(broker),
+        on_work=runtime.outbox_signal.set,
+        metrics_require_token=settings.metrics_require_token,
+    )
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
     )
@@ -141,7 +146,8 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
+    """``omniroute run``: migrations, broker, workers, relay and HTTP here; the SMTP edge
+    and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
@@ -156,9 +162,11 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(relay(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
-        stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
-        if settings.imap_mailboxes:
-            stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
+        # The edges answer senders from processes of their own, so work never slows a 250.
+        edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
+        stack.enter_context(
+            child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
+        )
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
