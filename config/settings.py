@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # How often the scheduler looks for tickets past an SLA due date.
     sla_sweep_seconds: float = Field(default=60, gt=0, le=3600)
+    # The scheduler retrains the category model from corrected tickets this often, and
+    # promotes it only when it beats the model in force (`omniroute model list`).
+    retrain: Literal["off", "daily", "weekly"] = "off"
     automated_sends_per_hour: int = Field(default=3, ge=0)
     reopen_window_days: int = Field(default=14, ge=0)
     # A reply whose original is stored but not processed yet waits for it this long

@@ -357,6 +357,41 @@ class SlaBreach(Base):
     actions: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class ModelVersion(Base):
+    """A category model trained from the store's corrected tickets, with its figures.
+
+    ``status``: ``live`` (at most one: the model triage uses when the rules name
+    none), ``candidate`` (was live or could be made live), ``rejected`` (did not beat
+    the model in force). ``figures`` holds the held-apart evaluation of this model
+    and of the model in force when it was trained.
+    """
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(16), unique=True)
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    trained_at: Mapped[datetime]
+    training_rows: Mapped[int] = mapped_column(Integer)
+    labels: Mapped[list[Any]] = mapped_column(default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelEvent(Base):
+    """One promotion, rejection or rollback of a category model, and why."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(16))  # "builtin": the shipped model
+    action: Mapped[str] = mapped_column(String(16))  # promoted | rejected | used
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiToken(Base):
     """A bearer token for the HTTP API: its public id, a keyed hash of its secret, scopes.
 

@@ -22,6 +22,7 @@ from workers.cli.classifier import train as train_command
 from workers.cli.customers import customers
 from workers.cli.deliveries import deliveries
 from workers.cli.forms import forms
+from workers.cli.model import model_group
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
@@ -238,14 +239,18 @@ def rules_check(path: Path) -> None:
 
 
 def _check_rules(settings: Settings) -> None:
-    """Fail at start, naming file and line, when the rules file (or its model) is invalid."""
+    """Fail at start, naming file and line, when the rules file (or the model it names) is
+    invalid. The shipped model that rules without ``classifier:`` get is not read here:
+    only a worker reads it, on its first ticket."""
     if settings.rules_file is None:
         return
     from config.rules import load_rules
     from workers.triage.classifier_loader import load_classifier
 
     try:
-        load_classifier(load_rules(settings.rules_file))
+        rules = load_rules(settings.rules_file)
+        if rules.categorize.classifier is not None:
+            load_classifier(rules)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -256,6 +261,7 @@ main.add_command(deliveries)
 main.add_command(forms)
 main.add_command(train_command)
 main.add_command(evaluate_command)
+main.add_command(model_group)
 main.add_command(tokens_group)
 tickets.add_command(set_status)
 tickets.add_command(set_category)

@@ -39,6 +39,7 @@ from workers.process.broker import QUEUE
 from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
+from workers.triage.live_model import classifier_for
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ def register_actors(
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
             loaded = runtime.rules_source.snapshot()
-            then = RouteInline(settings, loaded.rules, loaded.classifier, senders)
+            classifier = classifier_for(loaded, runtime.live_model.current())
+            then = RouteInline(settings, loaded.rules, classifier, senders)
             try:
                 with unit_of_work(runtime.sessions) as session:
                     process_inbound(session, inbound_id, settings, then)
@@ -72,7 +74,8 @@ def register_actors(
         def step() -> None:
             with unit_of_work(runtime.sessions) as session:
                 loaded = runtime.rules_source.snapshot()
-                triage_ticket(session, ticket_id, loaded.rules, classifier=loaded.classifier)
+                classifier = classifier_for(loaded, runtime.live_model.current())
+                triage_ticket(session, ticket_id, loaded.rules, classifier=classifier)
 
         _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, step)
 

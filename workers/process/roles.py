@@ -26,6 +26,7 @@ from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
 from workers.process.supervisor import child_roles
 from workers.sla.sweep import sla_sweeper
+from workers.triage.retrain_schedule import retrainer
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
         stack.enter_context(sla_sweeper(runtime))
+        stack.enter_context(retrainer(runtime))
         # The edges answer senders from processes of their own, so work never slows a 250.
         edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
         stack.enter_context(
@@ -214,6 +216,7 @@ def run_role(role: str, settings: Settings) -> None:
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
             sla_sweeper(runtime),
+            retrainer(runtime),
         ):
             wait_for_shutdown()
         return
