@@ -15,3 +15,8 @@ ERR_554_NO_VALID_RECIPIENTS = "554 5.5.1 No valid recipients"
 EXIT_OK = 0
 EXIT_DATAERR = 65
 EXIT_TEMPFAIL = 75
+
+# Slack Events API (HTTP): a store that cannot commit gets a 503 and Slack retries.
+SLACK_STORE_DOWN = "store unavailable, retry later"
+SLACK_RETRY_AFTER_SECONDS = 30
+SLACK_NO_EVENT_KEY = "an event_callback needs an event_id"

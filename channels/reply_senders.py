@@ -100,8 +100,15 @@ def _email(resources: SenderResources) -> ReplySender:
     return EmailSender(resources.settings, resources.mail)
 
 
+def _slack(resources: SenderResources) -> ReplySender:
+    from channels.slack_sender import SlackSender
+
+    return SlackSender(resources.settings)
+
+
 _FACTORIES: dict[str, SenderFactory] = {
     "email": _email,
+    "slack": _slack,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
@@ -24,8 +24,10 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
+    """The app; ``on_work`` is called when a request committed outbox work (a reply).
+    ``extra_routes`` are channel edges with their own verification (``/slack/events``)."""
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
 
@@ -89,6 +91,7 @@ def create_app(
                 reply_endpoint(sessions, on_work),
                 methods=["POST"],
             ),
+            *extra_routes,
         ]
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from normalize.email import EmailLimits, parse_email
 from normalize.errors import Unparseable
+from normalize.slack import parse_slack
 from normalize.types import ParsedInput
 
 
@@ -52,6 +53,7 @@ def parse_email_record(
 
 _PARSERS: dict[str, Parser] = {
     "email": parse_email_record,
+    "slack": parse_slack,
 }
 
 

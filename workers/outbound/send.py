@@ -51,6 +51,11 @@ def send_outbound(
     except SendRefused as exc:
         return mark_failed(sessions, message_id, exc.reason)
     except SendFailed as exc:
+        # Still ``sending``; the reason shows until a retry succeeds or gives up.
+        with unit_of_work(sessions) as session:
+            message = session.get(Message, message_id, with_for_update=True)
+            assert message is not None
+            message.delivery_error = str(exc)
         raise TransientError(str(exc)) from exc
     with unit_of_work(sessions) as session:
         message = session.get(Message, message_id, with_for_update=True)

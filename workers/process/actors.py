@@ -18,9 +18,10 @@ import httpx
 
 from channels.email_out import MailTransport, transport_for
 from channels.reply_senders import SenderResources, build_senders
+from channels.slack_intake import install as install_slack
 from ingest import outbox
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
+from ingest.errors import SourceUnavailable, StoreUnavailable
 from ingest.models import FailedWork, InboundRecord, utcnow
 from ingest.pipeline import process_inbound
 from workers.delivery.deliver import deliver
@@ -44,6 +45,7 @@ def register_actors(
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
     senders = build_senders(SenderResources(settings=settings, mail=mail))
+    install_slack(settings)
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
@@ -120,7 +122,7 @@ def _guarded(
 ) -> None:
     try:
         step()
-    except (StoreUnavailable, TransientError):
+    except (StoreUnavailable, SourceUnavailable, TransientError):
         raise  # Dramatiq's Retries middleware backs off and tries again
     except Exception as exc:
         log.exception("%s failed with a bug for %s; recorded, not retried", stage, payload)

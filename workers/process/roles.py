@@ -12,6 +12,8 @@ import uvicorn
 from dramatiq.worker import Worker
 
 from channels.imap import start_readers
+from channels.slack_http import slack_routes
+from channels.slack_socket import socket_mode_handler
 from channels.smtp import IngestHandler, start_smtp_server
 from channels.web import create_app
 from config.errors import ConfigError
@@ -125,12 +127,32 @@ def imap_readers(
         engine.dispose()
 
 
+@contextmanager
+def slack_socket_mode(
+    settings: Settings, on_accepted: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Slack's Socket Mode: events arrive over a WebSocket this process opens."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    handler = socket_mode_handler(settings, session_factory(engine), on_accepted=on_accepted)
+    handler.connect()
+    log.info("slack socket mode connected")
+    try:
+        yield
+    finally:
+        handler.close()
+        engine.dispose()
+
+
 def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
+    wake = runtime.outbox_signal.set
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     app = create_app(
-        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
+        runtime.sessions,
+        broker_ping=lambda: ping(broker),
+        on_work=wake,
+        extra_routes=slack_routes(runtime.settings, runtime.sessions, on_accepted=wake),
     )
     settings = runtime.settings
     config = uvicorn.Config(
@@ -157,6 +179,8 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
         if settings.imap_mailboxes:
             stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
+        if settings.slack_app_token is not None:
+            stack.enter_context(slack_socket_mode(settings, on_accepted=runtime.outbox_signal.set))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
@@ -190,6 +214,11 @@ def run_role(role: str, settings: Settings) -> None:
         if not settings.imap_mailboxes:
             raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
         with imap_readers(settings):
+            wait_for_shutdown()
+        return
+    if role == "slack":
+        # Like the SMTP edge, Socket Mode only writes to the store.
+        with slack_socket_mode(settings):
             wait_for_shutdown()
         return
     if role == "worker":

@@ -1,0 +1,46 @@
+"""``POST /slack/events``: Slack's HTTP mode, through bolt's Starlette adapter.
+
+Bolt's dispatch is synchronous (signature check, then the store commit), so it runs
+in a worker thread and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from channels.slack_events import build_bolt_app
+from config.settings import Settings
+
+PATH = "/slack/events"
+
+
+def slack_events_route(app: App) -> Route:
+    """The route serving ``app`` at ``/slack/events``."""
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        bolt_request = to_bolt_request(request, body)
+        bolt_response = await asyncio.to_thread(app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    endpoint: Callable[[Request], Awaitable[Response]] = events
+    return Route(PATH, endpoint, methods=["POST"])
+
+
+def slack_routes(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    on_accepted: Callable[[], None] | None = None,
+) -> list[Route]:
+    """``/slack/events`` when a bot token and a signing secret are set, else nothing."""
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        return []
+    return [slack_events_route(build_bolt_app(settings, sessions, on_accepted=on_accepted))]
