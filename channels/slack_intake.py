@@ -323,7 +323,10 @@ def _identities(
 ) -> tuple[Party, tuple[Party, ...]]:
     if profile is None:
         return sender, ()
-    party = Party(PartyKind.SLACK, sender.value, profile.name, verified=True)
+    # The user's own workspace names them (a Slack Connect partner's user keeps theirs).
+    user = sender.value.split(":", 1)[-1]
+    value = f"{profile.team}:{user}" if profile.team else sender.value
+    party = Party(PartyKind.SLACK, value, profile.name, verified=True)
     if not profile.email:
         return party, ()
     # Only the own workspace's admins vouch for its users' profile emails.
