@@ -101,7 +101,7 @@ def test_a_thread_reply_appends_to_the_ticket(
     # Then the reply is on the same ticket, threaded by the conversation
     (ticket,) = tickets(sessions)
     first, reply = inbound_messages(sessions)
-    assert reply.ticket_id == ticket.id
+    assert first.ticket_id == reply.ticket_id == ticket.id
     assert (reply.thread_signal, reply.kind) == ("conversation", "message")
 
 
@@ -141,7 +141,7 @@ def test_a_partner_users_profile_email_is_only_a_suggestion(
     # Then her ticket is hers, by her partner-workspace Slack identity
     (ticket,) = tickets(sessions)
     (message,) = inbound_messages(sessions)
-    assert message.sender == "T0PARTNER:U0EXT"
+    assert (message.sender, message.ticket_id) == ("T0PARTNER:U0EXT", ticket.id)
     # And her profile email is linked, but not verified (her admin controls it)
     with sessions() as session:
         email = session.execute(select(Identity).where(Identity.kind == "email")).scalar_one()
@@ -168,6 +168,7 @@ def test_a_top_level_message_in_a_support_channel_opens_a_ticket(
     pipeline.drain()
     (ticket,) = tickets(sessions)
     (message,) = inbound_messages(sessions)
+    assert message.ticket_id == ticket.id
     # Slack's escapes are undone in the text
     assert message.body_text.endswith("large reports & never finishes.")
     assert message.conversation_key == "T0OURS:C0SUPPORT:1700000100.000200"
@@ -194,6 +195,7 @@ def test_a_mention_of_the_app_opens_a_ticket_whichever_event_arrives_first(
     # Then one ticket holds the message once
     (ticket,) = tickets(sessions)
     (message,) = inbound_messages(sessions)
+    assert message.ticket_id == ticket.id
     assert message.conversation_key == "T0OURS:C0GENERAL:1700000400.000500"
 
 
