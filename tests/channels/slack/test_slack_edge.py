@@ -9,8 +9,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.replies import SLACK_RETRY_AFTER_SECONDS
+from channels.slack_http import slack_routes
+from channels.web import create_app
+from config.settings import Settings
+from ingest.db import create_store_engine, session_factory
 from ingest.models import InboundRecord, OutboxEntry
 from tests.channels.slack.support import event, post_event, sign
+from tests.servers import http_server
 
 
 def records(sessions: sessionmaker[Session]) -> list[InboundRecord]:
@@ -120,3 +126,26 @@ def test_a_tampered_body_is_refused(http: httpx.Client, sessions: sessionmaker[S
     # Then it is refused
     assert response.status_code == 401
     assert records(sessions) == []
+
+
+def test_an_event_is_503_with_retry_after_when_the_store_is_down(slack: Settings) -> None:
+    # Given the Slack edge on a store that does not answer
+    down = create_store_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    sessions = session_factory(down)
+    app = create_app(sessions, extra_routes=slack_routes(slack, sessions))
+    with http_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        # When Slack posts an event
+        response = post_event(client, event("message.im"))
+    down.dispose()
+    # Then Slack is told to retry, not "ok"
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == str(SLACK_RETRY_AFTER_SECONDS)
+
+
+def test_without_a_signing_secret_there_is_no_events_route(
+    slack: Settings, sessions: sessionmaker[Session]
+) -> None:
+    # Given a bot token but no signing secret
+    unsigned = slack.model_copy(update={"slack_signing_secret": None})
+    # Then nothing is served at /slack/events (an unsigned endpoint would take forgeries)
+    assert slack_routes(unsigned, sessions) == []
