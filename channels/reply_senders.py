@@ -30,7 +30,12 @@ from normalize.types import Party, PartyKind
 
 
 class SendFailed(Exception):
-    """The channel could not take the message now (down, rate limited); try again later."""
+    """The channel could not take the message now (down, rate limited); try again later,
+    after ``retry_after_seconds`` when the channel said so."""
+
+    def __init__(self, reason: str, retry_after_seconds: float | None = None) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(reason)
 
 
 class SendRefused(Exception):

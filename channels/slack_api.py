@@ -37,10 +37,13 @@ def is_transient(exc: SlackApiError) -> bool:
     return status == 429 or status >= 500 or error_code(exc) in _TRANSIENT
 
 
-def retry_after(exc: SlackApiError) -> str | None:
-    """The ``Retry-After`` Slack sent with a rate limit, if any."""
+def retry_after(exc: SlackApiError) -> float | None:
+    """The seconds of the ``Retry-After`` Slack sent with a rate limit, if any."""
     headers = exc.response.headers or {}
     for name, value in headers.items():
         if name.lower() == "retry-after":
-            return str(value[0] if isinstance(value, list) else value)
+            try:
+                return max(0.0, float(value[0] if isinstance(value, list) else value))
+            except ValueError:
+                return None
     return None

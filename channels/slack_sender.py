@@ -54,8 +54,8 @@ class SlackSender:
             code = error_code(exc)
             if is_transient(exc):
                 wait = retry_after(exc)
-                after = f", retry after {wait} s" if wait else ""
-                raise SendFailed(f"Slack: {code}{after}") from exc
+                after = f", retry after {wait:g} s" if wait is not None else ""
+                raise SendFailed(f"Slack: {code}{after}", wait) from exc
             raise SendRefused(f"Slack refused the post: {code}") from exc
         except OSError as exc:
             raise SendFailed(f"Slack API unreachable: {exc}") from exc

@@ -56,7 +56,7 @@ def send_outbound(
             message = session.get(Message, message_id, with_for_update=True)
             assert message is not None
             message.delivery_error = str(exc)
-        raise TransientError(str(exc)) from exc
+        raise TransientError(str(exc), exc.retry_after_seconds) from exc
     with unit_of_work(sessions) as session:
         message = session.get(Message, message_id, with_for_update=True)
         assert message is not None

@@ -122,8 +122,13 @@ def _guarded(
 ) -> None:
     try:
         step()
-    except (StoreUnavailable, SourceUnavailable, TransientError):
+    except TransientError as exc:
+        if exc.retry_after_seconds is not None:
+            # The peer said when (a rate limit's Retry-After): wait that long, not the backoff.
+            raise dramatiq.Retry(str(exc), delay=int(exc.retry_after_seconds * 1000)) from exc
         raise  # Dramatiq's Retries middleware backs off and tries again
+    except (StoreUnavailable, SourceUnavailable):
+        raise
     except Exception as exc:
         log.exception("%s failed with a bug for %s; recorded, not retried", stage, payload)
         _record_bug(runtime, stage, payload, exc)

@@ -4,9 +4,11 @@ with Slack's refusals and rate limits kept on the message."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.slack_sender import SlackSender
 from config.settings import Settings
 from ingest.agent_reply import ReplyRequest, record_reply
 from ingest.db import unit_of_work
@@ -14,6 +16,8 @@ from ingest.models import AutomatedSend, Message, Ticket
 from tests.channels.slack.api_fake import SlackApiFake
 from tests.channels.slack.support import event, post_event
 from tests.harness import Pipeline
+from workers.errors import TransientError
+from workers.outbound.send_reply import send_reply
 
 
 def reply(sessions: sessionmaker[Session], number: int, body: str, author: str = "Sam") -> int:
@@ -139,3 +143,34 @@ def test_acknowledgements_can_be_turned_off_per_channel(
         send = session.execute(select(AutomatedSend)).scalar_one()
     assert send.status == "suppressed"
     assert send.reason == "acknowledgements are off in Slack channel C0SUPPORT"
+
+
+def test_while_rate_limited_the_reply_says_so_and_waits_as_slack_asked(
+    http: httpx.Client,
+    pipeline: Pipeline,
+    sessions: sessionmaker[Session],
+    fake: SlackApiFake,
+    slack: Settings,
+) -> None:
+    # Given a DM ticket with a reply, and Slack rate-limits posts for 30 seconds
+    post_event(http, event("message.im"))
+    pipeline.drain()
+    (number,) = ticket_numbers(sessions)
+    reply_id = reply(sessions, number, "Fixed.")
+    fake.fail_next(
+        429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "30"},
+        path="/api/chat.postMessage",
+    )
+    senders = {"slack": SlackSender(slack)}
+    # When the send is tried
+    with pytest.raises(TransientError) as raised:
+        send_reply(sessions, senders, reply_id)
+    # Then it is to be retried after Slack's 30 seconds, and the reply shows why it waits
+    assert raised.value.retry_after_seconds == 30
+    stored = message(sessions, reply_id)
+    assert (stored.delivery_state, stored.delivery_error) == (
+        "sending",
+        "Slack: ratelimited, retry after 30 s",
+    )
