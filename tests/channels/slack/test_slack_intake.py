@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import Identity, InboundRecord, Message, MessageRevision, Ticket
+from ingest.views import show_ticket
 from tests.channels.slack.api_fake import SlackApiFake
 from tests.channels.slack.support import event, post_event
 from tests.harness import Pipeline
@@ -281,6 +282,11 @@ def test_an_edit_is_a_revision_of_the_ticket_message(
         (revision,) = session.execute(select(MessageRevision)).scalars()
         assert (revision.kind, revision.message_id) == ("edited", message.id)
         assert revision.previous_text == "Hi, I can't log in to the dashboard since this morning."
+        # And the ticket's view shows the agent that it changed
+        view = show_ticket(session, message.ticket_id)
+    assert view is not None
+    (shown,) = [m for m in view["messages"] if m["id"] == message.id]
+    assert [r["kind"] for r in shown["revisions"]] == ["edited"]
     assert len(tickets(sessions)) == 1
 
 
