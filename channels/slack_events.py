@@ -47,7 +47,9 @@ def dedupe_key(body: dict[str, Any]) -> str | None:
     if not isinstance(event, dict):
         return None
     team = body.get("team_id") or ""
-    if event.get("type") in _MESSAGE_EVENTS and not event.get("subtype", "").startswith("message_"):
+    subtype = event.get("subtype")
+    revision = isinstance(subtype, str) and subtype.startswith("message_")
+    if event.get("type") in _MESSAGE_EVENTS and not revision:
         channel, ts = event.get("channel"), event.get("ts")
         if isinstance(channel, str) and isinstance(ts, str):
             return f"slack:{team}:{channel}:{ts}"
