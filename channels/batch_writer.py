@@ -4,12 +4,14 @@ Many SMTP sessions committing at once would fight over the store's write lock
 (SQLite has one; PostgreSQL pays a commit each). Instead the event loop hands
 each input to this thread, which commits everything waiting in one transaction
 and only then resolves each sender's future, so every ``250`` still follows its
-own commit.
+own commit. A thread without an event loop (bolt's dispatch of a Slack event)
+waits on ``accept_blocking`` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -28,8 +30,9 @@ MAX_BATCH = 64
 @dataclass(frozen=True, slots=True)
 class _Job:
     item: RawInput
-    future: asyncio.Future[Accepted]
-    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Accepted] | concurrent.futures.Future[Accepted]
+    # None: a blocking caller's thread-safe future, settled from the writer thread.
+    loop: asyncio.AbstractEventLoop | None
 
 
 class BatchWriter:
@@ -46,6 +49,12 @@ class BatchWriter:
         future: asyncio.Future[Accepted] = loop.create_future()
         self._jobs.put(_Job(item, future, loop))
         return await future
+
+    def accept_blocking(self, item: RawInput) -> Accepted:
+        """``accept`` for a thread without an event loop; blocks until committed."""
+        future: concurrent.futures.Future[Accepted] = concurrent.futures.Future()
+        self._jobs.put(_Job(item, future, None))
+        return future.result()
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -87,11 +96,14 @@ class BatchWriter:
 
 def _settle(batch: list[_Job], outcomes: list[Accepted | Exception]) -> None:
     """Hand results back to each event loop with one wake-up per loop, not one per job."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Accepted | Exception]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Job, Accepted | Exception]]] = {}
     for job, outcome in zip(batch, outcomes, strict=True):
         by_loop.setdefault(job.loop, []).append((job, outcome))
     for loop, pairs in by_loop.items():
-        loop.call_soon_threadsafe(_set_all, pairs)
+        if loop is None:
+            _set_all(pairs)  # thread-safe futures of blocking callers
+        else:
+            loop.call_soon_threadsafe(_set_all, pairs)
 
 
 def _set_all(pairs: list[tuple[_Job, Accepted | Exception]]) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.replies import SLACK_NO_EVENT_KEY, SLACK_RETRY_AFTER_SECONDS, SLACK_STORE_DOWN
 from config.settings import Settings
-from ingest.accept import accept_raw
+from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
 from normalize.slack import CHANNEL
 
@@ -62,8 +62,11 @@ def build_bolt_app(
     sessions: sessionmaker[Session],
     *,
     on_accepted: Callable[[], None] | None = None,
+    accept: Callable[[RawInput], Accepted] | None = None,
 ) -> App:
-    """The bolt app of this process; ``on_accepted`` is called after a new event is stored."""
+    """The bolt app of this process; ``on_accepted`` is called after a new event is stored.
+    ``accept`` commits one event (default: its own transaction; the HTTP edge passes a
+    group-committing writer's)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret
     client = WebClient(base_url=settings.slack_api_url)
@@ -82,6 +85,11 @@ def build_bolt_app(
         url_verification_enabled=True,
     )
 
+    def commit_alone(item: RawInput) -> Accepted:
+        return accept_batch(sessions, [item])[0]
+
+    commit = accept or commit_alone
+
     def store(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
         body = req.body
         if body.get("type") != "event_callback":
@@ -93,9 +101,7 @@ def build_bolt_app(
         raw = req.raw_body.encode() if req.raw_body else json.dumps(body).encode()
         envelope = {"mode": req.mode, "retry_num": _header(req, "x-slack-retry-num")}
         try:
-            accepted = accept_raw(
-                sessions, channel=CHANNEL, dedupe_key=key, raw=raw, envelope=envelope
-            )
+            accepted = commit(RawInput(CHANNEL, key, raw, envelope))
         except StoreUnavailable:
             log.warning("slack event %s not stored: store unavailable", key)
             return BoltResponse(

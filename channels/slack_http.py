@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from channels.batch_writer import BatchWriter
 from channels.slack_events import build_bolt_app
 from config.settings import Settings
 
@@ -40,7 +41,12 @@ def slack_routes(
     sessions: sessionmaker[Session],
     on_accepted: Callable[[], None] | None = None,
 ) -> list[Route]:
-    """``/slack/events`` when a bot token and a signing secret are set, else nothing."""
+    """``/slack/events`` when a bot token and a signing secret are set, else nothing.
+
+    Events posted at once commit together (one writer thread, as the SMTP edge does);
+    each answer still follows its own event's commit."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         return []
-    return [slack_events_route(build_bolt_app(settings, sessions, on_accepted=on_accepted))]
+    writer = BatchWriter(sessions)
+    app = build_bolt_app(settings, sessions, on_accepted=on_accepted, accept=writer.accept_blocking)
+    return [slack_events_route(app)]
