@@ -31,7 +31,7 @@ from channels.replies import SLACK_NO_EVENT_KEY, SLACK_RETRY_AFTER_SECONDS, SLAC
 from config.settings import Settings
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
-from normalize.slack import CHANNEL
+from normalize.slack import CHANNEL, message_key
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def dedupe_key(body: dict[str, Any]) -> str | None:
     if event.get("type") in _MESSAGE_EVENTS and not revision:
         channel, ts = event.get("channel"), event.get("ts")
         if isinstance(channel, str) and isinstance(ts, str):
-            return f"slack:{team}:{channel}:{ts}"
+            return message_key(team, channel, ts)
     event_id = body.get("event_id")
     return f"slack:event:{event_id}" if isinstance(event_id, str) and event_id else None
 

@@ -7,9 +7,15 @@ a ticket's message joins that ticket (threading by conversation key does that).
 Our own posts, joins and leaves, other bots (unless accepted) and messages that are
 in no support conversation are finished as ``ignored`` with the reason. An edit or
 delete of a message on a ticket becomes a revision of that message, never a new one.
+
+Slack's events can be processed out of order; a thread reply, an edit or a delete
+whose message is stored but not processed yet waits for it (``Defer``, bounded by
+``OMNIROUTE_THREAD_WAIT_SECONDS``), so it is never ignored for arriving first.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +23,9 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from ingest.events import record_event
 from ingest.models import InboundRecord, Message, MessageRevision, utcnow
+from ingest.signals import Defer
 from ingest.ticket_messages import IngestOutcome, finish
-from normalize.slack import DELETE, EDIT, MESSAGE, NOISE, REACTION, fields_of
+from normalize.slack import DELETE, EDIT, MESSAGE, NOISE, REACTION, fields_of, message_key
 from normalize.types import InboundMessage, ParsedInput
 
 DELETED_WARNING = "deleted by the sender on Slack"
@@ -35,7 +42,10 @@ def before_thread(
     fields = fields_of(msg)
     kind = fields.get("slack.kind")
     if kind in {EDIT, DELETE}:
+        _wait_for(session, record, fields, fields.get("slack.ts", ""), settings)
         return _revise(session, record, msg, kind)
+    if kind == MESSAGE and fields.get("slack.thread_ts") != fields.get("slack.ts"):
+        _wait_for(session, record, fields, fields.get("slack.thread_ts", ""), settings)
     reason = ignore_reason(session, msg, settings)
     return finish(record, "ignored", reason) if reason is not None else None
 
@@ -89,6 +99,29 @@ def trigger(msg: InboundMessage, settings: Settings) -> str | None:
 def is_listed(entries: tuple[str, ...], team: str, channel: str) -> bool:
     """Whether ``channel`` of ``team`` is among ``[TEAM:]CHANNEL`` entries."""
     return channel in entries or f"{team}:{channel}" in entries
+
+
+def _wait_for(
+    session: Session,
+    record: InboundRecord,
+    fields: dict[str, str],
+    ts: str,
+    settings: Settings,
+) -> None:
+    """Raise ``Defer`` while the message ``ts`` (a thread's root, an edited message) is
+    stored but not processed; a record older than the wait goes on as if alone."""
+    if utcnow() - record.received_at > timedelta(seconds=settings.thread_wait_seconds):
+        return
+    key = message_key(fields.get("slack.team", ""), fields.get("slack.channel", ""), ts)
+    pending = session.execute(
+        select(InboundRecord.id).where(
+            InboundRecord.dedupe_key == key,
+            InboundRecord.status == "pending",
+            InboundRecord.id != record.id,
+        )
+    ).scalar_one_or_none()
+    if pending is not None:
+        raise Defer(1.0, f"waits for inbound {pending}, the Slack message it follows")
 
 
 def _revise(

@@ -223,6 +223,11 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def message_key(team: str, channel: str, ts: str) -> str:
+    """The dedupe key of a Slack message: one message, however many events name it."""
+    return f"slack:{team}:{channel}:{ts}"
+
+
 def fields_of(message: InboundMessage) -> dict[str, str]:
     """The ``slack.*`` fields of a parsed Slack message, by name."""
     return dict(message.fields)
