@@ -305,3 +305,25 @@ def test_a_delete_is_marked_on_the_ticket_message(
         (revision,) = session.execute(select(MessageRevision)).scalars()
         assert revision.kind == "deleted"
     assert len(tickets(sessions)) == 1
+
+
+def test_a_rate_limited_profile_lookup_retries_the_ingest_and_loses_nothing(
+    http: httpx.Client, pipeline: Pipeline, sessions: sessionmaker[Session], fake: SlackApiFake
+) -> None:
+    # Given Slack rate-limits the first users.info
+    fake.fail_next(
+        429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "1"},
+        path="/api/users.info",
+    )
+    # When a DM arrives and the workers run
+    post_event(http, event("message.im"))
+    pipeline.drain()
+    # Then the ingest was tried again and the DM is a ticket with alice's name
+    assert len(fake.calls("POST", "/api/users.info")) >= 2
+    (ticket,) = tickets(sessions)
+    with sessions() as session:
+        stored = session.get(Ticket, ticket.id)
+        assert stored is not None
+        assert stored.customer.name == "Alice Doe"

@@ -7,11 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
+from slack_bolt import BoltRequest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.slack_events import build_bolt_app
 from channels.slack_socket import socket_mode_handler
 from config.settings import Settings
+from ingest.db import create_store_engine, session_factory
 from ingest.models import InboundRecord
 from tests.channels.slack.api_fake import APP_TOKEN, SlackApiFake
 from tests.channels.slack.socket_server import SocketModeServer
@@ -82,3 +85,15 @@ def test_after_a_disconnect_the_app_reconnects_and_keeps_taking_events(
     connected.send_event("env-3", event("message.channel"))
     connected.wait_for_ack("env-3")
     assert dedupe_keys(sessions) == ["slack:T0OURS:C0SUPPORT:1700000100.000200"]
+
+
+def test_with_the_store_down_a_socket_mode_event_is_not_acked(slack: Settings) -> None:
+    # Given the bolt app of Socket Mode on a store that does not answer
+    down = create_store_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    unsigned = slack.model_copy(update={"slack_signing_secret": None})
+    app = build_bolt_app(unsigned, session_factory(down))
+    # When an envelope's payload is dispatched as the Socket Mode handler does
+    response = app.dispatch(BoltRequest(mode="socket_mode", body=event("message.im")))
+    down.dispose()
+    # Then the answer is not 200, so bolt sends no ack and Slack delivers it again
+    assert response.status == 503
