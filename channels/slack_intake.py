@@ -102,14 +102,13 @@ class SlackEnricher:
             return _with(parsed, {"slack.kind": NOISE, "slack.noise": "our own post"})
         if bot.user_id and f"<@{bot.user_id}>" in parsed.message.body_full:
             fields["slack.mention"] = "yes"
-        if fields.get("slack.kind") == REACTION:
-            reacted = self._reaction(fields, settings)
-            if reacted is not None:
-                return _with(parsed, {**fields, "slack.skip": reacted})
         msg = replace(parsed.message, fields=tuple(fields.items()))
         if ignore_reason(session, msg, settings) is not None:
             return ParsedInput(msg, parsed.payloads)
         if fields.get("slack.kind") == REACTION:
+            refused = self._reaction(fields, settings)
+            if refused is not None:
+                return _with(parsed, {**fields, "slack.skip": refused})
             msg = self._reacted_message(msg, fields)
             fields = fields_of(msg)
         profile = self.profile(fields.get("slack.user") or msg.sender.value.split(":", 1)[-1])
@@ -223,14 +222,18 @@ class SlackEnricher:
         text = plain_text(str(original.get("text") or ""))
         team = fields["slack.team"]
         user = str(original.get("user") or "")
+        # A thread broadcast's ticket lives in its thread, like the thread's replies.
+        thread_ts = str(original.get("thread_ts") or fields["slack.ts"])
         fields.update(
             {
                 "slack.user": user,
+                "slack.thread_ts": thread_ts,
                 "slack.files": json.dumps(original.get("files") or []),
             }
         )
         return replace(
             msg,
+            conversation_key=f"{team}:{fields['slack.channel']}:{thread_ts}",
             sender=Party(PartyKind.SLACK, f"{team}:{user}", verified=True),
             subject=(text.strip().splitlines() or ["Slack message"])[0][:120],
             body_text=text,
