@@ -27,7 +27,13 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.replies import SLACK_NO_EVENT_KEY, SLACK_RETRY_AFTER_SECONDS, SLACK_STORE_DOWN
+from channels.batch_writer import AcceptFailed, WriterBusy
+from channels.replies import (
+    SLACK_INTERNAL_ERROR,
+    SLACK_NO_EVENT_KEY,
+    SLACK_RETRY_AFTER_SECONDS,
+    SLACK_STORE_DOWN,
+)
 from config.settings import Settings
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
@@ -102,8 +108,11 @@ def build_bolt_app(
         envelope = {"mode": req.mode, "retry_num": _header(req, "x-slack-retry-num")}
         try:
             accepted = commit(RawInput(CHANNEL, key, raw, envelope))
-        except StoreUnavailable:
-            log.warning("slack event %s not stored: store unavailable", key)
+        except AcceptFailed:
+            # A bug, logged with its traceback by the writer: Slack retries the event later.
+            return BoltResponse(status=500, body=SLACK_INTERNAL_ERROR)
+        except (StoreUnavailable, WriterBusy) as exc:
+            log.warning("slack event %s not stored: %s", key, exc)
             return BoltResponse(
                 status=503,
                 body=SLACK_STORE_DOWN,

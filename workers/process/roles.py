@@ -15,6 +15,7 @@ from channels.imap import start_readers
 from channels.slack_http import slack_routes
 from channels.slack_socket import socket_mode_handler
 from channels.smtp import IngestHandler, start_smtp_server
+from channels.smtp_limits import SmtpLimits
 from channels.web import create_app
 from config.errors import ConfigError
 from config.settings import Settings
@@ -25,6 +26,7 @@ from workers.process.broker import ping
 from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
+from workers.process.supervisor import child_roles
 from workers.sla.sweep import sla_sweeper
 
 log = logging.getLogger(__name__)
@@ -89,12 +91,12 @@ def smtp_server(
 ) -> Iterator[None]:
     # The edge waits at most 10 s on the store, then answers 451 so the sender retries.
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
-    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted)
+    limits = SmtpLimits.from_settings(settings)
+    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted, limits)
     controller = start_smtp_server(
         handler,
         host=settings.smtp_host,
         port=settings.smtp_port,
-        max_bytes=settings.smtp_max_message_bytes,
         hostname=settings.smtp_hostname,
     )
     log.info("smtp listening on %s:%s", settings.smtp_host, settings.smtp_port)
@@ -148,13 +150,14 @@ def serve_http(runtime: Runtime) -> None:
     broker = runtime.broker
     wake = runtime.outbox_signal.set
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
+    settings = runtime.settings
     app = create_app(
         runtime.sessions,
         broker_ping=lambda: ping(broker),
         on_work=wake,
-        extra_routes=slack_routes(runtime.settings, runtime.sessions, on_accepted=wake),
+        metrics_require_token=settings.metrics_require_token,
+        extra_routes=slack_routes(settings, runtime.sessions, on_accepted=wake),
     )
-    settings = runtime.settings
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
     )
@@ -162,7 +165,8 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
+    """``omniroute run``: migrations, broker, workers, relay and HTTP here; the SMTP edge
+    and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
@@ -176,11 +180,15 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
         stack.enter_context(sla_sweeper(runtime))
-        stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
-        if settings.imap_mailboxes:
-            stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
-        if settings.slack_app_token is not None:
-            stack.enter_context(slack_socket_mode(settings, on_accepted=runtime.outbox_signal.set))
+        # The edges answer senders from processes of their own, so work never slows a 250.
+        edges = [
+            "smtp",
+            *(["imap"] if settings.imap_mailboxes else []),
+            *(["slack"] if settings.slack_app_token is not None else []),
+        ]
+        stack.enter_context(
+            child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
+        )
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,

@@ -16,6 +16,7 @@ from ingest.models import Message, Ticket
 from tests.channels.slack.api_fake import SlackApiFake
 from tests.channels.slack.support import event, post_event
 from tests.harness import Pipeline
+from tests.tokens import bearer, issue
 from workers.cli import main
 
 
@@ -46,7 +47,8 @@ def test_dm_ticket_acknowledged_thread_reply_agent_reply_and_no_echo(
     # Then a Slack ticket exists and its view says so
     with sessions() as session:
         number = session.execute(select(Ticket.id)).scalar_one()
-    view = http.get(f"/api/tickets/{number}").json()
+    token = bearer(issue(sessions, "sam", authors=("Sam",)))
+    view = http.get(f"/api/tickets/{number}", headers=token).json()
     assert view["channel"] == "slack"
     # And the acknowledgement is in the DM's thread
     (ack,) = fake.posts()
@@ -58,7 +60,9 @@ def test_dm_ticket_acknowledged_thread_reply_agent_reply_and_no_echo(
     pipeline.drain()
     # And an agent answers through the API
     answered = http.post(
-        f"/api/tickets/{number}/replies", json={"body": "We reset your session.", "author": "Sam"}
+        f"/api/tickets/{number}/replies",
+        json={"body": "We reset your session.", "author": "Sam"},
+        headers=token,
     )
     assert answered.status_code == 201, answered.text
     pipeline.drain()
