@@ -10,7 +10,7 @@ forms (``/forms/{form}``, ``/t/{token}``) verify their own posts (:mod:`channels
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from channels.auth import TokenGate
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
@@ -45,12 +45,14 @@ def create_app(
     metrics_require_token: bool = False,
     settings: Settings | None = None,
     form_limits: FormSettings | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The app; ``on_work`` is called when a request committed outbox work (a reply).
 
     ``settings`` (read from the environment when not given) and ``form_limits``
     configure the web forms; with ``settings`` naming Twilio accounts, Twilio's
-    webhooks are served too."""
+    webhooks are served too. ``extra_routes`` are channel edges with their own
+    verification (``/slack/events``)."""
     gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
@@ -124,6 +126,7 @@ def create_app(
                 methods=["POST"],
             ),
             *form_routes(sessions, settings or load_settings(), on_work, form_limits),
+            *extra_routes,
         ]
     )
 

@@ -172,6 +172,8 @@ class Message(Base):
     """One message on a ticket, inbound or outbound, with the signal that threaded it."""
 
     __tablename__ = "messages"
+    # Finds a channel's message by the channel's own id (a Slack ``channel:ts``).
+    __table_args__ = (Index("ix_messages_channel_external_id", "channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -211,6 +213,8 @@ class Message(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
     identity: Mapped[Identity | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+    # Edits and deletes the sender made on the channel, oldest first.
+    revisions: Mapped[list[MessageRevision]] = relationship(order_by="MessageRevision.id")
 
 
 class Attachment(Base):
@@ -477,3 +481,19 @@ class TwilioMedia(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageRevision(Base):
+    """An earlier or later version of an inbound message the sender edited or deleted
+    on its channel (a Slack ``message_changed`` / ``message_deleted``)."""
+
+    __tablename__ = "message_revisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    # The inbound record that carried the change: unique, so a rerun adds nothing.
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # edited | deleted
+    previous_text: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

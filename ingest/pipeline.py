@@ -73,6 +73,7 @@ def process_inbound(
     except Unparseable as exc:
         return finish(record, "quarantined", exc.reason)
 
+    parsed = channel_steps.enrich(session, record, parsed, settings)
     store_attachments(parsed, settings.attachments_dir)
     early = channel_steps.before_thread(session, record, parsed, settings)
     if early is not None:

@@ -84,6 +84,7 @@ def _role_command(role: str, doc: str) -> None:
 _role_command("web", "Serve the HTTP app (health, metrics, ticket API).")
 _role_command("smtp", "Serve the SMTP edge.")
 _role_command("imap", "Read the configured IMAP mailboxes (one lease holder per mailbox).")
+_role_command("slack", "Take Slack events in over Socket Mode (OMNIROUTE_SLACK_APP_TOKEN).")
 _role_command("worker", "Run Dramatiq workers and an outbox relay.")
 _role_command("scheduler", "Run the outbox relay and periodic sweeps.")
 

@@ -19,12 +19,13 @@ import httpx
 
 from channels.email_out import MailTransport, transport_for
 from channels.reply_senders import SenderResources, build_senders
+from channels.slack_intake import install as install_slack
 from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
 from channels.twilio_webhooks import STATUS as TWILIO_STATUS
 from ingest import outbox
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
+from ingest.errors import SourceUnavailable, StoreUnavailable
 from ingest.models import FailedWork, InboundRecord, utcnow
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
@@ -52,6 +53,7 @@ def register_actors(
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
     senders = build_senders(SenderResources(settings=settings, mail=mail))
+    install_slack(settings)
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
@@ -168,8 +170,13 @@ def _guarded(
 ) -> None:
     try:
         step()
-    except (StoreUnavailable, TransientError):
+    except TransientError as exc:
+        if exc.retry_after_seconds is not None:
+            # The peer said when (a rate limit's Retry-After): wait that long, not the backoff.
+            raise dramatiq.Retry(str(exc), delay=int(exc.retry_after_seconds * 1000)) from exc
         raise  # Dramatiq's Retries middleware backs off and tries again
+    except (StoreUnavailable, SourceUnavailable):
+        raise
     except Exception as exc:
         log.exception("%s failed with a bug for %s; recorded, not retried", stage, payload)
         _record_bug(runtime, stage, payload, exc)

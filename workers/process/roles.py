@@ -12,6 +12,8 @@ import uvicorn
 from dramatiq.worker import Worker
 
 from channels.imap import start_readers
+from channels.slack_http import slack_routes
+from channels.slack_socket import socket_mode_handler
 from channels.smtp import IngestHandler, start_smtp_server
 from channels.smtp_limits import SmtpLimits
 from channels.web import create_app
@@ -128,17 +130,35 @@ def imap_readers(
         engine.dispose()
 
 
+@contextmanager
+def slack_socket_mode(
+    settings: Settings, on_accepted: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Slack's Socket Mode: events arrive over a WebSocket this process opens."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    handler = socket_mode_handler(settings, session_factory(engine), on_accepted=on_accepted)
+    handler.connect()
+    log.info("slack socket mode connected")
+    try:
+        yield
+    finally:
+        handler.close()
+        engine.dispose()
+
+
 def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
+    wake = runtime.outbox_signal.set
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     settings = runtime.settings
     app = create_app(
         runtime.sessions,
         broker_ping=lambda: ping(broker),
-        on_work=runtime.outbox_signal.set,
+        on_work=wake,
         metrics_require_token=settings.metrics_require_token,
         settings=settings,
+        extra_routes=slack_routes(settings, runtime.sessions, on_accepted=wake),
     )
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
@@ -164,7 +184,11 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
         # The edges answer senders from processes of their own, so work never slows a 250.
-        edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
+        edges = [
+            "smtp",
+            *(["imap"] if settings.imap_mailboxes else []),
+            *(["slack"] if settings.slack_app_token is not None else []),
+        ]
         stack.enter_context(
             child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
         )
@@ -201,6 +225,11 @@ def run_role(role: str, settings: Settings) -> None:
         if not settings.imap_mailboxes:
             raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
         with imap_readers(settings):
+            wait_for_shutdown()
+        return
+    if role == "slack":
+        # Like the SMTP edge, Socket Mode only writes to the store.
+        with slack_socket_mode(settings):
             wait_for_shutdown()
         return
     if role == "worker":
