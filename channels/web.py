@@ -17,6 +17,7 @@ from starlette.routing import Route
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
+from ingest.due_work import due_work
 from ingest.views import list_tickets, show_ticket
 
 
@@ -38,10 +39,11 @@ def create_app(
         if broker_ping is not None:
             checks["broker"] = await asyncio.to_thread(_check, broker_ping)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+        if checks["store"] == "ok":
+            # What is due and how long the oldest has waited: a stall shows here.
+            body["due_work"] = await asyncio.to_thread(_due_work, sessions)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
         body = await asyncio.to_thread(generate_latest, registry)
@@ -96,6 +98,11 @@ def create_app(
 def _ping_store(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         session.execute(text("SELECT 1"))
+
+
+def _due_work(sessions: sessionmaker[Session]) -> dict[str, dict[str, float | int]]:
+    with sessions() as session:
+        return {due.kind: due.as_dict() for due in due_work(session)}
 
 
 def _check(probe: Callable[[], None]) -> str:

@@ -21,6 +21,7 @@ from ingest.migrate import upgrade
 from workers.process.actors import register_actors
 from workers.process.broker import ping
 from workers.process.embedded_redis import EmbeddedRedis
+from workers.process.redeliver import redeliverer
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
 from workers.sla.sweep import sla_sweeper
@@ -73,6 +74,7 @@ def relay(runtime: Runtime) -> Iterator[RelayLoop]:
         runtime.broker,
         runtime.settings.outbox_poll_seconds,
         runtime.outbox_signal,
+        runtime.queue,
     )
     loop.start()
     try:
@@ -130,7 +132,9 @@ def serve_http(runtime: Runtime) -> None:
     broker = runtime.broker
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     app = create_app(
-        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
+        runtime.sessions,
+        broker_ping=lambda: ping(broker, runtime.queue),
+        on_work=runtime.outbox_signal.set,
     )
     settings = runtime.settings
     config = uvicorn.Config(
@@ -140,7 +144,7 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
+    """``omniroute run``: migrations, broker, workers, relay, sweeps, SMTP, HTTP in one process."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
@@ -153,6 +157,7 @@ def run_all(settings: Settings) -> None:
         runtime = stack.enter_context(runtime_for(settings, broker_url))
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
+        stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
         if settings.imap_mailboxes:
@@ -204,6 +209,7 @@ def run_role(role: str, settings: Settings) -> None:
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
+            redeliverer(runtime),
             sla_sweeper(runtime),
         ):
             wait_for_shutdown()
