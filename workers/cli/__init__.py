@@ -20,6 +20,7 @@ from workers.cli.category import set_category
 from workers.cli.classifier import evaluate as evaluate_command
 from workers.cli.classifier import train as train_command
 from workers.cli.deliveries import deliveries
+from workers.cli.failures import failed, inbound
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
@@ -244,6 +245,8 @@ def _check_rules(settings: Settings) -> None:
 
 main.add_command(replay_command)
 main.add_command(deliveries)
+main.add_command(inbound)
+main.add_command(failed)
 main.add_command(train_command)
 main.add_command(evaluate_command)
 tickets.add_command(set_status)
