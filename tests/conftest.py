@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pika
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
 from ingest.models import Base, FailedWork
+from workers.process.broker import is_rabbitmq
 from workers.process.embedded_redis import EmbeddedRedis
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -108,16 +110,30 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, engine: Engine) -> Settings:
-    return Settings(
+def settings(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Settings]:
+    namespace = f"omniroute-test-{uuid.uuid4().hex[:8]}"
+    yield Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        broker_namespace=f"omniroute-test-{uuid.uuid4().hex[:8]}",
+        broker_namespace=namespace,
         recipients=("support@example.com", "billing@example.com"),
         smtp_hostname="support.example.com",
         broker_heartbeat_timeout_ms=3_000,
         outbox_poll_seconds=0.05,
     )
+    if EXTERNAL_BROKER and is_rabbitmq(EXTERNAL_BROKER):
+        _delete_rabbitmq_queues(EXTERNAL_BROKER, namespace)
+
+
+def _delete_rabbitmq_queues(url: str, queue: str) -> None:
+    """RabbitMQ has no key namespace: the test's queues are deleted when it ends."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+    finally:
+        connection.close()
 
 
 def _truncate(engine: Engine) -> None:
