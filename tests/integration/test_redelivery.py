@@ -7,19 +7,27 @@ forgets it (Redis without persistence; RabbitMQ's queues purged).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest import outbox
 from ingest.accept import accept_raw
-from ingest.models import InboundRecord, Message, OutboxEntry, Ticket
+from ingest.models import InboundRecord, Message, OutboxEntry, Ticket, utcnow
 from normalize.dedupe import email_dedupe_key
-from tests.integration.support import OMNIROUTE, BrokerServer, Processes, clean_env, wait_until
+from tests.integration.support import (
+    OMNIROUTE,
+    BrokerServer,
+    Processes,
+    clean_env,
+    free_port,
+    wait_until,
+)
 from tests.mail import customer_mail
 from workers.process.broker import queue_for
 
@@ -97,3 +105,42 @@ def test_work_lost_by_a_broker_restart_is_processed_without_anyone_typing_a_comm
         timeout=120,
         context=processes.output,
     )
+
+
+def test_omniroute_run_hands_over_again_what_its_broker_lost_while_it_was_down(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    database_url: str,
+    processes: Processes,
+    tmp_path: Path,
+) -> None:
+    # Given mails whose ingest went to a broker that lost it before the process stopped
+    for n in range(3):
+        raw = bytes(customer_mail(subject=f"Lost before restart {n}", sender=f"r{n}@cust.test"))
+        accept_raw(
+            sessions,
+            channel="email",
+            dedupe_key=email_dedupe_key(raw),
+            raw=raw,
+            envelope={"rcpt_tos": ["support@example.com"]},
+        )
+    with sessions.begin() as session:
+        session.execute(update(OutboxEntry).values(enqueued_at=utcnow() - timedelta(minutes=10)))
+    # When `omniroute run` starts with its embedded Redis (empty: it kept nothing)
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=database_url,
+        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+        OMNIROUTE_HTTP_PORT=str(free_port()),
+        OMNIROUTE_SMTP_PORT=str(free_port()),
+        OMNIROUTE_REDELIVER_AFTER_SECONDS="2",
+    )
+    processes.start("run", [str(OMNIROUTE), "run"], env, cwd=tmp_path)
+    # Then its own scheduler hands the work over again and every mail becomes a ticket
+    pending = select(func.count()).where(InboundRecord.status != "processed")
+    wait_until(
+        lambda: count(sessions, pending) == 0,
+        "every inbound record to be processed",
+        timeout=120,
+        context=processes.output,
+    )
+    assert count(sessions, select(func.count()).select_from(Ticket)) == 3
