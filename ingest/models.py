@@ -196,9 +196,10 @@ class OutboxEntry(Base):
     """Work for a Dramatiq actor, written in the same transaction as the change it follows.
 
     The row is the work's record of truth, the broker message only its transport: it is
-    due from ``not_before``, handed to the broker at ``enqueued_at``, and done at
-    ``done_at`` (the actor finished, or recorded a bug). Work handed over and not done
-    within the redelivery timeout is handed over again (``redeliveries`` counts it).
+    due from ``not_before``, handed to the broker at ``enqueued_at`` (as message
+    ``broker_message_id``), and done at ``done_at`` (the actor finished, or recorded a
+    bug). Work handed over and not done within the redelivery timeout, and no longer
+    held by the broker, is handed over again (``redeliveries`` counts it).
     """
 
     __tablename__ = "outbox"
@@ -220,6 +221,8 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
+    # The broker's id of the last message sent for it, to ask whether it still holds it.
+    broker_message_id: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime | None]
     redeliveries: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -16,6 +16,7 @@ from ingest.models import AutomatedSend, InboundRecord, OutboxEntry, Ticket, utc
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import send
+from workers.process.broker import QUEUE, create_broker, held_messages
 from workers.process.redeliver import redeliver_overdue
 from workers.process.relay import relay_once
 
@@ -49,12 +50,14 @@ def undone(sessions: sessionmaker[Session]) -> int:
 def test_work_the_broker_lost_is_handed_over_again_and_done_once(
     pipeline: Pipeline, sessions: sessionmaker[Session]
 ) -> None:
-    # Given three mails whose ingest messages reached the broker
+    # Given three mails whose ingest messages reached the broker, no worker taking them
+    pipeline.worker.pause()
     for n in range(3):
         send(sessions, bytes(customer_mail(subject=f"Lost {n}", sender=f"c{n}@example.org")))
     assert relay_once(sessions, pipeline.broker) == 3
     # When the broker forgets them (a restart without persistence)
     pipeline.broker.flush_all()
+    pipeline.worker.resume()
     assert statuses(sessions) == ["pending"] * 3
     # Then the sweep finds them overdue and makes them due again
     assert redeliver_overdue(sessions, NOW) == 3
@@ -73,7 +76,8 @@ def test_work_the_broker_lost_is_handed_over_again_and_done_once(
 def test_work_handed_over_recently_is_left_to_the_broker(
     pipeline: Pipeline, sessions: sessionmaker[Session]
 ) -> None:
-    # Given a mail whose ingest message the broker holds
+    # Given a mail whose ingest message the broker holds, no worker taking it yet
+    pipeline.worker.pause()
     send(sessions, bytes(customer_mail(subject="In the queue")))
     assert relay_once(sessions, pipeline.broker) == 1
     # When the sweep runs before the redelivery timeout
@@ -83,6 +87,10 @@ def test_work_handed_over_recently_is_left_to_the_broker(
         entry = session.execute(select(OutboxEntry)).scalar_one()
     assert entry.enqueued_at is not None
     assert entry.redeliveries == 0
+    # And the one message, once taken, makes one ticket
+    pipeline.worker.resume()
+    pipeline.drain()
+    assert tickets(sessions) == 1
 
 
 def test_done_work_is_never_handed_over_again(
@@ -150,3 +158,31 @@ def test_due_work_reports_how_long_the_oldest_has_waited(
     pipeline.drain()
     with sessions() as session:
         assert all(d.count == 0 for d in due_work(session))
+
+
+def test_work_still_queued_in_redis_waits_however_long_the_queue(
+    settings: Settings, sessions: sessionmaker[Session], broker_url: str
+) -> None:
+    # Given mails whose ingest messages wait in Redis, no worker taking them
+    broker = create_broker(broker_url, settings)
+    held = held_messages(broker, QUEUE)
+    if held is None:
+        pytest.skip("the broker cannot say which messages it holds")
+    try:
+        broker.declare_queue(QUEUE)
+        for n in range(2):
+            send(sessions, bytes(customer_mail(subject=f"Queued {n}", sender=f"q{n}@example.org")))
+        assert relay_once(sessions, broker) == 2
+        # When the sweep runs past the timeout
+        # Then nothing is handed over twice: Redis still holds both messages
+        assert redeliver_overdue(sessions, NOW, held) == 0
+        with sessions() as session:
+            assert set(session.execute(select(OutboxEntry.redeliveries)).scalars()) == {0}
+        # When Redis forgets them (a restart without persistence)
+        broker.flush_all()
+        # Then both are due again
+        assert redeliver_overdue(sessions, NOW, held) == 2
+        assert relay_once(sessions, broker) == 2
+    finally:
+        broker.flush_all()
+        broker.close()

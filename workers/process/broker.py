@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dramatiq
@@ -90,6 +91,28 @@ def rabbitmq_url(url: str) -> str:
     for key, value in RABBITMQ_PARAMETERS.items():
         query.setdefault(key, value)
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def broker_message_id(message: dramatiq.Message[object]) -> str:
+    """The id the broker keeps ``message`` under (Redis gives each enqueue its own)."""
+    return str(message.options.get("redis_message_id") or message.message_id)
+
+
+def held_messages(broker: dramatiq.Broker, queue: str) -> Callable[[list[str]], set[str]] | None:
+    """A look-up of which of some messages the broker still holds, queued or being
+    processed; None when the broker cannot say (RabbitMQ looks up no single message:
+    there only the redelivery timeout decides)."""
+    if not isinstance(broker, RedisBroker):
+        return None
+    key = f"{broker.namespace}:{queue}.msgs"
+
+    def held(message_ids: list[str]) -> set[str]:
+        pipeline = broker.client.pipeline(transaction=False)
+        for message_id in message_ids:
+            pipeline.hexists(key, message_id)
+        return {m for m, found in zip(message_ids, pipeline.execute(), strict=True) if found}
+
+    return held
 
 
 def ping(broker: dramatiq.Broker, queue: str = QUEUE) -> None:

@@ -3,9 +3,11 @@
 The store, not the broker, is the truth (DESIGN.md, Deployment). A Redis restart
 without persistence, a purged queue or a worker killed after its message was
 acknowledged leave outbox rows handed over and never done. Every pass makes those
-handed over more than ``OMNIROUTE_REDELIVER_AFTER_SECONDS`` ago due again, and the
-relay sends them once more; the actors are idempotent, so a message that was slow
-rather than lost costs one run that changes nothing.
+handed over more than ``OMNIROUTE_REDELIVER_AFTER_SECONDS`` ago due again, unless
+the broker says it still holds their message (Redis can; then the work is only
+waiting in a long queue and its clock restarts), and the relay sends them once
+more; the actors are idempotent, so a message that was slow rather than lost
+costs one run that changes nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
+from workers.process.broker import held_messages
 from workers.process.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+BROKER_ERRORS = (redis.RedisError, OSError)
 
 BATCH = 1000
 # A pass every fifth of the timeout, at least every 30 s: overdue work waits at most
@@ -31,12 +37,16 @@ BATCH = 1000
 MAX_INTERVAL_SECONDS = 30.0
 
 
-def redeliver_overdue(sessions: sessionmaker[Session], after: timedelta) -> int:
-    """One pass: make every overdue piece of work due again; returns how many."""
+def redeliver_overdue(
+    sessions: sessionmaker[Session],
+    after: timedelta,
+    held: Callable[[list[str]], set[str]] | None = None,
+) -> int:
+    """One pass: make overdue work the broker no longer holds due again; returns how many."""
     total = 0
     while True:
         with unit_of_work(sessions) as session:
-            ids = outbox.reset_overdue(session, after, limit=BATCH)
+            ids = outbox.reset_overdue(session, after, limit=BATCH, held=held)
         total += len(ids)
         if len(ids) < BATCH:
             break
@@ -58,9 +68,11 @@ class RedeliveryLoop:
         sessions: sessionmaker[Session],
         after: timedelta,
         on_work: Callable[[], None] | None = None,
+        held: Callable[[list[str]], set[str]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.after = after
+        self.held = held
         self.interval = min(MAX_INTERVAL_SECONDS, max(0.05, after.total_seconds() / 5))
         self.on_work = on_work
         self._stop = threading.Event()
@@ -76,10 +88,13 @@ class RedeliveryLoop:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                if redeliver_overdue(self.sessions, self.after) and self.on_work is not None:
+                found = redeliver_overdue(self.sessions, self.after, self.held)
+                if found and self.on_work is not None:
                     self.on_work()
             except StoreUnavailable as exc:
                 log.warning("redelivery: store unavailable: %s", exc)
+            except BROKER_ERRORS as exc:  # cannot tell what it holds: look again next pass
+                log.warning("redelivery: broker unavailable: %s", exc)
             except Exception:
                 log.exception("redelivery pass failed")
 
@@ -91,6 +106,7 @@ def redeliverer(runtime: Runtime) -> Iterator[RedeliveryLoop]:
         runtime.sessions,
         timedelta(seconds=runtime.settings.redeliver_after_seconds),
         runtime.outbox_signal.set,
+        held_messages(runtime.broker, runtime.queue),
     )
     loop.start()
     try:

@@ -21,7 +21,7 @@ from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import OutboxEntry, utcnow
-from workers.process.broker import QUEUE
+from workers.process.broker import QUEUE, broker_message_id
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,12 @@ def relay_once(
                 options={outbox.OUTBOX_ID: entry.id},
             )
             try:
-                broker.enqueue(message)
+                handed = broker.enqueue(message)
             except Exception as exc:  # any broker failure: keep the row for the next pass
                 log.warning("outbox relay: broker unavailable, will retry: %s", exc)
                 break
             entry.enqueued_at = utcnow()
+            entry.broker_message_id = broker_message_id(handed)
             sent += 1
     return sent
 

@@ -1,4 +1,5 @@
-"""due work: outbox rows record when their work was done, and how often it was re-enqueued
+"""due work: outbox rows record their broker message, when their work was done, and
+how often it was handed over again
 
 Revision ID: 0007
 Revises: 0004
@@ -28,6 +29,7 @@ MARK_DONE = {
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("broker_message_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("done_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(
             sa.Column("redeliveries", sa.Integer(), nullable=False, server_default="0")
@@ -51,3 +53,4 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("redeliveries")
         batch.drop_column("done_at")
+        batch.drop_column("broker_message_id")
