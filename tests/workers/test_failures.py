@@ -11,13 +11,22 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.rules import load_rules_text
 from config.settings import Settings
 from ingest.accept import accept_raw
 from ingest.failures import NotReplayable, replay_inbound, retry_failed
-from ingest.models import AutomatedSend, FailedWork, InboundRecord, OutboxEntry, Ticket
+from ingest.models import (
+    AutomatedSend,
+    Delivery,
+    FailedWork,
+    InboundRecord,
+    OutboxEntry,
+    Ticket,
+)
 from tests.harness import Pipeline
 from tests.mail import customer_mail
-from tests.workers.test_pipeline import send
+from tests.workers.test_pipeline import SECRET, rules_for, send
+from tests.workers.webhook_receiver import WebhookReceiver
 from workers.cli import main
 
 
@@ -221,3 +230,42 @@ def test_failed_work_without_stored_input_is_not_retried(
         retry_failed(session, failure_id)
     with sessions() as session:
         assert session.execute(select(func.count()).select_from(OutboxEntry)).scalar_one() == 0
+
+
+@pytest.mark.failed_work
+def test_bug_in_a_desk_client_is_retried_with_a_fresh_budget_once_fixed(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_TEST_WEBHOOK_SECRET", SECRET)
+    with WebhookReceiver(secret=SECRET.encode()) as receiver:
+        pipe = Pipeline(settings, sessions, load_rules_text(rules_for(receiver.url_for("/hook"))))
+        try:
+            # Given a desk client with a bug
+            with monkeypatch.context() as patch:
+                patch.setattr(
+                    "workers.delivery.deliver.registry.send",
+                    lambda *args: (_ for _ in ()).throw(AttributeError("no field 'team'")),
+                )
+                send(sessions, bytes(customer_mail(subject="Hand me off")))
+                pipe.drain()
+            # Then the hand-off is dead and the bug recorded at stage deliver
+            with sessions() as session:
+                delivery = session.execute(select(Delivery)).scalar_one()
+            assert delivery.status == "dead"
+            [row] = json.loads(cli(env, "failed", "list", "--json"))
+            assert (row["stage"], row["payload"]) == ("deliver", {"delivery_id": delivery.id})
+            # When the client is fixed and the failure retried
+            assert cli(env, "failed", "retry", str(row["id"])) == (
+                f"failed work {row['id']} queued again\n"
+            )
+            pipe.drain()
+        finally:
+            pipe.close()
+        # Then the hand-off is delivered, once
+        with sessions() as session:
+            delivery = session.execute(select(Delivery)).scalar_one()
+        assert delivery.status == "delivered"
+        assert len(receiver.requests) == 1
