@@ -20,11 +20,12 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from ingest import outbox
-from ingest.models import AutomatedSend, Delivery, FailedWork, InboundRecord, utcnow
+from ingest.models import AutomatedSend, Delivery, FailedWork, InboundRecord, Message, utcnow
 
 INBOUND_STATUSES = ("pending", "quarantined", "failed", "processed", "duplicate")
 REPLAYABLE = ("quarantined", "failed")
@@ -158,6 +159,7 @@ def _requeue_inbound(session: Session, record: InboundRecord) -> None:
 
 
 def _undo_failed_marks(session: Session, stage: str, payload: dict[str, Any]) -> None:
+    bug = f"{stage}: %"  # the reason the worker gave what a bug interrupted
     if stage == outbox.ACKNOWLEDGE:
         session.execute(
             update(AutomatedSend)
@@ -168,6 +170,16 @@ def _undo_failed_marks(session: Session, stage: str, payload: dict[str, Any]) ->
             )
             .values(status="sending", reason=None)
         )
+        _resume_outbound(
+            session,
+            Message.ticket_id == payload["ticket_id"],
+            Message.kind == ACKNOWLEDGEMENT,
+            Message.delivery_error.like(bug),
+        )
+    elif stage == outbox.SEND_REPLY:
+        _resume_outbound(
+            session, Message.id == payload["message_id"], Message.delivery_error.like(bug)
+        )
     elif stage == outbox.DELIVER:
         # A bug in a desk client made the delivery dead: a fresh attempt budget.
         session.execute(
@@ -175,6 +187,20 @@ def _undo_failed_marks(session: Session, stage: str, payload: dict[str, Any]) ->
             .where(Delivery.id == payload["delivery_id"], Delivery.status == "dead")
             .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
         )
+
+
+def _resume_outbound(session: Session, *where: ColumnElement[bool]) -> None:
+    """A message a bug failed is in flight again: sent with the reference it was given."""
+    session.execute(
+        update(Message)
+        .where(Message.direction == "outbound", Message.delivery_state == "failed", *where)
+        .values(
+            delivery_state=case(
+                (Message.message_id_header.is_not(None), "sending"), else_="queued"
+            ),
+            delivery_error=None,
+        )
+    )
 
 
 def _unreplayed(session: Session, stage: str) -> list[FailedWork]:

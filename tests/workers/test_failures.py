@@ -20,9 +20,11 @@ from ingest.models import (
     Delivery,
     FailedWork,
     InboundRecord,
+    Message,
     OutboxEntry,
     Ticket,
 )
+from normalize import parsers
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import SECRET, rules_for, send
@@ -52,7 +54,7 @@ def broken_parser(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatc
         raise ParserBug("index out of range in the MIME walker")
 
     with monkeypatch.context() as patch:
-        patch.setattr("ingest.pipeline.parse_email", crash)
+        patch.setitem(parsers._PARSERS, "email", crash)
         yield patch
 
 
@@ -71,6 +73,14 @@ def failures(sessions: sessionmaker[Session]) -> list[FailedWork]:
 def tickets(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
         return int(session.execute(select(func.count()).select_from(Ticket)).scalar_one())
+
+
+def ack_message_state(sessions: sessionmaker[Session]) -> tuple[str | None, str | None]:
+    with sessions() as session:
+        message = session.execute(
+            select(Message).where(Message.kind == "acknowledgement")
+        ).scalar_one()
+        return message.delivery_state, message.delivery_error
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -186,6 +196,7 @@ def test_bug_in_acknowledgement_marks_the_send_failed_then_retry_sends_it(
     with sessions() as session:
         ack = session.execute(select(AutomatedSend)).scalar_one()
     assert (ack.status, ack.reason) == ("failed", "acknowledge: KeyError: 'header'")
+    assert ack_message_state(sessions) == ("failed", "acknowledge: KeyError: 'header'")
     # And `failed list` shows the bug
     [row] = json.loads(cli(env, "failed", "list", "--json"))
     assert (row["stage"], row["error"], row["retryable"]) == (
@@ -202,6 +213,7 @@ def test_bug_in_acknowledgement_marks_the_send_failed_then_retry_sends_it(
     with sessions() as session:
         ack = session.execute(select(AutomatedSend)).scalar_one()
     assert (ack.status, ack.reason) == ("sent", None)
+    assert ack_message_state(sessions) == ("sent", None)
     assert len(sent) == 1
     assert "retried" in cli(env, "failed", "list", "--all")
     assert "was retried" in cli_error(env, "failed", "retry", str(row["id"]))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import Settings
 from ingest import outbox
 from ingest.due_work import due_work
-from ingest.models import AutomatedSend, InboundRecord, OutboxEntry, Ticket, utcnow
+from ingest.models import AutomatedSend, InboundRecord, Message, OutboxEntry, Ticket, utcnow
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import send
@@ -116,6 +116,11 @@ def test_acknowledgement_dropped_half_way_is_sent_by_redelivery(
     [(first, _)] = pipeline.transport.sent
     with sessions.begin() as session:
         session.execute(update(AutomatedSend).values(status="sending", sent_at=None))
+        session.execute(
+            update(Message)
+            .where(Message.kind == "acknowledgement")
+            .values(delivery_state="sending")
+        )
         session.execute(
             update(OutboxEntry)
             .where(OutboxEntry.actor == outbox.ACKNOWLEDGE)

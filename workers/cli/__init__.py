@@ -19,6 +19,7 @@ from ingest.views import list_tickets, show_ticket
 from workers.cli.category import set_category
 from workers.cli.classifier import evaluate as evaluate_command
 from workers.cli.classifier import train as train_command
+from workers.cli.customers import customers
 from workers.cli.deliveries import deliveries
 from workers.cli.failures import failed, inbound
 from workers.cli.replay import replay_command
@@ -244,6 +245,7 @@ def _check_rules(settings: Settings) -> None:
 
 
 main.add_command(replay_command)
+main.add_command(customers)
 main.add_command(deliveries)
 main.add_command(inbound)
 main.add_command(failed)

@@ -5,7 +5,8 @@ a transient one (store or network down) is raised so Dramatiq retries it with
 backoff; anything else is a bug, recorded in ``failed_work`` with its stage and
 traceback and not retried, so one poison message cannot spin forever. What a bug
 leaves half-done is marked failed with the reason: the inbound record of an
-ingest, the acknowledgement being sent. ``omniroute failed retry`` runs it again.
+ingest, the acknowledgement or reply being sent. ``omniroute failed retry`` runs
+it again.
 
 A run that finished, or recorded its bug, marks its outbox row done (the row's id
 travels in the message); a run that died leaves it due, and the scheduler hands
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -24,13 +26,17 @@ import httpx
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, transport_for
+from channels.reply_senders import SenderResources, build_senders
+from config.statuses import OutboundState
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
-from ingest.models import AutomatedSend, FailedWork, InboundRecord, utcnow
+from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, utcnow
 from ingest.pipeline import process_inbound
+from ingest.signals import Defer
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
 from workers.delivery.followups import plan_followups, plan_status_change
@@ -51,12 +57,28 @@ def register_actors(
     mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
+    senders = build_senders(SenderResources(settings=settings, mail=mail))
 
     def run_ingest(inbound_id: int) -> None:
-        def step(session: Session) -> None:
-            process_inbound(session, inbound_id, settings)
+        def step() -> bool:
+            entry_id = _outbox_id()
+            try:
+                with unit_of_work(runtime.sessions) as session:
+                    process_inbound(session, inbound_id, settings)
+                    if entry_id is not None:
+                        outbox.mark_done(session, entry_id)
+            except Defer as signal:
+                # Not a failure: the record stays pending and comes back after the delay,
+                # as new work; this message's work is done.
+                with unit_of_work(runtime.sessions) as session:
+                    delay = timedelta(seconds=signal.seconds)
+                    outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+                    if entry_id is not None:
+                        outbox.mark_done(session, entry_id)
+                log.info("inbound %s deferred: %s", inbound_id, signal.reason)
+            return True
 
-        _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, _in_one_unit(runtime, step))
+        _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
 
     def run_triage(ticket_id: int) -> None:
         def step(session: Session) -> None:
@@ -92,7 +114,7 @@ def register_actors(
             runtime,
             outbox.ACKNOWLEDGE,
             {"ticket_id": ticket_id},
-            lambda: acknowledge(runtime.sessions, settings, mail, ticket_id),
+            lambda: acknowledge(runtime.sessions, settings, senders, ticket_id),
         )
 
     def run_send_reply(message_id: int) -> None:
@@ -100,7 +122,7 @@ def register_actors(
             runtime,
             outbox.SEND_REPLY,
             {"message_id": message_id},
-            lambda: send_reply(runtime.sessions, settings, mail, message_id),
+            lambda: send_reply(runtime.sessions, senders, message_id),
         )
 
     functions: dict[str, Callable[..., None]] = {
@@ -194,3 +216,24 @@ def _record_bug(
                 )
                 .values(status="failed", reason=reason)
             )
+            _fail_outbound(
+                session,
+                Message.ticket_id == payload["ticket_id"],
+                Message.kind == ACKNOWLEDGEMENT,
+                reason=reason,
+            )
+        elif stage == outbox.SEND_REPLY:
+            _fail_outbound(session, Message.id == payload["message_id"], reason=reason)
+
+
+def _fail_outbound(session: Session, *where: ColumnElement[bool], reason: str) -> None:
+    """Outbound messages a bug interrupted are failed with the reason, not left in flight."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.direction == "outbound",
+            Message.delivery_state.in_((OutboundState.QUEUED, OutboundState.SENDING)),
+            *where,
+        )
+        .values(delivery_state=OutboundState.FAILED, delivery_error=reason)
+    )
