@@ -28,6 +28,7 @@ from normalize import parsers
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import SECRET, rules_for, send
+from tests.workers.test_send_reply import open_ticket, reply, stored_message
 from tests.workers.webhook_receiver import WebhookReceiver
 from workers.cli import main
 
@@ -281,3 +282,40 @@ def test_bug_in_a_desk_client_is_retried_with_a_fresh_budget_once_fixed(
             delivery = session.execute(select(Delivery)).scalar_one()
         assert delivery.status == "delivered"
         assert len(receiver.requests) == 1
+
+
+@pytest.mark.failed_work
+def test_bug_while_sending_a_reply_fails_it_with_the_reason_and_retry_sends_it_once(
+    pipeline: Pipeline,
+    sessions: sessionmaker[Session],
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a ticket, and then an outbound transport with a bug
+    number = open_ticket(pipeline, sessions)
+    acknowledgements = len(pipeline.transport.sent)
+
+    def crash(message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        raise TypeError("cannot encode the body")
+
+    monkeypatch.setattr(pipeline.transport, "send", crash)
+    # When an agent's reply is sent
+    reply_id = reply(sessions, number)
+    pipeline.drain()
+    # Then the reply is failed with the bug as its reason, never left in flight
+    failed = stored_message(sessions, reply_id)
+    assert (failed.delivery_state, failed.delivery_error) == (
+        "failed",
+        "send_reply: TypeError: cannot encode the body",
+    )
+    # When the transport is fixed and the failure retried
+    monkeypatch.undo()
+    [row] = json.loads(cli(env, "failed", "list", "--json"))
+    assert row["stage"] == "send_reply"
+    cli(env, "failed", "retry", str(row["id"]))
+    pipeline.drain()
+    # Then the reply is sent, once, with the Message-ID it was given first
+    sent = stored_message(sessions, reply_id)
+    assert (sent.delivery_state, sent.delivery_error) == ("sent", None)
+    [(mail, _)] = pipeline.transport.sent[acknowledgements:]
+    assert mail["Message-ID"] == failed.message_id_header
