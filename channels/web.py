@@ -1,4 +1,10 @@
-"""The ASGI app: health, readiness, metrics, the ticket API and agents' replies."""
+"""The ASGI app: health, readiness, metrics, the ticket API and agents' replies.
+
+Every ``/api/`` route needs a bearer token with its scope (:mod:`channels.auth`):
+``tickets:read`` to read tickets, ``tickets:reply`` to answer customers.
+``/healthz``, ``/readyz`` and ``/openapi.json`` stay open; ``/metrics`` asks for a
+token with the ``metrics`` scope when ``metrics_require_token`` is set.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.auth import TokenGate
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
 from ingest.due_work import due_work
+from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
 
@@ -25,10 +34,15 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
+    *,
+    metrics_require_token: bool = False,
 ) -> Starlette:
     """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
+    gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
+        registry.register(counter)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -67,7 +81,7 @@ def create_app(
 
         def load() -> dict[str, Any] | None:
             with sessions() as session:
-                return show_ticket(session, number)
+                return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
         if found is None:
@@ -77,18 +91,18 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
 
-    document = openapi_document()
+    document = openapi_document(metrics_require_token=metrics_require_token)
     return Starlette(
         routes=[
             Route("/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Route("/api/tickets", tickets),
-            Route("/api/tickets/{number}", ticket),
+            Route("/metrics", gate.protect(METRICS, metrics) if metrics_require_token else metrics),
+            Route("/api/tickets", gate.protect(READ, tickets)),
+            Route("/api/tickets/{number}", gate.protect(READ, ticket)),
             Route(
                 "/api/tickets/{number}/replies",
-                reply_endpoint(sessions, on_work),
+                gate.protect(REPLY, reply_endpoint(sessions, on_work)),
                 methods=["POST"],
             ),
         ]

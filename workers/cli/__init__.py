@@ -25,6 +25,7 @@ from workers.cli.failures import failed, inbound
 from workers.cli.replay import replay_command
 from workers.cli.reply import reply_command
 from workers.cli.ticket_status import set_status
+from workers.cli.tokens import tokens as tokens_group
 
 
 def _settings() -> Settings:
@@ -251,6 +252,7 @@ main.add_command(inbound)
 main.add_command(failed)
 main.add_command(train_command)
 main.add_command(evaluate_command)
+main.add_command(tokens_group)
 tickets.add_command(set_status)
 tickets.add_command(set_category)
 tickets.add_command(reply_command)

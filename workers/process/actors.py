@@ -44,6 +44,7 @@ from workers.errors import TransientError
 from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
 from workers.outbound.acknowledge import acknowledge
 from workers.outbound.send_reply import send_reply
+from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 
@@ -62,9 +63,11 @@ def register_actors(
     def run_ingest(inbound_id: int) -> None:
         def step() -> bool:
             entry_id = _outbox_id()
+            loaded = runtime.rules_source.snapshot()
+            then = RouteInline(settings, loaded.rules, loaded.classifier, senders)
             try:
                 with unit_of_work(runtime.sessions) as session:
-                    process_inbound(session, inbound_id, settings)
+                    process_inbound(session, inbound_id, settings, then)
                     if entry_id is not None:
                         outbox.mark_done(session, entry_id)
             except Defer as signal:
