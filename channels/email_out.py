@@ -68,10 +68,16 @@ class FileTransport:
     directory: Path
 
     def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        path.write_bytes(bytes(message))
+        data = bytes(message)
+        try:
+            path.write_bytes(data)
+        except FileNotFoundError:
+            # The folder is made on the first send (or again, if someone removed it),
+            # not checked on every one.
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
 
 
 def transport_for(outbound_url: str | None, data_dir: Path) -> MailTransport:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.statuses import RESOLVED
+from ingest.db import read_only
 from ingest.due_work import due_work
 from ingest.models import Delivery, InboundRecord, OutboxEntry, SlaBreach, Ticket
 
@@ -45,7 +46,7 @@ class StoreCollector(Collector):
             "Age of the oldest due work not done, by kind (0 when none)",
             labels=["kind"],
         )
-        with self.sessions() as session:
+        with read_only(self.sessions) as session:
             for due in due_work(session):
                 due_count.add_metric([due.kind], due.count)
                 due_age.add_metric([due.kind], due.oldest_age_seconds)

@@ -25,6 +25,7 @@ from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.web_replies import reply_endpoint
+from ingest.db import read_only
 from ingest.due_work import due_work
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
@@ -68,7 +69,7 @@ def create_app(
         offset = _int_param(request, "offset", 0, 0, 10**9)
 
         def load() -> list[dict[str, Any]]:
-            with sessions() as session:
+            with read_only(sessions) as session:
                 return list_tickets(session, limit=limit, offset=offset)
 
         return JSONResponse(await asyncio.to_thread(load))
@@ -80,7 +81,7 @@ def create_app(
             return JSONResponse({"error": "ticket number must be an integer"}, status_code=400)
 
         def load() -> dict[str, Any] | None:
-            with sessions() as session:
+            with read_only(sessions) as session:
                 return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
@@ -110,12 +111,12 @@ def create_app(
 
 
 def _ping_store(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with read_only(sessions) as session:
         session.execute(text("SELECT 1"))
 
 
 def _due_work(sessions: sessionmaker[Session]) -> dict[str, dict[str, float | int]]:
-    with sessions() as session:
+    with read_only(sessions) as session:
         return {due.kind: due.as_dict() for due in due_work(session)}
 
 

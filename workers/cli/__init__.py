@@ -13,7 +13,7 @@ import click
 from channels import replies
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
-from ingest.db import create_store_engine, session_factory
+from ingest.db import create_store_engine, read_only, session_factory
 from ingest.migrate import upgrade
 from ingest.views import list_tickets, show_ticket
 from workers.cli.category import set_category
@@ -62,13 +62,18 @@ def run() -> None:
         raise click.ClickException(str(exc)) from None
 
 
+# Roles that decide with the rules (and their model); the edges only store input.
+RULES_ROLES = frozenset({"worker", "scheduler"})
+
+
 def _role_command(role: str, doc: str) -> None:
     @main.command(name=role, help=doc)
     def command() -> None:
         from workers.process.roles import MissingBroker, run_role
 
         settings = _settings()
-        _check_rules(settings)
+        if role in RULES_ROLES:
+            _check_rules(settings)
         try:
             run_role(role, settings)
         except (MissingBroker, ConfigError) as exc:
@@ -130,7 +135,7 @@ def tickets_list(as_json: bool, limit: int) -> None:
     """The most recent tickets."""
     settings = _settings()
     engine = create_store_engine(settings.resolved_database_url)
-    with session_factory(engine)() as session:
+    with read_only(session_factory(engine)) as session:
         rows = list_tickets(session, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -152,7 +157,7 @@ def tickets_show(number: int, as_json: bool) -> None:
     """One ticket with its messages, decision and deliveries."""
     settings = _settings()
     engine = create_store_engine(settings.resolved_database_url)
-    with session_factory(engine)() as session:
+    with read_only(session_factory(engine)) as session:
         view = show_ticket(session, number)
     if view is None:
         raise click.ClickException(f"no ticket #{number}")

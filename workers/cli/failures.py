@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from ingest.db import unit_of_work
+from ingest.db import read_only, unit_of_work
 from ingest.failures import (
     INBOUND_STATUSES,
     REPLAYABLE,
@@ -45,7 +45,7 @@ def inbound() -> None:
 def inbound_list(status: str | None, limit: int, as_json: bool) -> None:
     """Inbound records, newest first."""
     statuses = (status,) if status else REPLAYABLE
-    with store(command_settings()) as sessions, sessions() as session:
+    with store(command_settings()) as sessions, read_only(sessions) as session:
         rows = list_inbound(session, statuses, limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -89,7 +89,7 @@ def failed() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, with tracebacks.")
 def failed_list(include_replayed: bool, limit: int, as_json: bool) -> None:
     """Recorded bugs, newest first."""
-    with store(command_settings()) as sessions, sessions() as session:
+    with store(command_settings()) as sessions, read_only(sessions) as session:
         rows = list_failed(session, include_replayed, limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -25,6 +25,7 @@ from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.redeliver import redeliverer
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
+from workers.process.supervisor import child_roles
 from workers.sla.sweep import sla_sweeper
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay, sweeps, SMTP, HTTP in one process."""
+    """``omniroute run``: migrations, broker, workers, relay, sweeps and HTTP here; the SMTP edge
+    and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
@@ -161,9 +163,11 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(relay(runtime))
         stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
-        stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
-        if settings.imap_mailboxes:
-            stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
+        # The edges answer senders from processes of their own, so work never slows a 250.
+        edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
+        stack.enter_context(
+            child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
+        )
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
