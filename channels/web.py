@@ -33,6 +33,7 @@ from channels.webforms.routes import form_routes
 from config.form_settings import FormSettings
 from config.settings import Settings, load_settings
 from ingest.db import read_only
+from ingest.due_work import due_work
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
@@ -69,10 +70,11 @@ def create_app(
         if broker_ping is not None:
             checks["broker"] = await asyncio.to_thread(_check, broker_ping)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+        if checks["store"] == "ok":
+            # What is due and how long the oldest has waited: a stall shows here.
+            body["due_work"] = await asyncio.to_thread(_due_work, sessions)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
         body = await asyncio.to_thread(generate_latest, registry)
@@ -134,6 +136,11 @@ def create_app(
 def _ping_store(sessions: sessionmaker[Session]) -> None:
     with read_only(sessions) as session:
         session.execute(text("SELECT 1"))
+
+
+def _due_work(sessions: sessionmaker[Session]) -> dict[str, dict[str, float | int]]:
+    with read_only(sessions) as session:
+        return {due.kind: due.as_dict() for due in due_work(session)}
 
 
 def _check(probe: Callable[[], None]) -> str:

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
 
     worker_threads: int = Field(default=4, ge=1, le=64)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # The store, not the broker, is the truth: work handed to the broker and not done
+    # this long after is handed over again (a broker restart lost it, a worker died).
+    redeliver_after_seconds: float = Field(default=300, gt=0)
     # How often the scheduler looks for tickets past an SLA due date.
     sla_sweep_seconds: float = Field(default=60, gt=0, le=3600)
     # The scheduler retrains the category model from corrected tickets this often, and

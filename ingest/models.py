@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -234,10 +235,27 @@ class Attachment(Base):
 
 
 class OutboxEntry(Base):
-    """Work for a Dramatiq actor, written in the same transaction as the change it follows."""
+    """Work for a Dramatiq actor, written in the same transaction as the change it follows.
+
+    The row is the work's record of truth, the broker message only its transport: it is
+    due from ``not_before``, handed to the broker at ``enqueued_at`` (as message
+    ``broker_message_id``), and done at ``done_at`` (the actor finished, or recorded a
+    bug). Work handed over and not done within the redelivery timeout, and no longer
+    held by the broker, is handed over again (``redeliveries`` counts it).
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "enqueued_at", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "enqueued_at", "not_before"),
+        # Only the work not done yet: what the redelivery sweep and the due-work ages read.
+        Index(
+            "ix_outbox_due",
+            "actor",
+            "not_before",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     actor: Mapped[str] = mapped_column(String(64))
@@ -245,6 +263,10 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
+    # The broker's id of the last message sent for it, to ask whether it still holds it.
+    broker_message_id: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None]
+    redeliveries: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DecisionRecord(Base):
@@ -315,7 +337,7 @@ class AutomatedSend(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     purpose: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(320))
-    # sending -> sent | suppressed
+    # sending -> sent | suppressed | failed (a bug; the reason says which)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     message_id_header: Mapped[str | None] = mapped_column(String(512))

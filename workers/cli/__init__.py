@@ -21,6 +21,7 @@ from workers.cli.classifier import evaluate as evaluate_command
 from workers.cli.classifier import train as train_command
 from workers.cli.customers import customers
 from workers.cli.deliveries import deliveries
+from workers.cli.failures import failed, inbound
 from workers.cli.forms import forms
 from workers.cli.model import model_group
 from workers.cli.replay import replay_command
@@ -260,6 +261,8 @@ main.add_command(replay_command)
 main.add_command(customers)
 main.add_command(deliveries)
 main.add_command(forms)
+main.add_command(inbound)
+main.add_command(failed)
 main.add_command(train_command)
 main.add_command(evaluate_command)
 main.add_command(model_group)

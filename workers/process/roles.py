@@ -24,6 +24,7 @@ from ingest.migrate import upgrade
 from workers.process.actors import register_actors
 from workers.process.broker import ping
 from workers.process.embedded_redis import EmbeddedRedis
+from workers.process.redeliver import redeliverer
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
 from workers.process.supervisor import child_roles
@@ -78,6 +79,7 @@ def relay(runtime: Runtime) -> Iterator[RelayLoop]:
         runtime.broker,
         runtime.settings.outbox_poll_seconds,
         runtime.outbox_signal,
+        runtime.queue,
     )
     loop.start()
     try:
@@ -154,7 +156,7 @@ def serve_http(runtime: Runtime) -> None:
     settings = runtime.settings
     app = create_app(
         runtime.sessions,
-        broker_ping=lambda: ping(broker),
+        broker_ping=lambda: ping(broker, runtime.queue),
         on_work=wake,
         metrics_require_token=settings.metrics_require_token,
         settings=settings,
@@ -167,7 +169,7 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay and HTTP here; the SMTP edge
+    """``omniroute run``: migrations, broker, workers, relay, sweeps and HTTP here; the SMTP edge
     and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
@@ -181,6 +183,7 @@ def run_all(settings: Settings) -> None:
         runtime = stack.enter_context(runtime_for(settings, broker_url))
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
+        stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
         # The edges answer senders from processes of their own, so work never slows a 250.
@@ -244,6 +247,7 @@ def run_role(role: str, settings: Settings) -> None:
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
+            redeliverer(runtime),
             sla_sweeper(runtime),
             retrainer(runtime),
         ):
