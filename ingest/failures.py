@@ -24,10 +24,11 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from config.statuses import InboundStatus
 from ingest import outbox
 from ingest.models import AutomatedSend, Delivery, FailedWork, InboundRecord, Message, utcnow
 
-INBOUND_STATUSES = ("pending", "quarantined", "failed", "processed", "duplicate")
+INBOUND_STATUSES: tuple[str, ...] = tuple(InboundStatus)
 REPLAYABLE = ("quarantined", "failed")
 # Stages whose payload is an actor's arguments; others (``imap``) have no stored input.
 RETRYABLE_STAGES = frozenset(outbox.ACTORS)

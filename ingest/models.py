@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -23,6 +25,27 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from config.statuses import (
+    AutomatedSendStatus,
+    DeliveryStatus,
+    DeskEvent,
+    InboundStatus,
+    OutboundState,
+    TicketStatus,
+)
+
+
+def one_of(
+    table: str, column: str, values: Iterable[str], *, nullable: bool = False
+) -> CheckConstraint:
+    """A CHECK constraint that ``column`` holds one of ``values`` (the states of
+    ``config.statuses``), named ``ck_<table>_<column>``."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    condition = f"{column} IN ({listed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=f"ck_{table}_{column}")
 
 
 def utcnow() -> datetime:
@@ -65,6 +88,7 @@ class InboundRecord(Base):
     """Raw input exactly as received, committed before the sender is acknowledged."""
 
     __tablename__ = "inbound"
+    __table_args__ = (one_of("inbound", "status", InboundStatus),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -132,6 +156,7 @@ class Ticket(Base):
     """A conversation with a customer; ``id`` is the human ticket number."""
 
     __tablename__ = "tickets"
+    __table_args__ = (one_of("tickets", "status", TicketStatus),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
@@ -174,7 +199,10 @@ class Message(Base):
 
     __tablename__ = "messages"
     # Finds a channel's message by the channel's own id (a Slack ``channel:ts``).
-    __table_args__ = (Index("ix_messages_channel_external_id", "channel", "external_id"),)
+    __table_args__ = (
+        Index("ix_messages_channel_external_id", "channel", "external_id"),
+        one_of("messages", "delivery_state", OutboundState, nullable=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -292,7 +320,11 @@ class Delivery(Base):
     """One hand-off of one ticket message to one destination."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("destination", "message_id", "event"),)
+    __table_args__ = (
+        UniqueConstraint("destination", "message_id", "event"),
+        one_of("deliveries", "status", DeliveryStatus),
+        one_of("deliveries", "event", DeskEvent),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -330,6 +362,7 @@ class AutomatedSend(Base):
     __tablename__ = "automated_sends"
     __table_args__ = (
         UniqueConstraint("ticket_id", "purpose"),
+        one_of("automated_sends", "status", AutomatedSendStatus),
         Index("ix_automated_sends_recipient_time", "recipient", "created_at"),
     )
 

@@ -14,14 +14,15 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.statuses import DeskEvent
 from ingest import outbox
 from ingest.db import insert_ignoring_conflicts
 from ingest.models import Delivery, Message
 
-TICKET_CREATED = "ticket.created"
-MESSAGE_APPENDED = "message.appended"
-STATUS_CHANGED = "ticket.status_changed"
-ESCALATED = "ticket.escalated"
+TICKET_CREATED = DeskEvent.TICKET_CREATED
+MESSAGE_APPENDED = DeskEvent.MESSAGE_APPENDED
+STATUS_CHANGED = DeskEvent.STATUS_CHANGED
+ESCALATED = DeskEvent.ESCALATED
 # The kind of an inbound message a customer wrote (not an auto-reply note, not a bounce).
 CUSTOMER_MESSAGE = "message"
 
