@@ -35,7 +35,7 @@ def test_upgrade_keeps_the_ingest_of_a_pending_record_due_and_marks_the_rest_don
 ) -> None:
     # Given a store before due work: one record processed, one still pending, and
     # their ingest work (and a triage) all handed to the broker; one row not yet relayed
-    upgrade(fresh_url, "0006")
+    upgrade(fresh_url, "0010")
     engine = create_engine(fresh_url)
     now = "2026-01-01 10:00:00"
     with engine.begin() as conn:

@@ -1,7 +1,7 @@
 """every stored state checked by the store: CHECK constraints from config.statuses
 
-Revision ID: 0014
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from config.statuses import (
     TicketStatus,
 )
 
-revision: str = "0014"
-down_revision: str | None = "0007"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """web forms: refused submissions, shared rate buckets, follow-up link revocations
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

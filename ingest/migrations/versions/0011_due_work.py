@@ -1,8 +1,8 @@
 """due work: outbox rows record their broker message, when their work was done, and
 how often it was handed over again
 
-Revision ID: 0007
-Revises: 0012
+Revision ID: 0011
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0012"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
