@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
 from ingest.db import connection_unit, insert_for_dialect
+from ingest.envelope import Envelope
 from ingest.models import InboundRecord, OutboxEntry, utcnow
 
 
@@ -27,7 +28,7 @@ class RawInput:
     channel: str
     dedupe_key: str
     raw: bytes
-    envelope: dict[str, Any]
+    envelope: Envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def accept_raw(
     channel: str,
     dedupe_key: str,
     raw: bytes,
-    envelope: dict[str, Any],
+    envelope: Envelope,
 ) -> Accepted:
     """Commit one input; a redelivery with the same key is reported as a duplicate.
 

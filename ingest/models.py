@@ -34,6 +34,7 @@ from config.statuses import (
     OutboundState,
     TicketStatus,
 )
+from ingest.envelope import JsonValue
 
 
 def one_of(
@@ -79,6 +80,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     type_annotation_map = {
         dict[str, Any]: JSON,
+        dict[str, JsonValue]: JSON,
         list[Any]: JSON,
         datetime: UTCDateTime(),
     }
@@ -94,7 +96,7 @@ class InboundRecord(Base):
     channel: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(512), unique=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    envelope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    envelope: Mapped[dict[str, JsonValue]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # pending -> processed | duplicate | quarantined | failed
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
@@ -490,7 +492,7 @@ class FormRefusal(Base):
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    envelope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    envelope: Mapped[dict[str, JsonValue]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     released_at: Mapped[datetime | None]
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"))

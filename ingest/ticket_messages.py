@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ingest.blobs import store_blob
+from ingest.envelope import text_list
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
 from ingest.threading import NEW_TICKET, ThreadMatch
 from normalize.types import ParsedInput
@@ -41,7 +42,7 @@ def add_message(
     detail = match.detail
     if match.ticket is not None and match.ticket.id != ticket.id:
         signal, detail = NEW_TICKET, f"{match.signal} matched closed ticket #{match.ticket.id}"
-    recipients = record.envelope.get("rcpt_tos") or [a.email for a in msg.recipients]
+    recipients = text_list(record.envelope, "rcpt_tos") or [a.email for a in msg.recipients]
     message = Message(
         ticket_id=ticket.id,
         inbound_id=record.id,
@@ -105,6 +106,6 @@ def finish(record: InboundRecord, status: str, reason: str | None) -> IngestOutc
 def envelope_recipients(record: InboundRecord, parsed: ParsedInput) -> list[str]:
     """Where the message was sent: the edge's envelope recipients, then its own list."""
     return [
-        *record.envelope.get("rcpt_tos", []),
+        *text_list(record.envelope, "rcpt_tos"),
         *(a.email for a in parsed.message.recipients),
     ]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest.db import unit_of_work
+from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
@@ -64,7 +65,7 @@ def _ticket_of(session: Session, inbound_id: int, message_id: int | None) -> Tic
     record = session.get(InboundRecord, inbound_id)
     assert record is not None
     envelope = record.envelope
-    tags = [str(t) for t in envelope.get("tags", [])]
+    tags = text_list(envelope, "tags")
     if tags and not set(tags) <= set(ticket.tags):
         ticket.tags = [*ticket.tags, *(t for t in tags if t not in ticket.tags)]
     return TicketView(ticket.id, ticket.status)

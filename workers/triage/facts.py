@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
 from normalize.language import detect_language
 from router.types import TicketFacts
@@ -56,7 +57,7 @@ def _channel_tags(session: Session, first: Message) -> tuple[str, ...]:
     envelope = session.execute(
         select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
     ).scalar_one_or_none()
-    return tuple(str(tag) for tag in (envelope or {}).get("tags", []))
+    return tuple(text_list(envelope or {}, "tags"))
 
 
 def _mailbox(session: Session, first: Message) -> str | None:
