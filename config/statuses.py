@@ -19,8 +19,8 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
-STATUSES: tuple[str, ...] = tuple(TicketStatus)
-RESOLVED: tuple[str, ...] = (TicketStatus.SOLVED, TicketStatus.CLOSED)
+STATUSES: tuple[str, ...] = tuple(status.value for status in TicketStatus)
+RESOLVED: tuple[str, ...] = (TicketStatus.SOLVED.value, TicketStatus.CLOSED.value)
 
 
 class InboundStatus(StrEnum):

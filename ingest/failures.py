@@ -28,7 +28,7 @@ from config.statuses import InboundStatus
 from ingest import outbox
 from ingest.models import AutomatedSend, Delivery, FailedWork, InboundRecord, Message, utcnow
 
-INBOUND_STATUSES: tuple[str, ...] = tuple(InboundStatus)
+INBOUND_STATUSES: tuple[str, ...] = tuple(status.value for status in InboundStatus)
 REPLAYABLE = ("quarantined", "failed")
 # Stages whose payload is an actor's arguments; others (``imap``) have no stored input.
 RETRYABLE_STAGES = frozenset(outbox.ACTORS)
