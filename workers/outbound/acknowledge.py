@@ -23,7 +23,7 @@ from config.settings import Settings
 from config.statuses import OutboundState
 from ingest.db import unit_of_work
 from ingest.identity import is_bouncing, suppression_of
-from ingest.models import AutomatedSend, InboundRecord, Message, Ticket, utcnow
+from ingest.models import AutomatedSend, Identity, InboundRecord, Message, Ticket, utcnow
 from ingest.queries import first_inbound
 from normalize.types import Party
 from workers.outbound.send import recipient_of, send_outbound
@@ -209,6 +209,10 @@ def _suppression_reason(
     suppressed = suppression_of(session, recipient)
     if suppressed is not None:
         return f"recipient is suppressed: {suppressed}"
+    if first.identity_id is not None:
+        # Acknowledgements to one recipient take turns here, so each count sees the
+        # others' sends (under read committed two workers would both pass the limit).
+        session.get(Identity, first.identity_id, with_for_update=True)
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
         select(func.count(AutomatedSend.id)).where(
