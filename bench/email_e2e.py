@@ -233,6 +233,9 @@ def omniroute_run(
         "OMNIROUTE_WORKER_THREADS": str(worker_threads),
         "OMNIROUTE_RECIPIENTS": "support@example.com",
         "OMNIROUTE_AUTOMATED_SENDS_PER_HOUR": "1000",
+        # Every bench connection comes from 127.0.0.1: lift the per-client limits.
+        "OMNIROUTE_SMTP_MAX_MESSAGES_PER_CLIENT_PER_MINUTE": "0",
+        "OMNIROUTE_SMTP_MAX_CONNECTIONS_PER_CLIENT": "0",
         "OMNIROUTE_LOG_LEVEL": "WARNING",
     }
     url = env.get("OMNIROUTE_DATABASE_URL") or f"sqlite:///{data_dir / 'omniroute.db'}"
@@ -341,11 +344,21 @@ def send_all(port: int, mails: list[Mail], connections: int) -> list[float]:
                 with lock:
                     timings.append(elapsed)
 
-    threads = [threading.Thread(target=worker, args=(share,)) for share in shares if share]
+    errors: list[BaseException] = []
+
+    def guarded(share: list[Mail]) -> None:
+        try:
+            worker(share)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(share,)) for share in shares if share]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise RuntimeError(f"a sending connection failed: {errors[0]!r}")
     return timings
 
 
