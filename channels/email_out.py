@@ -1,8 +1,9 @@
 """Outbound email: build our automated mail (RFC 3834) and hand it to a transport.
 
-With no relay configured (the embedded default) mail is written as ``.eml``
-files under ``<data dir>/sent-mail`` so a laptop user can read what customers
-would receive; production points ``OMNIROUTE_OUTBOUND_SMTP_URL`` at a relay.
+With no relay configured mail is stored as ``.eml`` blobs under ``sent-mail/``
+in the blob store (``<data dir>/sent-mail`` on the embedded default) so a laptop
+user can read what customers would receive; production points
+``OMNIROUTE_OUTBOUND_SMTP_URL`` at a relay.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from config.settings import Settings
+from ingest.blobs import BlobStore, blob_store_for
 from ingest.models import utcnow
 from normalize.references import signed_message_id
 from normalize.threadkeys import subject_tag
@@ -63,6 +66,27 @@ class FileTransport:
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(bytes(message))
+
+
+@dataclass(frozen=True, slots=True)
+class BlobTransport:
+    """Stores each message as ``sent-mail/<time>-<random>.eml`` in the blob store."""
+
+    blobs: BlobStore
+
+    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+        self.blobs.put(f"{SENT_MAIL}/{stamp}-{uuid.uuid4().hex[:8]}.eml", bytes(message))
+
+
+SENT_MAIL = "sent-mail"
+
+
+def mail_transport(settings: Settings) -> MailTransport:
+    """The relay the settings name, else the blob store every host shares."""
+    if settings.outbound_smtp_url:
+        return SmtpTransport(settings.outbound_smtp_url)
+    return BlobTransport(blob_store_for(settings))
 
 
 def transport_for(outbound_url: str | None, data_dir: Path) -> MailTransport:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from ingest import outbox
-from ingest.blobs import store_blob
+from ingest.blobs import BlobStore, attachment_key, blob_store_for, put_once
 from ingest.identity import customer_for, mark_bouncing
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
 from ingest.status import change_status
@@ -76,7 +75,7 @@ def process_inbound(session: Session, inbound_id: int, settings: Settings) -> In
         else None
     )
     recipients = [*record.envelope.get("rcpt_tos", []), *(a.email for a in msg.recipients)]
-    _store_attachments(parsed, settings.attachments_dir)
+    _store_attachments(parsed, blob_store_for(settings))
     if bounce is not None:
         return _attach_bounce(session, record, parsed, bounce, secret=secret, recipients=recipients)
 
@@ -249,12 +248,16 @@ def _add_message(
     return message
 
 
-def _store_attachments(parsed: ParsedInput, root: Path) -> None:
-    """Write accepted attachment bytes; content-addressed, so a rerun rewrites nothing."""
+def _store_attachments(parsed: ParsedInput, blobs: BlobStore) -> None:
+    """Write accepted attachment bytes; content-addressed, so a rerun rewrites nothing.
+
+    A store that cannot be reached raises ``BlobUnavailable``: the ingest is retried,
+    and the message is not stored without its attachments.
+    """
     for info in parsed.message.attachments:
         payload = parsed.payloads.get(info.sha256)
         if payload is not None and info.refused_reason is None:
-            store_blob(root, info.sha256, payload)
+            put_once(blobs, attachment_key(info.sha256), payload)
 
 
 def _finish(record: InboundRecord, status: str, reason: str | None) -> IngestOutcome:
