@@ -212,7 +212,7 @@ def baseline_server(settings: Settings) -> Iterator[int]:
 
 @contextmanager
 def omniroute_server(settings: Settings) -> Iterator[tuple[int, Engine]]:
-    """The ``smtp`` role's wiring (workers.roles.smtp_server) on a fresh, migrated SQLite file."""
+    """The ``smtp`` role's wiring (``roles.smtp_server``) on a fresh, migrated SQLite file."""
     url = settings.resolved_database_url
     upgrade(url)
     engine = create_store_engine(url, statement_timeout_ms=10_000)

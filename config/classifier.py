@@ -7,7 +7,7 @@
         fallback: general                # below it; the stage's default when left out
 
 Explicit rules always win. The artifact is read and checked by the process that
-loads the rules (``workers.classifier_loader``); here it is only a path.
+loads the rules (``workers.triage.classifier_loader``); here it is only a path.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Keep the priority an SLA escalation raised when a ticket is decided again.
 
-The sweep (``workers/sla_sweep.py``) records each bump among a breach's actions as
+The sweep (``workers/sla/sweep.py``) records each bump among a breach's actions as
 ``priority <old> -> <new>``. When the rules change and triage runs again, the new
 decision may not put the ticket below the highest such ``<new>``: a missed target
 stays escalated. The decision's final priority entry says so, so the stored trace

@@ -20,7 +20,7 @@ from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
 from ingest.models import Base
-from workers.embedded_redis import EmbeddedRedis
+from workers.process.embedded_redis import EmbeddedRedis
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTERNAL_DB = os.environ.get("OMNIROUTE_DATABASE_URL")

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.rules import RuleSet, default_rules
 from config.settings import Settings
 from ingest.models import OutboxEntry
-from workers.actors import register_actors
-from workers.broker import QUEUE, middleware
-from workers.relay import relay_once
-from workers.rules_source import RulesSource
-from workers.runtime import Runtime
+from workers.process.actors import register_actors
+from workers.process.broker import QUEUE, middleware
+from workers.process.relay import relay_once
+from workers.process.runtime import Runtime
+from workers.triage.rules_source import RulesSource
 
 
 @dataclass

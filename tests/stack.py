@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.rules import RuleSet, default_rules
 from config.settings import Settings
 from tests.servers import smtp_edge
-from workers.actors import register_actors
-from workers.broker import QUEUE, create_broker
-from workers.relay import RelayLoop
-from workers.rules_source import RulesSource
-from workers.runtime import Runtime
+from workers.process.actors import register_actors
+from workers.process.broker import QUEUE, create_broker
+from workers.process.relay import RelayLoop
+from workers.process.runtime import Runtime
+from workers.triage.rules_source import RulesSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,11 @@
-"""Dramatiq broker, actors, outbox relay, outbound clients, and the process roles.
+"""The shell around the pure core, in rooms:
+
+- ``process/``: process roles, the runtime they share, the broker, the actors and the outbox relay;
+- ``triage/``: facts from the store, the rules and model in force, decisions kept, replay;
+- ``sla/``: the SLA clock and the scheduler's sweep;
+- ``delivery/``: hand-offs to other help desks (``desks/``: one client per kind);
+- ``outbound/``: messages to customers on their channel (acknowledgements, agent replies);
+- ``cli/``: the ``omniroute`` command line, one module per command group.
 
 Error tree::
 

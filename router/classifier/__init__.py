@@ -2,7 +2,7 @@
 
 Pure like the rest of ``router/``: texts and labels in, a model out; a model and
 texts in, predictions out; a model in, artifact ``bytes`` out and back. Reading and
-writing files is the shell's job (``workers.classifier_loader``, ``omniroute train``).
+writing files is the shell's job (``workers.triage.classifier_loader``, ``omniroute train``).
 
 One part per module, imported where used, so that importing the engine does not
 import scikit-learn:

@@ -15,7 +15,7 @@ from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.servers import free_port, http_server
 from tests.workers.test_pipeline import send
-from workers.broker import create_broker, ping
+from workers.process.broker import create_broker, ping
 
 
 @pytest.fixture

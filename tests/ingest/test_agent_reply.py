@@ -17,8 +17,8 @@ from ingest.agent_reply import MAX_BODY_CHARS, ReplyRequest, record_reply
 from ingest.db import unit_of_work
 from ingest.models import Identity, Message, OutboxEntry, SlaBreach, Ticket, utcnow
 from tests.workers.store_tickets import new_ticket, timeline
-from workers.sla_sweep import sweep
-from workers.triage import triage_ticket
+from workers.sla.sweep import sweep
+from workers.triage.decide import triage_ticket
 
 TEAMS_TEXT = (Path(__file__).parents[1] / "fixtures" / "rules" / "teams.yaml").read_text()
 BERLIN = ZoneInfo("Europe/Berlin")

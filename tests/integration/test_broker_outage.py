@@ -18,11 +18,11 @@ from normalize.dedupe import email_dedupe_key
 from tests.harness import MemoryTransport
 from tests.integration.support import RedisServer, wait_until
 from tests.mail import customer_mail
-from workers.actors import register_actors
-from workers.broker import QUEUE, create_broker
-from workers.relay import relay_once
-from workers.rules_source import RulesSource
-from workers.runtime import Runtime
+from workers.process.actors import register_actors
+from workers.process.broker import QUEUE, create_broker
+from workers.process.relay import relay_once
+from workers.process.runtime import Runtime
+from workers.triage.rules_source import RulesSource
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from ingest.models import InboundRecord, Message, OutboxEntry, Ticket
 from normalize.dedupe import email_dedupe_key
 from tests.integration.support import OMNIROUTE, Processes, clean_env, wait_until
 from tests.mail import customer_mail
-from workers.broker import QUEUE, create_broker
-from workers.relay import relay_once
+from workers.process.broker import QUEUE, create_broker
+from workers.process.relay import relay_once
 
 pytestmark = pytest.mark.integration
 

@@ -24,9 +24,9 @@ from ingest.models import Delivery, Ticket
 from ingest.pipeline import process_inbound
 from normalize.dedupe import email_dedupe_key
 from tests.harness import MemoryTransport
-from workers.deliver import deliver
-from workers.desks.handoff import DeskContext, desk_context
-from workers.planning import TICKET_CREATED, plan_delivery
+from workers.delivery.deliver import deliver
+from workers.delivery.desks.handoff import DeskContext, desk_context
+from workers.delivery.planning import TICKET_CREATED, plan_delivery
 
 
 @dataclass(frozen=True)

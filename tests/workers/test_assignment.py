@@ -14,7 +14,7 @@ from config.rules import RuleSet, load_rules_text
 from ingest.db import unit_of_work
 from ingest.models import DecisionRecord, TeamCursor, Ticket
 from tests.workers.store_tickets import new_ticket, timeline
-from workers.triage import triage_ticket
+from workers.triage.decide import triage_ticket
 
 TEAMS_TEXT = (Path(__file__).parents[1] / "fixtures" / "rules" / "teams.yaml").read_text()
 BERLIN = ZoneInfo("Europe/Berlin")

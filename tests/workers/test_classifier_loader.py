@@ -11,7 +11,7 @@ from config.classifier import model_path
 from config.errors import ConfigError
 from config.rules import load_rules
 from tests.classifier_support import artifact_bytes
-from workers.classifier_loader import ClassifierLoadError, load_classifier
+from workers.triage.classifier_loader import ClassifierLoadError, load_classifier
 
 RULES = """
 format: 1

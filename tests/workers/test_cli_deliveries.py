@@ -16,7 +16,7 @@ from tests.mail import customer_mail
 from tests.workers.desk_support import Desks, rules_with
 from tests.workers.zendesk_fake import ZendeskFake
 from workers.cli import main
-from workers.planning import MESSAGE_APPENDED, TICKET_CREATED
+from workers.delivery.planning import MESSAGE_APPENDED, TICKET_CREATED
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-import workers.deliver as deliver_module
+import workers.delivery.deliver as deliver_module
 from config.settings import Settings
 from ingest.events import record_event
 from ingest.models import DeliveryAttempt, OutboxEntry, Ticket, utcnow
@@ -18,7 +18,7 @@ from tests.mail import customer_mail
 from tests.workers.desk_support import Desks, rules_with
 from tests.workers.webhook_receiver import WebhookReceiver
 from tests.workers.zendesk_fake import ZendeskFake
-from workers.planning import ESCALATED, MESSAGE_APPENDED, STATUS_CHANGED, TICKET_CREATED
+from workers.delivery.planning import ESCALATED, MESSAGE_APPENDED, STATUS_CHANGED, TICKET_CREATED
 
 SECRET = "test-webhook-secret"
 
@@ -272,7 +272,7 @@ def test_a_bug_in_a_desk_client_makes_the_delivery_dead_and_is_raised(
 
     # When the delivery runs
     with monkeypatch.context() as patched, pytest.raises(KeyError):
-        patched.setattr("workers.desks.registry.send", broken)
+        patched.setattr("workers.delivery.desks.registry.send", broken)
         desks.run(delivery)
     # Then the bug propagates (to be recorded with its traceback) and the delivery is dead
     state = desks.state(delivery)

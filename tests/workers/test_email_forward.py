@@ -17,7 +17,7 @@ from normalize.references import ticket_from_message_id
 from tests.mail import customer_mail
 from tests.servers import SinkHandler, free_port, smtp_sink
 from tests.workers.desk_support import Desks, rules_with
-from workers.planning import MESSAGE_APPENDED
+from workers.delivery.planning import MESSAGE_APPENDED
 
 DESTINATIONS = """
   forward:

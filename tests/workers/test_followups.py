@@ -12,8 +12,8 @@ from config.settings import Settings
 from ingest.models import Delivery, Message
 from tests.mail import customer_mail
 from tests.workers.desk_support import Desks, rules_with
-from workers.followups import plan_followups
-from workers.planning import MESSAGE_APPENDED, TICKET_CREATED
+from workers.delivery.followups import plan_followups
+from workers.delivery.planning import MESSAGE_APPENDED, TICKET_CREATED
 
 DESTINATIONS = """
   hook:

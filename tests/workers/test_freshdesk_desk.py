@@ -13,7 +13,7 @@ from ingest.models import Ticket
 from tests.mail import customer_mail
 from tests.workers.desk_support import Desks, rules_with
 from tests.workers.freshdesk_fake import FreshdeskFake
-from workers.planning import ESCALATED, MESSAGE_APPENDED
+from workers.delivery.planning import ESCALATED, MESSAGE_APPENDED
 
 KEY_ENV = "OMNIROUTE_TEST_FRESHDESK_KEY"
 

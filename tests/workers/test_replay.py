@@ -17,7 +17,7 @@ from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import send
 from workers.cli import main
-from workers.replay import replay
+from workers.triage.replay import replay
 
 NEW_RULES = """
 format: 1

@@ -15,10 +15,10 @@ from config.rules import RuleSet, load_rules_text
 from ingest.db import create_store_engine, session_factory, unit_of_work
 from ingest.models import TeamCursor, Ticket
 from tests.workers.store_tickets import new_ticket
-from workers.assignment import routing_state
-from workers.replay import replay
-from workers.sla_sweep import sweep
-from workers.triage import triage_ticket
+from workers.sla.sweep import sweep
+from workers.triage.assignment import routing_state
+from workers.triage.decide import triage_ticket
+from workers.triage.replay import replay
 
 TEAMS_TEXT = (Path(__file__).parents[1] / "fixtures" / "rules" / "teams.yaml").read_text()
 BERLIN = ZoneInfo("Europe/Berlin")

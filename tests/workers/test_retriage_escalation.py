@@ -13,8 +13,8 @@ from config.rules import RuleSet, load_rules_text
 from ingest.db import unit_of_work
 from ingest.models import DecisionRecord, Ticket
 from tests.workers.store_tickets import new_ticket
-from workers.sla_sweep import sweep
-from workers.triage import triage_ticket
+from workers.sla.sweep import sweep
+from workers.triage.decide import triage_ticket
 
 TEAMS_TEXT = (Path(__file__).parents[1] / "fixtures" / "rules" / "teams.yaml").read_text()
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.errors import RulesFileError
-from workers.rules_source import RulesSource
+from workers.triage.rules_source import RulesSource
 
 RULES = """
 format: 1
@@ -50,7 +50,7 @@ def test_an_invalid_change_keeps_the_old_rules_and_logs_the_line(
     source = RulesSource(path, check_seconds=0)
     version = source.current().version
     # When the file is replaced with an invalid one
-    with caplog.at_level(logging.ERROR, logger="workers.rules_source"):
+    with caplog.at_level(logging.ERROR, logger="workers.triage.rules_source"):
         write(path, RULES.format(team="support") + "  - name: Bad Name\n    team: x\n", 1)
         current = source.current()
     # Then the old rules stay in force and the error names the file and line

@@ -20,9 +20,9 @@ from ingest.models import Delivery, Message, OutboxEntry, SlaBreach, Ticket, utc
 from tests.harness import Pipeline
 from tests.workers.store_tickets import new_ticket, timeline
 from tests.workers.webhook_receiver import WebhookReceiver
-from workers.planning import ESCALATED
-from workers.sla_sweep import SlaSweepLoop, sweep
-from workers.triage import triage_ticket
+from workers.delivery.planning import ESCALATED
+from workers.sla.sweep import SlaSweepLoop, sweep
+from workers.triage.decide import triage_ticket
 
 TEAMS_TEXT = (Path(__file__).parents[1] / "fixtures" / "rules" / "teams.yaml").read_text()
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -17,8 +17,8 @@ from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.workers.test_pipeline import send
 from workers.cli import main
-from workers.rules_source import RulesSource
-from workers.triage import triage_ticket
+from workers.triage.decide import triage_ticket
+from workers.triage.rules_source import RulesSource
 
 RULES = """
 format: 1
@@ -138,8 +138,8 @@ def test_replay_uses_the_new_rules_model_and_keeps_agent_categories(
     # Given a refund request the default rules called billing, and a login problem an
     # agent corrected from account to technical
     from ingest.corrections import correct_category
-    from workers.classifier_loader import load_classifier
-    from workers.replay import replay
+    from workers.triage.classifier_loader import load_classifier
+    from workers.triage.replay import replay
 
     pipe = Pipeline(settings, sessions)
     try:

@@ -13,15 +13,15 @@ import pytest
 
 from config.destinations import WebhookDestination
 from tests.workers.webhook_receiver import WebhookReceiver
-from workers.desks.base import AttemptResult, Outcome, backoff_seconds
-from workers.desks.signing import (
+from workers.delivery.desks.base import AttemptResult, Outcome, backoff_seconds
+from workers.delivery.desks.signing import (
     EVENT_HEADER,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     verify,
 )
-from workers.desks.webhook import post_webhook
+from workers.delivery.desks.webhook import post_webhook
 
 SECRET = b"test-webhook-secret"
 PAYLOAD = {"ticket": {"number": 10342, "subject": "Printer on fire"}, "schema_version": 1}

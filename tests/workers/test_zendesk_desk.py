@@ -13,7 +13,7 @@ from ingest.models import Ticket
 from tests.mail import customer_mail
 from tests.workers.desk_support import Desks, rules_with
 from tests.workers.zendesk_fake import ZendeskFake
-from workers.planning import ESCALATED, MESSAGE_APPENDED
+from workers.delivery.planning import ESCALATED, MESSAGE_APPENDED
 
 TOKEN_ENV = "OMNIROUTE_TEST_ZENDESK_TOKEN"
 

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from workers.desks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from workers.delivery.desks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 @dataclass(frozen=True, slots=True)

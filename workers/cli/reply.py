@@ -1,0 +1,68 @@
+"""``omniroute tickets reply NUMBER --body TEXT``: answer a customer from the command line.
+
+The same validation and store step as ``POST /api/tickets/{number}/replies``; the
+running workers send the reply. Exits 75 (EX_TEMPFAIL) when the store is down.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from pydantic import ValidationError
+
+from channels import replies
+from ingest.agent_reply import NOT_SENT, ReplyRequest, problems, record_reply, reply_view
+from ingest.db import unit_of_work
+from ingest.errors import StoreUnavailable
+from workers.cli.support import command_settings, store
+
+
+@click.command(name="reply")
+@click.argument("number", type=int)
+@click.option("--body", required=True, help="The reply text, as the customer will read it.")
+@click.option("--author", help="Who wrote it (default: OMNIROUTE_SUPPORT_NAME).")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "solved"]),
+    help="Also set the ticket's status (a new ticket becomes open anyway).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the stored reply as JSON.")
+def reply_command(
+    number: int, body: str, author: str | None, status: str | None, as_json: bool
+) -> None:
+    """Store an agent's reply on ticket NUMBER and queue it for the customer."""
+    settings = command_settings()
+    try:
+        reply = ReplyRequest.model_validate(
+            {"body": body, "author": author or settings.support_name, "status": status}
+        )
+    except ValidationError as exc:
+        found = "; ".join(f"{p['field']}: {p['problem']}" for p in problems(exc))
+        raise click.ClickException(f"invalid reply: {found}") from None
+    try:
+        with (
+            store(settings, statement_timeout_ms=10_000) as sessions,
+            unit_of_work(sessions) as session,
+        ):
+            message = record_reply(session, number, reply)
+            view = None if message is None else reply_view(message, message.ticket)
+    except StoreUnavailable as exc:
+        click.echo(f"omniroute tickets reply: store unavailable, try again later: {exc}", err=True)
+        sys.exit(replies.EXIT_TEMPFAIL)
+    if view is None:
+        raise click.ClickException(f"no ticket #{number}")
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    ticket = view["ticket"]
+    click.echo(
+        f"reply {view['id']} stored on ticket #{number} [{ticket['status']}]; "
+        f"first response {ticket['sla']['first_responded_at']}"
+    )
+    if view["send_state"] == "queued":
+        click.echo(f"the workers will send it to {view['to']}")
+    else:
+        why = "; ".join(str(w).removeprefix(NOT_SENT) for w in view["warnings"])
+        click.echo(f"it will not be sent: {why}")

@@ -1,0 +1,1 @@
+"""Hand-offs to other help desks: planning, payloads, delivery attempts, and the desk clients."""

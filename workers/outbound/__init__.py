@@ -1,0 +1,1 @@
+"""Messages to customers on their channel: acknowledgements and agent replies."""

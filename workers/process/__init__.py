@@ -1,0 +1,1 @@
+"""Process roles and what a process shares: runtime, broker, actors, outbox relay."""

@@ -1,0 +1,146 @@
+"""The Dramatiq actors, registered explicitly on the runtime's broker.
+
+Actor arguments are ids; each actor is safe to run twice. Faults are classified:
+a transient one (store or network down) is raised so Dramatiq retries it with
+backoff; anything else is a bug, recorded in ``failed_work`` with its stage and
+traceback and not retried, so one poison message cannot spin forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+import httpx
+
+from channels.email_out import MailTransport, transport_for
+from ingest import outbox
+from ingest.db import unit_of_work
+from ingest.errors import StoreUnavailable
+from ingest.models import FailedWork, InboundRecord, utcnow
+from ingest.pipeline import process_inbound
+from workers.delivery.deliver import deliver
+from workers.delivery.desks.handoff import desk_context
+from workers.delivery.followups import plan_followups, plan_status_change
+from workers.errors import TransientError
+from workers.outbound.acknowledge import acknowledge
+from workers.outbound.send_reply import send_reply
+from workers.process.broker import QUEUE
+from workers.process.runtime import Runtime
+from workers.triage.decide import triage_ticket
+
+log = logging.getLogger(__name__)
+
+
+def register_actors(
+    runtime: Runtime, transport: MailTransport | None = None
+) -> dict[str, dramatiq.Actor[Any, Any]]:
+    settings = runtime.settings
+    mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
+    http = httpx.Client(follow_redirects=False)
+    desks = desk_context(settings, http, mail)
+
+    def run_ingest(inbound_id: int) -> None:
+        def step() -> None:
+            with unit_of_work(runtime.sessions) as session:
+                process_inbound(session, inbound_id, settings)
+
+        _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
+
+    def run_triage(ticket_id: int) -> None:
+        def step() -> None:
+            with unit_of_work(runtime.sessions) as session:
+                loaded = runtime.rules_source.snapshot()
+                triage_ticket(session, ticket_id, loaded.rules, classifier=loaded.classifier)
+
+        _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, step)
+
+    def run_deliver(delivery_id: int) -> None:
+        _guarded(
+            runtime,
+            outbox.DELIVER,
+            {"delivery_id": delivery_id},
+            lambda: deliver(runtime.sessions, runtime.rules, delivery_id, desks),
+        )
+
+    def run_follow_up(ticket_id: int, message_id: int) -> None:
+        def step() -> None:
+            with unit_of_work(runtime.sessions) as session:
+                plan_followups(session, ticket_id, message_id)
+
+        payload = {"ticket_id": ticket_id, "message_id": message_id}
+        _guarded(runtime, outbox.FOLLOW_UP, payload, step)
+
+    def run_status_change(ticket_id: int, message_id: int) -> None:
+        def step() -> None:
+            with unit_of_work(runtime.sessions) as session:
+                plan_status_change(session, runtime.rules, ticket_id, message_id)
+
+        payload = {"ticket_id": ticket_id, "message_id": message_id}
+        _guarded(runtime, outbox.STATUS_CHANGE, payload, step)
+
+    def run_acknowledge(ticket_id: int) -> None:
+        _guarded(
+            runtime,
+            outbox.ACKNOWLEDGE,
+            {"ticket_id": ticket_id},
+            lambda: acknowledge(runtime.sessions, settings, mail, ticket_id),
+        )
+
+    def run_send_reply(message_id: int) -> None:
+        _guarded(
+            runtime,
+            outbox.SEND_REPLY,
+            {"message_id": message_id},
+            lambda: send_reply(runtime.sessions, settings, mail, message_id),
+        )
+
+    functions: dict[str, Callable[..., None]] = {
+        outbox.INGEST: run_ingest,
+        outbox.TRIAGE: run_triage,
+        outbox.DELIVER: run_deliver,
+        outbox.ACKNOWLEDGE: run_acknowledge,
+        outbox.FOLLOW_UP: run_follow_up,
+        outbox.STATUS_CHANGE: run_status_change,
+        outbox.SEND_REPLY: run_send_reply,
+    }
+    return {
+        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)
+        for name, fn in functions.items()
+    }
+
+
+def _guarded(
+    runtime: Runtime, stage: str, payload: dict[str, Any], step: Callable[[], object]
+) -> None:
+    try:
+        step()
+    except (StoreUnavailable, TransientError):
+        raise  # Dramatiq's Retries middleware backs off and tries again
+    except Exception as exc:
+        log.exception("%s failed with a bug for %s; recorded, not retried", stage, payload)
+        _record_bug(runtime, stage, payload, exc)
+    finally:
+        # Work committed by this step goes to the broker now, not on the next poll.
+        runtime.outbox_signal.set()
+
+
+def _record_bug(runtime: Runtime, stage: str, payload: dict[str, Any], exc: Exception) -> None:
+    with unit_of_work(runtime.sessions) as session:
+        session.add(
+            FailedWork(
+                stage=stage,
+                payload=payload,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                traceback="".join(traceback.format_exception(exc))[-20_000:],
+            )
+        )
+        if stage == outbox.INGEST:
+            record = session.get(InboundRecord, payload["inbound_id"])
+            if record is not None and record.status == "pending":
+                record.status = "failed"
+                record.status_reason = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
+                record.processed_at = utcnow()

@@ -1,0 +1,96 @@
+"""The outbox relay: committed outbox rows become Dramatiq messages.
+
+A row is marked only after the broker took the message, so a broker outage
+delays work and loses none; a crash between the two sends a message twice,
+which the idempotent actors absorb.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+import dramatiq
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.db import unit_of_work
+from ingest.errors import StoreUnavailable
+from ingest.models import OutboxEntry, utcnow
+from workers.process.broker import QUEUE
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+def relay_once(
+    sessions: sessionmaker[Session], broker: dramatiq.Broker, only: Sequence[int] | None = None
+) -> int:
+    """Enqueue due outbox rows (or just ``only``); returns how many reached the broker."""
+    sent = 0
+    with unit_of_work(sessions) as session:
+        query = (
+            select(OutboxEntry)
+            .where(OutboxEntry.enqueued_at.is_(None), OutboxEntry.not_before <= utcnow())
+            .order_by(OutboxEntry.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        if only is not None:
+            query = query.where(OutboxEntry.id.in_(list(only)))
+        for entry in session.execute(query).scalars():
+            message: dramatiq.Message[object] = dramatiq.Message(
+                queue_name=QUEUE,
+                actor_name=entry.actor,
+                args=(),
+                kwargs=dict(entry.payload),
+                options={},
+            )
+            try:
+                broker.enqueue(message)
+            except Exception as exc:  # any broker failure: keep the row for the next pass
+                log.warning("outbox relay: broker unavailable, will retry: %s", exc)
+                break
+            entry.enqueued_at = utcnow()
+            sent += 1
+    return sent
+
+
+class RelayLoop:
+    """Runs ``relay_once`` every ``interval`` seconds or as soon as ``signal`` is set."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        broker: dramatiq.Broker,
+        interval: float,
+        signal: threading.Event | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.broker = broker
+        self.interval = interval
+        self.signal = signal or threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.signal.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.signal.wait(self.interval)
+            self.signal.clear()
+            try:
+                while relay_once(self.sessions, self.broker) == BATCH:
+                    pass
+            except StoreUnavailable as exc:
+                log.warning("outbox relay: store unavailable: %s", exc)
+            except Exception:
+                log.exception("outbox relay pass failed")

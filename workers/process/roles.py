@@ -1,0 +1,218 @@
+"""Process roles: what ``omniroute run`` starts all at once, and each Procfile role alone."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import uvicorn
+from dramatiq.worker import Worker
+
+from channels.imap import start_readers
+from channels.smtp import IngestHandler, start_smtp_server
+from channels.web import create_app
+from config.errors import ConfigError
+from config.settings import Settings
+from ingest.db import create_store_engine, session_factory
+from ingest.migrate import upgrade
+from workers.process.actors import register_actors
+from workers.process.broker import ping
+from workers.process.embedded_redis import EmbeddedRedis
+from workers.process.relay import RelayLoop
+from workers.process.runtime import Runtime, build_runtime
+from workers.sla.sweep import sla_sweeper
+
+log = logging.getLogger(__name__)
+
+
+class MissingBroker(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "OMNIROUTE_BROKER_URL is not set: role processes connect to a broker by URL; "
+            "only `omniroute run` starts the embedded Redis"
+        )
+
+
+def wait_for_shutdown() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@contextmanager
+def runtime_for(settings: Settings, broker_url: str | None) -> Iterator[Runtime]:
+    if broker_url is None:
+        raise MissingBroker()
+    runtime = build_runtime(settings, broker_url)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def worker_pool(runtime: Runtime) -> Iterator[Worker]:
+    register_actors(runtime)
+    worker = Worker(runtime.broker, worker_threads=runtime.settings.worker_threads)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def relay(runtime: Runtime) -> Iterator[RelayLoop]:
+    loop = RelayLoop(
+        runtime.sessions,
+        runtime.broker,
+        runtime.settings.outbox_poll_seconds,
+        runtime.outbox_signal,
+    )
+    loop.start()
+    try:
+        yield loop
+    finally:
+        loop.stop()
+
+
+@contextmanager
+def smtp_server(
+    settings: Settings, on_accepted: Callable[[], None] | None = None
+) -> Iterator[None]:
+    # The edge waits at most 10 s on the store, then answers 451 so the sender retries.
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted)
+    controller = start_smtp_server(
+        handler,
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        max_bytes=settings.smtp_max_message_bytes,
+        hostname=settings.smtp_hostname,
+    )
+    log.info("smtp listening on %s:%s", settings.smtp_host, settings.smtp_port)
+    try:
+        yield
+    finally:
+        controller.stop()
+        handler.close()
+        engine.dispose()
+
+
+@contextmanager
+def imap_readers(
+    settings: Settings, on_accepted: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """One reader per configured mailbox; each reads only while it holds the mailbox's lease."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    readers = start_readers(
+        settings.imap_mailboxes,
+        session_factory(engine),
+        lease_seconds=settings.imap_lease_seconds,
+        on_accepted=on_accepted,
+    )
+    log.info("imap reading %s", ", ".join(m.name for m in settings.imap_mailboxes))
+    try:
+        yield
+    finally:
+        for reader in readers:
+            reader.stop()
+        engine.dispose()
+
+
+def serve_http(runtime: Runtime) -> None:
+    """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
+    broker = runtime.broker
+    # A reply stored here wakes this process's relay (``omniroute run``) at once.
+    app = create_app(
+        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
+    )
+    settings = runtime.settings
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
+    )
+    uvicorn.Server(config).run()
+
+
+def run_all(settings: Settings) -> None:
+    """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    with ExitStack() as stack:
+        broker_url = settings.broker_url
+        if broker_url is None:
+            embedded = EmbeddedRedis(settings.data_dir / "redis")
+            stack.callback(embedded.close)
+            broker_url = embedded.url
+            log.info("embedded redis at %s", broker_url)
+        runtime = stack.enter_context(runtime_for(settings, broker_url))
+        stack.enter_context(worker_pool(runtime))
+        stack.enter_context(relay(runtime))
+        stack.enter_context(sla_sweeper(runtime))
+        stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
+        if settings.imap_mailboxes:
+            stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
+        log.info(
+            "omniroute running: http://%s:%s  smtp %s:%s  store %s",
+            settings.http_host,
+            settings.http_port,
+            settings.smtp_host,
+            settings.smtp_port,
+            _redact_url(settings.resolved_database_url),
+        )
+        # uvicorn re-raises SIGTERM after its own shutdown; as SystemExit it unwinds this
+        # stack, so IMAP readers release their leases and workers stop cleanly.
+        signal.signal(signal.SIGTERM, _exit)
+        serve_http(runtime)
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def run_role(role: str, settings: Settings) -> None:
+    if role == "web":
+        with runtime_for(settings, settings.broker_url) as runtime:
+            serve_http(runtime)
+        return
+    if role == "smtp":
+        # The SMTP edge only writes to the store; the relay moves its work to the broker.
+        with smtp_server(settings):
+            wait_for_shutdown()
+        return
+    if role == "imap":
+        # Like the SMTP edge, the readers only write to the store.
+        if not settings.imap_mailboxes:
+            raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
+        with imap_readers(settings):
+            wait_for_shutdown()
+        return
+    if role == "worker":
+        with (
+            runtime_for(settings, settings.broker_url) as runtime,
+            worker_pool(runtime),
+            relay(runtime),
+        ):
+            wait_for_shutdown()
+        return
+    if role == "scheduler":
+        with (
+            runtime_for(settings, settings.broker_url) as runtime,
+            relay(runtime),
+            sla_sweeper(runtime),
+        ):
+            wait_for_shutdown()
+        return
+    raise ValueError(f"unknown role {role!r}")
+
+
+def _redact_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{rest}"

@@ -1,0 +1,81 @@
+"""Triage a ticket: gather facts, ask the router, store the decision, plan deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.rules import RuleSet
+from ingest.corrections import AGENT
+from ingest.models import DecisionRecord, Ticket, utcnow
+from ingest.queries import first_inbound
+from router.classifier.types import CategoryClassifier
+from router.engine import decide
+from router.escalation_floor import keep_escalated
+from router.types import Decision
+from workers.delivery.planning import TICKET_CREATED, plan_delivery
+from workers.sla.clock import set_due_dates
+from workers.triage.assignment import apply_assignment, routing_state
+from workers.triage.escalations import escalation_floor
+from workers.triage.facts import ticket_facts
+
+
+def triage_ticket(
+    session: Session,
+    ticket_id: int,
+    rules: RuleSet,
+    now: datetime | None = None,
+    classifier: CategoryClassifier | None = None,
+) -> Decision | None:
+    """Decide once per ticket and rule version; a second run with the same rules changes nothing.
+
+    ``now`` is when agents' availability is judged (the current time by default);
+    ``classifier`` is the category model the rules name, if any. A category an agent
+    corrected stays.
+    """
+    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None:
+        return None
+    already = session.execute(
+        select(DecisionRecord.id).where(
+            DecisionRecord.ticket_id == ticket.id, DecisionRecord.rules_version == rules.version
+        )
+    ).scalar_one_or_none()
+    if already is not None:
+        return None
+    first = first_inbound(session, ticket.id)
+    if first is None:
+        return None
+    state = routing_state(session, ticket, rules)
+    facts = ticket_facts(session, ticket, first)
+    decision = decide(facts, rules, state, now or utcnow(), classifier)
+    # New rules never undo an SLA escalation: the ticket keeps at least the raised priority.
+    decision = keep_escalated(decision, escalation_floor(session, ticket.id))
+    session.add(
+        DecisionRecord(
+            ticket_id=ticket.id,
+            category=decision.category,
+            priority=decision.priority,
+            team=decision.team,
+            destinations=list(decision.destinations),
+            tags=list(decision.tags),
+            assignee=decision.assignee,
+            trace=decision.reasons(),
+            rules_version=decision.rules_version,
+        )
+    )
+    if ticket.category_source != AGENT:
+        ticket.category = decision.category
+        ticket.category_source = decision.category_source
+    ticket.priority = decision.priority
+    ticket.team = decision.team
+    ticket.tier = decision.tier
+    ticket.language = decision.language
+    ticket.tags = [*ticket.tags, *(tag for tag in decision.tags if tag not in ticket.tags)]
+    apply_assignment(session, ticket, decision)
+    set_due_dates(ticket, rules, decision.priority, decision.tier, decision.team)
+    for destination in decision.destinations:
+        plan_delivery(session, ticket.id, first.id, destination, TICKET_CREATED)
+    return decision
