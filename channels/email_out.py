@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -56,19 +55,6 @@ class SmtpTransport:
 
 
 @dataclass(frozen=True, slots=True)
-class FileTransport:
-    """Writes each message to ``directory`` as an ``.eml`` file."""
-
-    directory: Path
-
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        path.write_bytes(bytes(message))
-
-
-@dataclass(frozen=True, slots=True)
 class BlobTransport:
     """Stores each message as ``sent-mail/<time>-<random>.eml`` in the blob store."""
 
@@ -87,12 +73,6 @@ def mail_transport(settings: Settings) -> MailTransport:
     if settings.outbound_smtp_url:
         return SmtpTransport(settings.outbound_smtp_url)
     return BlobTransport(blob_store_for(settings))
-
-
-def transport_for(outbound_url: str | None, data_dir: Path) -> MailTransport:
-    if outbound_url:
-        return SmtpTransport(outbound_url)
-    return FileTransport(data_dir / "sent-mail")
 
 
 def new_message_id(secret: bytes, domain: str, ticket_number: int) -> str:

@@ -39,7 +39,9 @@ class OperationsCollector(Collector):
             yield from self._health(session)
         if self.queue_depth is not None:
             depth = GaugeMetricFamily(
-                "omniroute_queue_depth", "Messages waiting on the broker, by queue", labels=["queue"]
+                "omniroute_queue_depth",
+                "Messages waiting on the broker, by queue",
+                labels=["queue"],
             )
             for queue, count in sorted(self.queue_depth().items()):
                 depth.add_metric([queue], count)

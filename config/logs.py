@@ -20,10 +20,9 @@ from typing import Any, TextIO
 from pythonjsonlogger.json import JsonFormatter
 
 CONTEXT_FIELDS = ("role", "channel", "inbound_id", "ticket_id", "delivery_id")
-_context: contextvars.ContextVar[dict[str, object]] = contextvars.ContextVar(
-    "omniroute_log_context", default={}
+_context: contextvars.ContextVar[dict[str, object] | None] = contextvars.ContextVar(
+    "omniroute_log_context", default=None
 )
-_role = "cli"
 _ADDRESS = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 
 
@@ -41,7 +40,7 @@ def log_context(**ids: object) -> Iterator[None]:
     unknown = set(ids) - set(CONTEXT_FIELDS[1:])
     if unknown:
         raise ValueError(f"not a log context field: {', '.join(sorted(unknown))}")
-    token = _context.set({**_context.get(), **{k: v for k, v in ids.items() if v is not None}})
+    token = _context.set({**current_context(), **{k: v for k, v in ids.items() if v is not None}})
     try:
         yield
     finally:
@@ -51,11 +50,15 @@ def log_context(**ids: object) -> Iterator[None]:
 class ContextFilter(logging.Filter):
     """Puts the role, the ids in context, and a redacted message on each record."""
 
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact_addresses(record.getMessage())
         record.args = None
-        record.role = _role
-        for name, value in _context.get().items():
+        record.role = self.role
+        for name, value in current_context().items():
             setattr(record, name, value)
         return True
 
@@ -100,10 +103,8 @@ def configure_logging(
     level: str, log_format: str, role: str, *, stream: TextIO | None = None
 ) -> None:
     """Route every logger of this process to stderr in ``log_format`` at ``level``."""
-    global _role
-    _role = role
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(ContextFilter())
+    handler.addFilter(ContextFilter(role))
     handler.setFormatter(json_formatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -118,4 +119,5 @@ def configure_logging(
 
 
 def current_context() -> dict[str, Any]:
-    return dict(_context.get())
+    """The ids named by the enclosing ``log_context`` blocks."""
+    return dict(_context.get() or {})

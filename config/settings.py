@@ -152,10 +152,6 @@ class Settings(BaseSettings):
         return self.support_address or self.recipients[0]
 
     @property
-    def attachments_dir(self) -> Path:
-        return self.data_dir / "attachments"
-
-    @property
     def uses_server_database(self) -> bool:
         """True when the store is a database server that processes on several hosts share."""
         return not self.resolved_database_url.startswith("sqlite")

@@ -22,6 +22,8 @@ from ingest.migrate import upgrade
 from ingest.models import Base
 from workers.process.embedded_redis import EmbeddedRedis
 
+pytest_plugins = ["tests.s3_server"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTERNAL_DB = os.environ.get("OMNIROUTE_DATABASE_URL")
 EXTERNAL_BROKER = os.environ.get("OMNIROUTE_BROKER_URL")
@@ -87,6 +89,8 @@ def settings(tmp_path: Path, database_url: str, engine: Engine) -> Settings:
         smtp_hostname="support.example.com",
         broker_heartbeat_timeout_ms=3_000,
         outbox_poll_seconds=0.05,
+        # One key for every process of the deployment (required with a server database).
+        signing_secret="test-signing-key-not-secret",
     )
 
 

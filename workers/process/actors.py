@@ -16,7 +16,7 @@ from typing import Any
 import dramatiq
 import httpx
 
-from channels.email_out import MailTransport, transport_for
+from channels.email_out import MailTransport, mail_transport
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
@@ -39,7 +39,7 @@ def register_actors(
     runtime: Runtime, transport: MailTransport | None = None
 ) -> dict[str, dramatiq.Actor[Any, Any]]:
     settings = runtime.settings
-    mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
+    mail = transport or mail_transport(settings)
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
 
