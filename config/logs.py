@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from pythonjsonlogger.json import JsonFormatter
-
 CONTEXT_FIELDS = ("role", "channel", "inbound_id", "ticket_id", "delivery_id")
 _context: contextvars.ContextVar[dict[str, object] | None] = contextvars.ContextVar(
     "omniroute_log_context", default=None
@@ -78,6 +76,8 @@ class TextFormatter(logging.Formatter):
 
 
 def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.json import JsonFormatter
+
     return JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
@@ -99,15 +99,20 @@ def _reserved() -> list[str]:
     ]
 
 
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The stderr handler ``configure_logging`` installs."""
+
+
 def configure_logging(
     level: str, log_format: str, role: str, *, stream: TextIO | None = None
 ) -> None:
     """Route every logger of this process to stderr in ``log_format`` at ``level``."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _OurHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter(role))
     handler.setFormatter(json_formatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
-    for old in list(root.handlers):
+    # Replace our own handler when called again; leave others' (a test's capture) alone.
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)

@@ -1,0 +1,57 @@
+"""``omniroute run`` and one command per Procfile role (web, smtp, imap, worker, scheduler)."""
+
+from __future__ import annotations
+
+import click
+
+from config.errors import ConfigError
+from config.settings import Settings
+from workers.cli.support import command_settings
+
+
+@click.command()
+def run() -> None:
+    """Everything in one process (embedded SQLite + Redis unless URLs are set)."""
+    from workers.process.roles import run_all
+
+    settings = command_settings("run")
+    _check_rules(settings)
+    try:
+        run_all(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _role_command(role: str, doc: str) -> click.Command:
+    @click.command(name=role, help=doc)
+    def command() -> None:
+        from workers.process.roles import MissingBroker, run_role
+
+        settings = command_settings(role)
+        _check_rules(settings)
+        try:
+            run_role(role, settings)
+        except (MissingBroker, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return command
+
+
+web = _role_command("web", "Serve the HTTP app (health, metrics, API, console).")
+smtp = _role_command("smtp", "Serve the SMTP edge.")
+imap = _role_command("imap", "Read the configured IMAP mailboxes (one lease holder per mailbox).")
+worker = _role_command("worker", "Run Dramatiq workers and an outbox relay.")
+scheduler = _role_command("scheduler", "Run the outbox relay and periodic sweeps.")
+
+
+def _check_rules(settings: Settings) -> None:
+    """Fail at start, naming file and line, when the rules file (or its model) is invalid."""
+    if settings.rules_file is None:
+        return
+    from config.rules import load_rules
+    from workers.triage.classifier_loader import load_classifier
+
+    try:
+        load_classifier(load_rules(settings.rules_file))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
