@@ -1,4 +1,4 @@
-"""The ASGI app: health, readiness, metrics, the ticket API and agents' replies."""
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies, the console."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from channels.access_log import AccessLog
+from channels.console import ConsoleConfig
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
+from channels.ops_metrics import OperationsCollector, QueueDepth
 from channels.web_replies import reply_endpoint
+from ingest.health_report import health_report
 from ingest.views import list_tickets, show_ticket
 
 
@@ -24,10 +28,17 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
-) -> Starlette:
-    """The app; ``on_work`` is called when a request committed outbox work (a reply)."""
+    queue_depth: QueueDepth | None = None,
+    console: ConsoleConfig | None = None,
+) -> AccessLog:
+    """The app; ``on_work`` is called when a request committed outbox work (a reply).
+
+    ``queue_depth`` reads the broker's queues for ``/metrics``; ``console`` serves the
+    ops console under ``/console`` (left out, the console is not served).
+    """
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    registry.register(OperationsCollector(sessions, queue_depth))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -38,10 +49,12 @@ def create_app(
         if broker_ping is not None:
             checks["broker"] = await asyncio.to_thread(_check, broker_ping)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+        if checks["store"] == "ok":
+            # Informative: a stale worker does not make this process unready, but an
+            # operator (or `omniroute status`) sees it here.
+            body.update(await asyncio.to_thread(_health, sessions))
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
         body = await asyncio.to_thread(generate_latest, registry)
@@ -76,21 +89,32 @@ def create_app(
         return JSONResponse(document)
 
     document = openapi_document()
-    return Starlette(
-        routes=[
-            Route("/openapi.json", openapi),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Route("/api/tickets", tickets),
-            Route("/api/tickets/{number}", ticket),
-            Route(
-                "/api/tickets/{number}/replies",
-                reply_endpoint(sessions, on_work),
-                methods=["POST"],
-            ),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route("/openapi.json", openapi),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/api/tickets", tickets),
+        Route("/api/tickets/{number}", ticket),
+        Route(
+            "/api/tickets/{number}/replies",
+            reply_endpoint(sessions, on_work),
+            methods=["POST"],
+        ),
+    ]
+    if console is not None:
+        from channels.console.pages import console_routes
+
+        routes.extend(console_routes(sessions, console))
+    return AccessLog(Starlette(routes=routes))
+
+
+def _health(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    try:
+        with sessions() as session:
+            return health_report(session)
+    except Exception as exc:
+        return {"health_error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
 
 
 def _ping_store(sessions: sessionmaker[Session]) -> None:

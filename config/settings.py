@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     max_total_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The token that signs in to the ops console (``/console``) until scoped API
+    # tokens are stored; unset, nobody can sign in.
+    admin_token: SecretStr | None = None
+    # Mark console cookies Secure (served over HTTPS, directly or behind a proxy).
+    console_secure_cookies: bool = False
     # ``text`` for people, ``json`` (one object per line) for a log pipeline.
     log_format: Literal["text", "json"] = "text"
 

@@ -16,10 +16,13 @@ from channels.smtp import IngestHandler, start_smtp_server
 from channels.web import create_app
 from config.errors import ConfigError
 from config.settings import Settings
+from ingest.blobs import blob_store_for, host_local_warning
 from ingest.db import create_store_engine, session_factory
+from ingest.health import HeartbeatThread
 from ingest.migrate import upgrade
 from workers.process.actors import register_actors
-from workers.process.broker import ping
+from workers.process.broker import ping, queue_depth
+from workers.process.console_actions import console_actions
 from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
@@ -34,6 +37,40 @@ class MissingBroker(RuntimeError):
             "OMNIROUTE_BROKER_URL is not set: role processes connect to a broker by URL; "
             "only `omniroute run` starts the embedded Redis"
         )
+
+
+def check_deployment(settings: Settings, roles: str) -> None:
+    """Say what this process is and where its data lives; refuse a split signing key.
+
+    Raises ``ConfigError`` when the database is shared but no signing key is set
+    (each process would otherwise invent its own).
+    """
+    settings.signing_key  # noqa: B018 - raises ConfigError when it would be host-local
+    blobs = blob_store_for(settings)
+    log.info(
+        "omniroute %s starting: store %s, blobs %s, broker %s",
+        roles,
+        _redact_url(settings.resolved_database_url),
+        blobs.location,
+        _redact_url(settings.broker_url) if settings.broker_url else "embedded",
+    )
+    warning = host_local_warning(settings, blobs)
+    if warning is not None:
+        log.warning(warning)
+
+
+@contextmanager
+def heartbeat(settings: Settings, role: str, serves: str) -> Iterator[None]:
+    """Record ``role``'s heartbeat while the block runs; say what it serves, once."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    beats = HeartbeatThread(session_factory(engine), role, serves)
+    beats.start()
+    log.info("%s role serving %s", role, serves)
+    try:
+        yield
+    finally:
+        beats.stop()
+        engine.dispose()
 
 
 def wait_for_shutdown() -> None:
@@ -130,11 +167,22 @@ def serve_http(runtime: Runtime) -> None:
     broker = runtime.broker
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     app = create_app(
-        runtime.sessions, broker_ping=lambda: ping(broker), on_work=runtime.outbox_signal.set
+        runtime.sessions,
+        broker_ping=lambda: ping(broker),
+        on_work=runtime.outbox_signal.set,
+        queue_depth=lambda: queue_depth(broker),
+        console=console_actions(runtime.settings),
     )
     settings = runtime.settings
+    # log_config=None: uvicorn's records go through this process's logging set-up
+    # (text or JSON); the app writes its own access line (channels/access_log.py).
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
     )
     uvicorn.Server(config).run()
 
@@ -142,6 +190,10 @@ def serve_http(runtime: Runtime) -> None:
 def run_all(settings: Settings) -> None:
     """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    check_deployment(
+        settings,
+        "run (web, smtp, worker, scheduler" + (", imap)" if settings.imap_mailboxes else ")"),
+    )
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
         broker_url = settings.broker_url
@@ -157,6 +209,9 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
         if settings.imap_mailboxes:
             stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
+        for role in ("web", "smtp", "worker", "scheduler", "imap"):
+            if role != "imap" or settings.imap_mailboxes:
+                stack.enter_context(heartbeat(settings, role, serves(role, settings)))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
@@ -175,40 +230,59 @@ def _exit(*_: object) -> None:
     raise SystemExit(0)
 
 
+def serves(role: str, settings: Settings) -> str:
+    """What a role's process serves, for its start-up line and its heartbeat."""
+    if role == "web":
+        return f"http://{settings.http_host}:{settings.http_port} (API, /console, /metrics)"
+    if role == "smtp":
+        return (
+            f"smtp {settings.smtp_host}:{settings.smtp_port} for {', '.join(settings.recipients)}"
+        )
+    if role == "imap":
+        return "imap mailboxes " + ", ".join(m.name for m in settings.imap_mailboxes)
+    if role == "worker":
+        return f"{settings.worker_threads} worker threads and an outbox relay"
+    if role == "scheduler":
+        return f"outbox relay and SLA sweep every {settings.sla_sweep_seconds:g} s"
+    raise ValueError(f"unknown role {role!r}")
+
+
 def run_role(role: str, settings: Settings) -> None:
+    if role not in {"web", "smtp", "imap", "worker", "scheduler"}:
+        raise ValueError(f"unknown role {role!r}")
+    if role == "imap" and not settings.imap_mailboxes:
+        raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
+    check_deployment(settings, role)
+    with heartbeat(settings, role, serves(role, settings)):
+        _serve_role(role, settings)
+
+
+def _serve_role(role: str, settings: Settings) -> None:
     if role == "web":
         with runtime_for(settings, settings.broker_url) as runtime:
             serve_http(runtime)
-        return
-    if role == "smtp":
+    elif role == "smtp":
         # The SMTP edge only writes to the store; the relay moves its work to the broker.
         with smtp_server(settings):
             wait_for_shutdown()
-        return
-    if role == "imap":
+    elif role == "imap":
         # Like the SMTP edge, the readers only write to the store.
-        if not settings.imap_mailboxes:
-            raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
         with imap_readers(settings):
             wait_for_shutdown()
-        return
-    if role == "worker":
+    elif role == "worker":
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             worker_pool(runtime),
             relay(runtime),
         ):
             wait_for_shutdown()
-        return
-    if role == "scheduler":
+    else:
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
             sla_sweeper(runtime),
         ):
             wait_for_shutdown()
-        return
-    raise ValueError(f"unknown role {role!r}")
 
 
 def _redact_url(url: str) -> str:
