@@ -6,6 +6,7 @@ event loop that serves every other connection.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from channels.batch_writer import BatchWriter
 from channels.recipients import accepts
 from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
+from ingest.refusals import record_refusal
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class IngestHandler:
         on_accepted: Callable[[], None] | None = None,
     ) -> None:
         self.writer = BatchWriter(sessions)
+        self.sessions = sessions
         self.recipients = recipients
         self.on_accepted = on_accepted
 
@@ -46,6 +49,7 @@ class IngestHandler:
     ) -> str:
         if not accepts(address, self.recipients):
             log.info("smtp refused recipient %s", redact(address))
+            await asyncio.to_thread(record_refusal, self.sessions, "email", "unknown recipient")
             return replies.ERR_550_UNKNOWN_RECIPIENT
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
