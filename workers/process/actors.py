@@ -17,6 +17,7 @@ import dramatiq
 import httpx
 
 from channels.email_out import MailTransport, mail_transport
+from config.logs import CONTEXT_FIELDS, log_context
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
@@ -116,8 +117,10 @@ def register_actors(
 def _guarded(
     runtime: Runtime, stage: str, payload: dict[str, Any], step: Callable[[], object]
 ) -> None:
+    ids = {k: v for k, v in payload.items() if k in CONTEXT_FIELDS}
     try:
-        step()
+        with log_context(**ids):
+            step()
     except (StoreUnavailable, TransientError):
         raise  # Dramatiq's Retries middleware backs off and tries again
     except Exception as exc:
