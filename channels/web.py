@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -30,7 +31,7 @@ def create_app(
     on_work: Callable[[], None] | None = None,
     queue_depth: QueueDepth | None = None,
     console: ConsoleConfig | None = None,
-) -> AccessLog:
+) -> Starlette:
     """The app; ``on_work`` is called when a request committed outbox work (a reply).
 
     ``queue_depth`` reads the broker's queues for ``/metrics``; ``console`` serves the
@@ -106,7 +107,7 @@ def create_app(
         from channels.console.pages import console_routes
 
         routes.extend(console_routes(sessions, console))
-    return AccessLog(Starlette(routes=routes))
+    return Starlette(routes=routes, middleware=[Middleware(AccessLog)])
 
 
 def _health(sessions: sessionmaker[Session]) -> dict[str, Any]:
