@@ -92,6 +92,8 @@ class Acknowledgement:
     from_address: str
     from_name: str
     reply_to: str
+    # The text the customer reads (from the acknowledgement templates).
+    body: str = ""
 
 
 def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
@@ -113,11 +115,5 @@ def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
     message["X-Auto-Response-Suppress"] = "All"
     # A signed plus-address: the reply threads even if the subject and headers are lost.
     message["Reply-To"] = formataddr((ack.from_name, ack.reply_to))
-    message.set_content(
-        f"Hello{' ' + ack.to_name if ack.to_name else ''},\n\n"
-        f"We have received your message and opened ticket #{ack.ticket_number}.\n"
-        "Reply to this email to add anything to the same ticket; "
-        "please keep the ticket number in the subject.\n\n"
-        f"{ack.from_name}\n"
-    )
+    message.set_content(ack.body if ack.body.endswith("\n") else ack.body + "\n")
     return message

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ingest.agent_reply import ReplyRequest, problems, record_reply, reply_view
+from ingest.agent_reply import (
+    ReplyRefused,
+    ReplyRequest,
+    problems,
+    record_reply,
+    reply_view,
+)
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 
@@ -55,6 +61,8 @@ def reply_endpoint(
 
         try:
             view = await asyncio.to_thread(store)
+        except ReplyRefused as exc:
+            return _error(422, str(exc))
         except StoreUnavailable:
             response = _error(503, "the store is unavailable, try again later")
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS

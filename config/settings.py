@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     sla_sweep_seconds: float = Field(default=60, gt=0, le=3600)
     automated_sends_per_hour: int = Field(default=3, ge=0)
     reopen_window_days: int = Field(default=14, ge=0)
+    # Per channel, how many hours after its ticket was resolved a conversation key
+    # (an SMS number pair) still threads onto it; a channel not named here (a Slack
+    # thread) always does. JSON, e.g. {"sms": 72}.
+    conversation_windows: dict[str, float] = Field(
+        default_factory=lambda: {"sms": 72.0, "whatsapp": 24.0}
+    )
+    # Phone numbers written without a country code are read in this region.
+    default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    # Channels whose new tickets get an acknowledgement (SMS costs money: off by default).
+    acknowledge_channels: Annotated[tuple[str, ...], NoDecode] = ("email", "web", "slack")
+    # A folder of acknowledgement templates overriding the shipped ones, by file name.
+    templates_dir: Path | None = None
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     max_total_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -91,6 +103,13 @@ class Settings(BaseSettings):
         names = [m.name for m in value]
         if len(names) != len(set(names)):
             raise ValueError("mailbox names must be unique")
+        return value
+
+    @field_validator("acknowledge_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("recipients", mode="before")

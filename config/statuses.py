@@ -7,5 +7,21 @@ not count against an agent's capacity.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 STATUSES = ("new", "open", "pending", "solved", "closed")
 RESOLVED = ("solved", "closed")
+
+
+class OutboundState(StrEnum):
+    """Where a message to a customer stands on its channel."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+# A send in these states is over: never tried again.
+OUTBOUND_FINAL = frozenset({OutboundState.SENT, OutboundState.DELIVERED, OutboundState.FAILED})

@@ -15,9 +15,11 @@ says why it was not (an address that bounces, a relay that refused it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest import outbox
@@ -55,6 +57,12 @@ class ReplyRequest(BaseModel):
     body: Annotated[str, Field(min_length=1, max_length=MAX_BODY_CHARS), AfterValidator(_text)]
     author: Annotated[str, Field(min_length=1, max_length=MAX_AUTHOR_CHARS), AfterValidator(_name)]
     status: Literal["pending", "solved"] | None = None
+    # The channel to answer on; by default the channel of the customer's latest message.
+    channel: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+
+
+class ReplyRefused(ValueError):
+    """The reply cannot be addressed as asked (no identity on the named channel)."""
 
 
 def problems(error: ValidationError) -> list[dict[str, str]]:
@@ -72,12 +80,16 @@ def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message 
     if ticket is None:
         return None
     now = utcnow()
-    recipient = ticket.customer.email
+    via = _answer_on(session, ticket, reply.channel)
+    recipient = via.value if via is not None else ticket.customer.email
     message = Message(
         ticket_id=ticket.id,
         direction="outbound",
         kind=KIND,
-        channel=ticket.channel,
+        channel=via.channel if via is not None else ticket.channel,
+        identity_id=via.identity_id if via is not None else None,
+        conversation_key=via.conversation_key if via is not None else None,
+        delivery_state="queued",
         sender=reply.author,
         recipient=recipient,
         subject=ticket.subject,
@@ -90,6 +102,8 @@ def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message 
     unsendable = _unsendable(session, recipient)
     if unsendable is not None:
         message.warnings = [NOT_SENT + unsendable]
+        message.delivery_state = "failed"
+        message.delivery_error = unsendable
     session.add(message)
     session.flush()
     if ticket.first_responded_at is None:
@@ -103,6 +117,45 @@ def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message 
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class _Via:
+    channel: str
+    identity_id: int | None
+    value: str
+    conversation_key: str | None
+
+
+def _answer_on(session: Session, ticket: Ticket, channel: str | None) -> _Via | None:
+    """Where a reply goes: the channel and identity of the customer's latest message on this
+    ticket, or of their latest message on the named channel (on any of their tickets)."""
+    query = (
+        select(Message)
+        .where(Message.direction == "inbound", Message.kind == "message")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if channel is None:
+        latest = session.execute(query.where(Message.ticket_id == ticket.id)).scalar_one_or_none()
+    else:
+        same_ticket = session.execute(
+            query.where(Message.ticket_id == ticket.id, Message.channel == channel)
+        ).scalar_one_or_none()
+        latest = (
+            same_ticket
+            or session.execute(
+                query.join(Ticket, Ticket.id == Message.ticket_id).where(
+                    Ticket.customer_id == ticket.customer_id, Message.channel == channel
+                )
+            ).scalar_one_or_none()
+        )
+        if latest is None:
+            raise ReplyRefused(f"the customer has no identity on channel {channel!r}")
+    if latest is None:
+        return None
+    conversation = latest.conversation_key if latest.ticket_id == ticket.id else None
+    return _Via(latest.channel, latest.identity_id, latest.sender, conversation)
+
+
 def _unsendable(session: Session, recipient: str | None) -> str | None:
     """Why a reply cannot go out at all, known before it is queued."""
     if not recipient:
@@ -113,11 +166,14 @@ def _unsendable(session: Session, recipient: str | None) -> str | None:
 
 
 def send_state(message: Message) -> str:
-    """``sent``, ``not sent`` or ``queued``: where an outbound reply stands."""
+    """``sent`` (or ``delivered``), ``not sent`` or ``queued``: where an outbound reply stands."""
+    state = message.delivery_state
+    if state in ("sent", "delivered"):
+        return str(state)
+    if state == "failed" or any(str(w).startswith(NOT_SENT) for w in message.warnings):
+        return "not sent"
     if message.external_id is not None:
         return "sent"
-    if any(str(w).startswith(NOT_SENT) for w in message.warnings):
-        return "not sent"
     return "queued"
 
 

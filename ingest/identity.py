@@ -1,48 +1,161 @@
-"""Customers and the identities they write from."""
+"""Customers and the identities they write from, on every channel.
+
+A customer has many identities (an email address, a phone number, a Slack user,
+a web-form email), each linked with its provenance and whether it was proven.
+Two customers are merged automatically only on verified proof; an unverified
+claim that an identity belongs to someone else becomes a suggestion on the
+ticket, never a merge. Merges are recorded and can be undone
+(:mod:`ingest.merges`).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.db import insert_ignoring_conflicts
-from ingest.models import Customer, Identity, utcnow
+from ingest.events import record_event
+from ingest.models import Customer, Identity, Ticket, utcnow
+from normalize.types import Party, PartyKind
+
+CHANNEL = "channel"
 
 
-def customer_for(session: Session, kind: str, value: str, name: str = "") -> Customer:
-    """The customer owning identity ``(kind, value)``, created on first contact.
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The customer an inbound message is from, and the identity it came by."""
+
+    customer: Customer
+    identity: Identity
+
+
+def normalized_value(kind: str, value: str) -> str:
+    """Identities compare case-insensitively except Slack ids, which are case-sensitive."""
+    value = value.strip()
+    return value if kind == PartyKind.SLACK else value.lower()
+
+
+def sender_for(session: Session, party: Party, *, provenance: str = CHANNEL) -> Sender:
+    """The customer owning ``party``'s identity, created on first contact.
 
     Two workers meeting a new customer at once both try the insert; the unique
     constraint lets one win and the other read the winner's row.
     """
-    value = value.strip().lower()
-    existing = _lookup(session, kind, value)
+    kind, value = party.kind.value, normalized_value(party.kind, party.value)
+    existing = identity_row(session, kind, value)
     if existing is not None:
-        if name and not existing.name:
-            existing.name = name
-        return existing
-    customer = Customer(name=name, email=value if kind == "email" else None)
+        customer = owner(session, existing)
+        if party.name and not customer.name:
+            customer.name = party.name
+        if party.verified and not existing.verified:
+            existing.verified = True
+        return Sender(customer, existing)
+    customer = Customer(
+        name=party.name, email=value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None
+    )
     session.add(customer)
     session.flush()
     inserted = session.execute(
         insert_ignoring_conflicts(session, Identity)
-        .values(customer_id=customer.id, kind=kind, value=value)
+        .values(
+            customer_id=customer.id,
+            kind=kind,
+            value=value,
+            provenance=provenance,
+            verified=party.verified,
+            created_at=utcnow(),
+        )
         .returning(Identity.id)
     ).scalar_one_or_none()
     if inserted is None:
         session.delete(customer)
-        winner = _lookup(session, kind, value)
+        winner = identity_row(session, kind, value)
         assert winner is not None
-        return winner
-    return customer
+        return Sender(owner(session, winner), winner)
+    identity = session.get(Identity, inserted)
+    assert identity is not None
+    return Sender(customer, identity)
 
 
-def _lookup(session: Session, kind: str, value: str) -> Customer | None:
+def link_claims(
+    session: Session, sender: Sender, claims: tuple[Party, ...], ticket: Ticket
+) -> None:
+    """Link the other identities a channel asserts for ``sender`` (a Slack profile email).
+
+    An identity nobody has yet joins the sender's customer. One that belongs to
+    another customer is merged only on verified proof; an unverified claim leaves
+    a suggestion on the ticket's timeline and changes nothing.
+    """
+    for claim in claims:
+        kind, value = claim.kind.value, normalized_value(claim.kind, claim.value)
+        existing = identity_row(session, kind, value)
+        if existing is None:
+            session.execute(
+                insert_ignoring_conflicts(session, Identity).values(
+                    customer_id=sender.customer.id,
+                    kind=kind,
+                    value=value,
+                    provenance=CHANNEL,
+                    verified=claim.verified,
+                    created_at=utcnow(),
+                )
+            )
+            continue
+        other = owner(session, existing)
+        if other.id == sender.customer.id:
+            if claim.verified and not existing.verified:
+                existing.verified = True
+            continue
+        if claim.verified:
+            from ingest.merges import merge_customers
+
+            merge_customers(
+                session,
+                other,
+                sender.customer,
+                reason=f"{sender.identity.kind}:{sender.identity.value} proved {kind}:{value}",
+            )
+            record_event(
+                session,
+                ticket,
+                f"customer #{other.id} merged into #{sender.customer.id}: "
+                f"{kind} {value} verified by the {sender.identity.kind} channel",
+            )
+        else:
+            record_event(
+                session,
+                ticket,
+                f"may be the same customer as #{other.id} ({kind} {value}, "
+                f"claimed by {sender.identity.kind} {sender.identity.value}, not verified)",
+            )
+
+
+def customer_for(session: Session, kind: str, value: str, name: str = "") -> Customer:
+    """The customer owning identity ``(kind, value)``, created on first contact."""
+    return sender_for(session, Party(PartyKind(kind), value, name)).customer
+
+
+def identity_row(session: Session, kind: str, value: str) -> Identity | None:
     return session.execute(
-        select(Customer)
-        .join(Identity, Identity.customer_id == Customer.id)
-        .where(Identity.kind == kind, Identity.value == value)
+        select(Identity).where(
+            Identity.kind == kind, Identity.value == normalized_value(kind, value)
+        )
     ).scalar_one_or_none()
+
+
+def owner(session: Session, identity: Identity) -> Customer:
+    """The customer an identity belongs to now (following merges)."""
+    customer = session.get(Customer, identity.customer_id)
+    assert customer is not None
+    seen = {customer.id}
+    while customer.merged_into_id is not None and customer.merged_into_id not in seen:
+        seen.add(customer.merged_into_id)
+        merged = session.get(Customer, customer.merged_into_id)
+        assert merged is not None
+        customer = merged
+    return customer
 
 
 def mark_bouncing(
@@ -51,9 +164,7 @@ def mark_bouncing(
     """Record that mail to these addresses bounces; automated sends skip them from now on."""
     reason = " ".join(part for part in (status, diagnostic) if part)[:1000] or "bounced"
     for address in addresses:
-        identity = session.execute(
-            select(Identity).where(Identity.kind == "email", Identity.value == address.lower())
-        ).scalar_one_or_none()
+        identity = identity_row(session, "email", address)
         if identity is not None and identity.bouncing_since is None:
             identity.bouncing_since = utcnow()
             identity.bounce_reason = reason
@@ -66,3 +177,26 @@ def is_bouncing(session: Session, address: str) -> bool:
         )
     ).scalar_one_or_none()
     return since is not None
+
+
+def suppress(session: Session, party: Party, reason: str) -> None:
+    """Send nothing automated to ``party`` from now on (a bounce, an SMS opt-out)."""
+    identity = sender_for(session, party).identity
+    identity.bouncing_since = identity.bouncing_since or utcnow()
+    identity.bounce_reason = reason[:1000]
+
+
+def unsuppress(session: Session, party: Party) -> None:
+    """Lift a suppression (an SMS ``START``)."""
+    identity = identity_row(session, party.kind.value, party.value)
+    if identity is not None:
+        identity.bouncing_since = None
+        identity.bounce_reason = None
+
+
+def suppression_of(session: Session, party: Party) -> str | None:
+    """Why nothing automated goes to ``party`` (it bounces, it opted out), or None."""
+    identity = identity_row(session, party.kind.value, party.value)
+    if identity is None or identity.bouncing_since is None:
+        return None
+    return identity.bounce_reason or "suppressed"

@@ -83,8 +83,25 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when this customer was merged into another; undoing the merge clears it.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
 
     identities: Mapped[list[Identity]] = relationship(back_populates="customer")
+
+
+class CustomerMerge(Base):
+    """Identities moved from one customer to another, kept so the merge can be undone."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    from_customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    into_customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    identity_ids: Mapped[list[Any]] = mapped_column(default=list)
+    ticket_ids: Mapped[list[Any]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
 
 
 class Identity(Base):
@@ -97,6 +114,11 @@ class Identity(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
+    # How the link to the customer was learned ("channel", "token", "agent",
+    # "merge") and whether it was proven rather than merely claimed.
+    provenance: Mapped[str] = mapped_column(String(16), default="channel")
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when mail to this address bounced; no automated mail goes to it then.
     bouncing_since: Mapped[datetime | None]
     bounce_reason: Mapped[str | None] = mapped_column(Text)
@@ -160,7 +182,16 @@ class Message(Base):
     external_id: Mapped[str | None] = mapped_column(String(512))
     message_id_header: Mapped[str | None] = mapped_column(String(512), index=True)
     sender: Mapped[str] = mapped_column(String(320), default="")
+    # The kind of identity ``sender`` is (email, phone, slack, web), and the
+    # identity row it came from, for inbound messages.
+    sender_kind: Mapped[str | None] = mapped_column(String(16))
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
     recipient: Mapped[str | None] = mapped_column(String(320))
+    # The channel's conversation (Slack thread, SMS number pair) this message is in.
+    conversation_key: Mapped[str | None] = mapped_column(String(512), index=True)
+    # Outbound messages: queued -> sending -> sent -> delivered, or failed (with the reason).
+    delivery_state: Mapped[str | None] = mapped_column(String(16))
+    delivery_error: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_full: Mapped[str] = mapped_column(Text, default="")

@@ -8,7 +8,11 @@ Order (DESIGN.md, "Threading order"):
 2. ``In-Reply-To`` / ``References`` matching a stored Message-ID, from a
    participant of that ticket, so a newsletter or a thread shared by many
    customers never merges their tickets;
-3. otherwise a new ticket.
+3. the channel's conversation key (a Slack thread, an SMS number pair): the
+   ticket of the latest message in that conversation, inside the channel's
+   window (:class:`ConversationWindow`); outside it, a new ticket linked to
+   that one;
+4. otherwise a new ticket.
 
 A bare ticket number from someone not on the ticket never attaches to it.
 """
@@ -17,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ingest.models import Message, Ticket
+from config.statuses import RESOLVED
+from ingest.models import Message, Ticket, utcnow
 from normalize.references import ticket_from_address, ticket_from_message_id
 from normalize.threadkeys import ticket_numbers_in_subject
 from normalize.types import InboundMessage
@@ -31,6 +37,7 @@ SIGNED_MESSAGE_ID = "signed-message-id"
 SUBJECT_TAG = "subject-tag"
 IN_REPLY_TO = "in-reply-to"
 REFERENCES = "references"
+CONVERSATION = "conversation"
 NEW_TICKET = "new-ticket"
 
 
@@ -39,6 +46,25 @@ class ThreadMatch:
     ticket: Ticket | None
     signal: str
     detail: str
+    # A conversation's ticket that the window no longer lets this message join:
+    # the new ticket is linked to it.
+    previous: Ticket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationWindow:
+    """How long a channel's conversation keeps threading onto the same ticket.
+
+    ``hours`` None: always (a Slack thread is one conversation for good). A number:
+    while the ticket is unresolved, or was updated within that many hours.
+    """
+
+    hours: float | None = None
+
+    def admits(self, ticket: Ticket) -> bool:
+        if self.hours is None or ticket.status not in RESOLVED:
+            return True
+        return utcnow() - ticket.updated_at <= timedelta(hours=self.hours)
 
 
 def find_thread(
@@ -48,16 +74,18 @@ def find_thread(
     *,
     secret: bytes,
     recipients: Iterable[str] = (),
+    window: ConversationWindow | None = None,
 ) -> ThreadMatch:
     signed = _signed_reference(session, msg, secret, recipients)
     if signed is not None:
         return signed
+    sender = msg.sender.value
     notes: list[str] = []
     for number in ticket_numbers_in_subject(msg.subject):
         ticket = session.get(Ticket, number)
         if ticket is None:
             notes.append(f"mentions #{number} (no such ticket)")
-        elif is_participant(session, ticket, customer_id, msg.sender.email):
+        elif is_participant(session, ticket, customer_id, sender):
             return ThreadMatch(ticket, SUBJECT_TAG, f"[Ticket #{number}] in subject")
         else:
             notes.append(f"mentions #{number} (sender not on that ticket)")
@@ -67,10 +95,34 @@ def find_thread(
             ticket = ticket_by_message_id(session, message_id)
             if ticket is None:
                 continue
-            if is_participant(session, ticket, customer_id, msg.sender.email):
+            if is_participant(session, ticket, customer_id, sender):
                 return ThreadMatch(ticket, signal, f"{signal} {message_id}")
             notes.append(f"{signal} names ticket #{ticket.id}, but the sender is not on it")
+    if msg.conversation_key is not None:
+        conversation = _conversation(session, msg.conversation_key, window or ConversationWindow())
+        if conversation is not None:
+            return conversation
     return ThreadMatch(None, NEW_TICKET, "; ".join(dict.fromkeys(notes)) or "no thread reference")
+
+
+def _conversation(session: Session, key: str, window: ConversationWindow) -> ThreadMatch | None:
+    """The ticket of the latest message in conversation ``key``, if the window admits it."""
+    ticket_id = session.execute(
+        select(Message.ticket_id)
+        .where(Message.conversation_key == key)
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        return None
+    if window.admits(ticket):
+        return ThreadMatch(ticket, CONVERSATION, f"conversation {key}")
+    detail = (
+        f"conversation {key} was on ticket #{ticket.id}, {ticket.status} and idle "
+        f"longer than the {window.hours:g} h window"
+    )
+    return ThreadMatch(None, NEW_TICKET, detail, previous=ticket)
 
 
 def _signed_reference(

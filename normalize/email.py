@@ -30,7 +30,15 @@ from normalize.headers import (
 )
 from normalize.html import html_to_text, sanitize_html
 from normalize.quotes import strip_quotes
-from normalize.types import Address, AttachmentInfo, Channel, InboundMessage, ParsedInput
+from normalize.types import (
+    Address,
+    AttachmentInfo,
+    Channel,
+    InboundMessage,
+    ParsedInput,
+    Party,
+    PartyKind,
+)
 
 MIB = 1024 * 1024
 SYNTHETIC_DOMAIN = "omniroute.invalid"  # RFC 2606 §2: .invalid can never be a real host
@@ -100,7 +108,7 @@ def _parse(raw: bytes, envelope_sender: str | None, limits: EmailLimits) -> Pars
         message=InboundMessage(
             channel=Channel.EMAIL,
             external_id=external_id,
-            sender=sender,
+            sender=Party(PartyKind.EMAIL, sender.email, sender.name),
             subject=header_display(_first(headers, "subject") or ""),
             body_text=strip_quotes(body_full),
             body_full=body_full,

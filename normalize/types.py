@@ -6,14 +6,54 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-SCHEMA_VERSION = 1
+# 2: the sender is a ``Party`` of any kind; conversation key, author role, tags,
+# fields and the other identities a channel asserts.
+SCHEMA_VERSION = 2
 
 
 class Channel(StrEnum):
+    """The channels omniroute ships; a message's ``channel`` is any registered
+    channel's name (these included), so a channel added at start needs no edit here."""
+
     EMAIL = "email"
     SLACK = "slack"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
     WEB = "web"
+
+
+class PartyKind(StrEnum):
+    """How a party is reached: an email address, an E.164 phone number, a Slack
+    user as ``team:user``, or a web-form submitter by the email they typed."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    SLACK = "slack"
+    WEB = "web"
+
+
+class AuthorRole(StrEnum):
+    """Who wrote an inbound message: the customer, or one of our own people
+    (a colleague answering in a Slack thread, say)."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Someone on a channel. ``verified`` says the channel proved it (a signed
+    request from Slack's own workspace, Twilio's caller id), not merely claimed it."""
+
+    kind: PartyKind
+    value: str
+    name: str = ""
+    verified: bool = False
+
+    @property
+    def key(self) -> str:
+        """``kind:value``: one string for limits, logs and suppression lists."""
+        return f"{self.kind.value}:{self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +83,14 @@ class InboundMessage:
 
     ``body_text`` is what the sender just wrote (quotes and signature stripped
     where recognized); ``body_full`` keeps the whole decoded text.
+    ``sender`` is who wrote it; ``recipients`` are email addresses it was sent to.
     ``auto_reasons`` lists why the message looks machine-generated (empty for a
     person); no acknowledgement is ever sent when it is non-empty.
     """
 
-    channel: Channel
+    channel: str
     external_id: str
-    sender: Address
+    sender: Party
     subject: str
     body_text: str
     body_full: str
@@ -62,6 +103,16 @@ class InboundMessage:
     attachments: tuple[AttachmentInfo, ...] = ()
     auto_reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # The channel's own conversation (Slack ``team:channel:thread_ts``, SMS
+    # ``customer number:our number``): messages with the same key thread together
+    # within the channel's window.
+    conversation_key: str | None = None
+    author_role: AuthorRole = AuthorRole.CUSTOMER
+    # Other identities the channel asserts for the sender (a Slack profile email,
+    # say), each with its own ``verified``; linked, merged or suggested by ingest.
+    also_known_as: tuple[Party, ...] = ()
+    tags: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property

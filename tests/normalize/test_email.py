@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 from normalize.email import parse_email
-from normalize.types import Address, Channel
+from normalize.types import Address, Channel, Party, PartyKind
 from tests.normalize.email_fixtures import message, raw
 
 
@@ -34,7 +34,7 @@ def test_sender_address_is_lower_cased_and_keeps_display_name() -> None:
     # When parsed
     msg = message("plain.eml")
     # Then the address is lower-cased and the name kept
-    assert msg.sender == Address(email="alice@example.org", name="Alice Example")
+    assert msg.sender == Party(PartyKind.EMAIL, "alice@example.org", "Alice Example")
 
 
 def test_recipients_are_to_and_cc_in_order() -> None:
@@ -161,7 +161,7 @@ def test_rfc2047_subject_and_display_name_are_decoded() -> None:
     msg = message("rfc2047_subject.eml")
     # Then both read as text; whitespace between adjacent encoded words is dropped
     assert msg.subject.startswith("Grüße aus München -- ")
-    assert msg.sender == Address(email="renee@example.de", name="Renée Müller")
+    assert msg.sender == Party(PartyKind.EMAIL, "renee@example.de", "Renée Müller")
 
 
 def test_malformed_encoded_words_are_kept_as_written() -> None:
@@ -187,7 +187,7 @@ def test_envelope_sender_is_used_when_from_is_missing() -> None:
     # When parsed
     msg = message("garbage.eml", envelope_sender="Someone@Example.NET")
     # Then the envelope sender is the sender, with a warning
-    assert msg.sender == Address(email="someone@example.net")
+    assert msg.sender == Party(PartyKind.EMAIL, "someone@example.net")
     assert "From missing or unparseable; sender taken from the envelope" in msg.warnings
 
 

@@ -38,7 +38,8 @@ def _parse_or_refuse(data: bytes, envelope_sender: str | None) -> None:
 def _texts(result: ParsedInput) -> list[str]:
     msg = result.message
     texts = [msg.external_id, msg.subject, msg.body_text, msg.body_full, msg.body_html or ""]
-    texts += [a.email + a.name for a in (msg.sender, *msg.recipients)]
+    texts += [msg.sender.value + msg.sender.name]
+    texts += [a.email + a.name for a in msg.recipients]
     texts += [*msg.in_reply_to, *msg.references, *msg.auto_reasons, *msg.warnings]
     for info in msg.attachments:
         texts += [info.filename, info.content_type, info.content_id or "", info.sha256]

@@ -13,7 +13,14 @@ import click
 from pydantic import ValidationError
 
 from channels import replies
-from ingest.agent_reply import NOT_SENT, ReplyRequest, problems, record_reply, reply_view
+from ingest.agent_reply import (
+    NOT_SENT,
+    ReplyRefused,
+    ReplyRequest,
+    problems,
+    record_reply,
+    reply_view,
+)
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from workers.cli.support import command_settings, store
@@ -21,22 +28,41 @@ from workers.cli.support import command_settings, store
 
 @click.command(name="reply")
 @click.argument("number", type=int)
-@click.option("--body", required=True, help="The reply text, as the customer will read it.")
+@click.argument("text", required=False)
+@click.option("--body", help="The reply text, as the customer will read it (or give it as TEXT).")
 @click.option("--author", help="Who wrote it (default: OMNIROUTE_SUPPORT_NAME).")
 @click.option(
     "--status",
     type=click.Choice(["pending", "solved"]),
     help="Also set the ticket's status (a new ticket becomes open anyway).",
 )
+@click.option(
+    "--channel",
+    help="Answer on this channel (one the customer wrote on; default: their latest message's).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stored reply as JSON.")
-def reply_command(
-    number: int, body: str, author: str | None, status: str | None, as_json: bool
+def reply_command(  # noqa: PLR0917 (click passes every option by name or position)
+    number: int,
+    text: str | None,
+    body: str | None,
+    author: str | None,
+    status: str | None,
+    channel: str | None,
+    as_json: bool,
 ) -> None:
     """Store an agent's reply on ticket NUMBER and queue it for the customer."""
+    if (text is None) == (body is None):
+        raise click.UsageError("give the reply text once: as TEXT or with --body")
+    body = text if body is None else body
     settings = command_settings()
     try:
         reply = ReplyRequest.model_validate(
-            {"body": body, "author": author or settings.support_name, "status": status}
+            {
+                "body": body,
+                "author": author or settings.support_name,
+                "status": status,
+                "channel": channel,
+            }
         )
     except ValidationError as exc:
         found = "; ".join(f"{p['field']}: {p['problem']}" for p in problems(exc))
@@ -48,6 +74,8 @@ def reply_command(
         ):
             message = record_reply(session, number, reply)
             view = None if message is None else reply_view(message, message.ticket)
+    except ReplyRefused as exc:
+        raise click.ClickException(str(exc)) from None
     except StoreUnavailable as exc:
         click.echo(f"omniroute tickets reply: store unavailable, try again later: {exc}", err=True)
         sys.exit(replies.EXIT_TEMPFAIL)

@@ -1,65 +1,79 @@
-"""Acknowledge a new ticket to the customer, once, and never to a machine.
+"""Acknowledge a new ticket to the customer, once, on their channel, and never to a machine.
 
-Loop protection (DESIGN.md contract 5): no acknowledgement to mail that looks
-automated, to our own addresses, or past the per-recipient limit shared by every
-automated send.
+Loop protection (DESIGN.md contract 5): no acknowledgement to input that looks
+automated, to our own addresses, to an identity that bounces or opted out, on a
+channel whose acknowledgements are off, or past the per-recipient limit shared by
+every automated send on every channel. The text comes from the templates
+(:mod:`workers.outbound.templates`) in the ticket's language and is stored on the
+outbound message, which keeps its delivery state like any other.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.email_out import (
-    Acknowledgement,
-    MailTransport,
-    build_acknowledgement,
-    new_message_id,
-)
-from channels.recipients import accepts
+from channels.reply_senders import OutboundText, ReplySender
 from config.settings import Settings
+from config.statuses import OutboundState
 from ingest.db import unit_of_work
-from ingest.identity import is_bouncing
+from ingest.identity import is_bouncing, suppression_of
 from ingest.models import AutomatedSend, Message, Ticket, utcnow
 from ingest.queries import first_inbound
-from normalize.references import signed_reply_address
-from workers.errors import TransientError
+from normalize.types import Party
+from workers.outbound.send import recipient_of, send_outbound
+from workers.outbound.templates import AckValues, render_acknowledgement
+from workers.triage.facts import language_of
 
 log = logging.getLogger(__name__)
 
 PURPOSE = "acknowledgement"
 
+# A customer-visible link per channel (the web channel's follow-up page), if any.
+LinkFor = Callable[[Settings, int], str]
+_LINKS: dict[str, LinkFor] = {}
 
-@dataclass(frozen=True, slots=True)
-class PlannedAck:
-    send_id: int
-    ack: Acknowledgement
+
+def register_link(channel: str, link_for: LinkFor) -> None:
+    """Give ``channel``'s acknowledgements a ``$link`` (e.g. a signed follow-up page)."""
+    _LINKS[channel] = link_for
 
 
 def acknowledge(
-    sessions: sessionmaker[Session], settings: Settings, transport: MailTransport, ticket_id: int
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    senders: Mapping[str, ReplySender],
+    ticket_id: int,
 ) -> str:
     """Send (or decide not to send) the acknowledgement; returns the send's status."""
     with unit_of_work(sessions) as session:
-        planned = _plan(session, settings, ticket_id)
+        planned = _plan(session, settings, senders, ticket_id)
     if isinstance(planned, str):
         return planned
-    message = build_acknowledgement(planned.ack)
-    try:
-        transport.send(message, settings.from_address, [planned.ack.to_address])
-    except smtplib.SMTPRecipientsRefused as exc:
-        return _finish(sessions, planned.send_id, "suppressed", f"relay refused recipient: {exc}")
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TransientError(f"outbound mail failed: {exc}") from exc
-    return _finish(sessions, planned.send_id, "sent", None)
+    state = send_outbound(sessions, senders, planned, _ack_text)
+    with unit_of_work(sessions) as session:
+        send = session.execute(
+            select(AutomatedSend).where(
+                AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
+            )
+        ).scalar_one()
+        message = session.get(Message, planned)
+        assert message is not None
+        if state == OutboundState.FAILED:
+            send.status, send.reason = "suppressed", message.delivery_error
+        else:
+            send.status, send.sent_at = "sent", utcnow()
+        return send.status
 
 
-def _plan(session: Session, settings: Settings, ticket_id: int) -> PlannedAck | str:
+def _plan(
+    session: Session, settings: Settings, senders: Mapping[str, ReplySender], ticket_id: int
+) -> int | str:
+    """The acknowledgement message to send (its id), or the recorded status."""
     ticket = session.get(Ticket, ticket_id, with_for_update=True)
     if ticket is None:
         return "missing"
@@ -72,71 +86,114 @@ def _plan(session: Session, settings: Settings, ticket_id: int) -> PlannedAck | 
         return existing.status
     first = first_inbound(session, ticket_id)
     assert first is not None, f"ticket #{ticket_id} has no inbound message"
-    recipient = first.sender
-    if existing is None:
-        reason = _suppression_reason(session, settings, first, recipient)
-        existing = AutomatedSend(
-            ticket_id=ticket_id,
-            purpose=PURPOSE,
-            recipient=recipient,
-            status="suppressed" if reason else "sending",
-            reason=reason,
-            message_id_header=None
-            if reason
-            else new_message_id(settings.signing_key, settings.smtp_hostname, ticket.id),
-        )
-        session.add(existing)
+    if existing is not None:
+        return _ack_message_id(session, ticket_id)
+    recipient = recipient_of(session, first, ticket)
+    sender = senders.get(first.channel)
+    reason = _suppression_reason(session, settings, first, recipient, sender)
+    send = AutomatedSend(
+        ticket_id=ticket_id,
+        purpose=PURPOSE,
+        recipient=recipient.value if recipient is not None else "",
+        status="suppressed" if reason else "sending",
+        reason=reason,
+    )
+    session.add(send)
+    if reason is not None or sender is None or recipient is None:
+        log.info("acknowledgement for ticket #%s suppressed: %s", ticket.id, reason)
         session.flush()
-        if reason:
-            log.info("acknowledgement for ticket #%s suppressed: %s", ticket.id, reason)
-            return existing.status
-        session.add(
-            Message(
-                ticket_id=ticket.id,
-                direction="outbound",
-                kind="acknowledgement",
-                channel="email",
-                external_id=existing.message_id_header,
-                message_id_header=existing.message_id_header,
-                sender=settings.from_address,
-                recipient=recipient,
-                subject=ticket.subject,
-                thread_signal="outbound",
-            )
-        )
-    assert existing.message_id_header is not None
-    return PlannedAck(
-        send_id=existing.id,
-        ack=Acknowledgement(
-            ticket_number=ticket.id,
-            to_address=recipient,
-            to_name=ticket.customer.name,
+        return send.status
+    send.message_id_header = sender.reference(ticket.id)
+    language = ticket.language or language_of(ticket.subject, first.body_text)
+    link_for = _LINKS.get(first.channel)
+    body = render_acknowledgement(
+        first.channel,
+        language,
+        AckValues(
+            number=ticket.id,
             subject=first.subject,
-            in_reply_to=first.message_id_header,
-            references=(),
-            message_id=existing.message_id_header,
-            from_address=settings.from_address,
-            from_name=settings.support_name,
-            reply_to=signed_reply_address(settings.signing_key, settings.from_address, ticket.id),
+            name=ticket.customer.name,
+            support_name=settings.support_name,
+            link=link_for(settings, ticket.id) if link_for is not None else "",
         ),
+        settings.templates_dir,
+    )
+    message = Message(
+        ticket_id=ticket.id,
+        direction="outbound",
+        kind=PURPOSE,
+        channel=first.channel,
+        external_id=send.message_id_header,
+        message_id_header=send.message_id_header,
+        sender=settings.from_address,
+        identity_id=first.identity_id,
+        recipient=recipient.value,
+        conversation_key=first.conversation_key,
+        subject=ticket.subject,
+        body_text=body,
+        body_full=body,
+        thread_signal="outbound",
+        delivery_state=OutboundState.QUEUED,
+    )
+    session.add(message)
+    session.flush()
+    return message.id
+
+
+def _ack_message_id(session: Session, ticket_id: int) -> int | str:
+    found = session.execute(
+        select(Message.id)
+        .where(
+            Message.ticket_id == ticket_id,
+            Message.direction == "outbound",
+            Message.kind == PURPOSE,
+        )
+        .order_by(Message.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return found if found is not None else "missing"
+
+
+def _ack_text(session: Session, message: Message, ticket: Ticket, recipient: Party) -> OutboundText:
+    first = first_inbound(session, ticket.id)
+    assert first is not None
+    return OutboundText(
+        ticket_number=ticket.id,
+        purpose=PURPOSE,
+        recipient=recipient,
+        subject=first.subject,
+        body=message.body_text,
+        conversation_key=message.conversation_key,
+        reference=message.message_id_header,
+        in_reply_to=first.message_id_header,
     )
 
 
 def _suppression_reason(
-    session: Session, settings: Settings, first: Message, recipient: str
+    session: Session,
+    settings: Settings,
+    first: Message,
+    recipient: Party | None,
+    sender: ReplySender | None,
 ) -> str | None:
-    if first.channel != "email":
+    if first.channel not in settings.acknowledge_channels or sender is None:
         return f"no acknowledgement on channel {first.channel}"
     if first.auto_reasons:
         return "automated mail: " + ", ".join(str(r) for r in first.auto_reasons)
-    if accepts(recipient, settings.recipients) or recipient == settings.from_address:
-        return "recipient is one of our own addresses"
-    if is_bouncing(session, recipient):
+    if recipient is None:
+        return "the customer has no address to acknowledge"
+    refusal = sender.refusal(recipient)
+    if refusal is not None:
+        return refusal
+    if is_bouncing(session, recipient.value):
         return "recipient address is bouncing"
+    suppressed = suppression_of(session, recipient)
+    if suppressed is not None:
+        return f"recipient is suppressed: {suppressed}"
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
         select(func.count(AutomatedSend.id)).where(
-            AutomatedSend.recipient == recipient,
+            AutomatedSend.recipient == recipient.value,
             AutomatedSend.status.in_(("sent", "sending")),
             AutomatedSend.created_at >= since,
         )
@@ -144,13 +201,3 @@ def _suppression_reason(
     if recent >= settings.automated_sends_per_hour:
         return f"rate limit: {recent} automated sends to this address in the last hour"
     return None
-
-
-def _finish(sessions: sessionmaker[Session], send_id: int, status: str, reason: str | None) -> str:
-    with unit_of_work(sessions) as session:
-        send = session.get(AutomatedSend, send_id)
-        assert send is not None
-        send.status = status
-        send.reason = reason
-        send.sent_at = utcnow() if status == "sent" else None
-    return status

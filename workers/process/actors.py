@@ -17,6 +17,7 @@ import dramatiq
 import httpx
 
 from channels.email_out import MailTransport, mail_transport
+from channels.reply_senders import SenderResources, build_senders
 from config.logs import CONTEXT_FIELDS, log_context
 from ingest import outbox
 from ingest.db import unit_of_work
@@ -43,6 +44,7 @@ def register_actors(
     mail = transport or mail_transport(settings)
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
+    senders = build_senders(SenderResources(settings=settings, mail=mail))
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
@@ -88,7 +90,7 @@ def register_actors(
             runtime,
             outbox.ACKNOWLEDGE,
             {"ticket_id": ticket_id},
-            lambda: acknowledge(runtime.sessions, settings, mail, ticket_id),
+            lambda: acknowledge(runtime.sessions, settings, senders, ticket_id),
         )
 
     def run_send_reply(message_id: int) -> None:
@@ -96,7 +98,7 @@ def register_actors(
             runtime,
             outbox.SEND_REPLY,
             {"message_id": message_id},
-            lambda: send_reply(runtime.sessions, settings, mail, message_id),
+            lambda: send_reply(runtime.sessions, senders, message_id),
         )
 
     functions: dict[str, Callable[..., None]] = {

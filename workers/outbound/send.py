@@ -1,0 +1,145 @@
+"""Send one outbound message on its channel and keep its delivery state, once.
+
+States: ``queued`` (stored, not tried), ``sending`` (a reference was given and
+the send may have started), ``sent``, ``delivered`` (where the channel reports
+it), ``failed`` (with the reason in ``delivery_error``). The network call happens
+between two short transactions; the first gives the message the channel's
+reference (an email's signed Message-ID) and marks it ``sending``, so a second
+run after a crash sends the same message again rather than a different one.
+A refusal by the channel is final; a temporary failure is raised as
+``TransientError`` for Dramatiq to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.reply_senders import OutboundText, ReplySender, SendFailed, SendRefused
+from config.statuses import OUTBOUND_FINAL, OutboundState
+from ingest.agent_reply import NOT_SENT
+from ingest.db import unit_of_work
+from ingest.models import Identity, Message, Ticket
+from normalize.types import Party, PartyKind
+from workers.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+
+# Builds the text to send from the locked message, its ticket and its recipient;
+# returns a reason string instead when it must not be sent.
+TextFor = Callable[[Session, Message, Ticket, Party], OutboundText | str]
+
+
+def send_outbound(
+    sessions: sessionmaker[Session],
+    senders: Mapping[str, ReplySender],
+    message_id: int,
+    text_for: TextFor,
+) -> str:
+    """Send outbound message ``message_id``; returns its delivery state afterwards."""
+    with unit_of_work(sessions) as session:
+        planned = _prepare(session, senders, message_id, text_for)
+    if isinstance(planned, str):
+        return planned
+    channel, text = planned
+    try:
+        sent = senders[channel].send(text)
+    except SendRefused as exc:
+        return mark_failed(sessions, message_id, exc.reason)
+    except SendFailed as exc:
+        raise TransientError(str(exc)) from exc
+    with unit_of_work(sessions) as session:
+        message = session.get(Message, message_id, with_for_update=True)
+        assert message is not None
+        message.external_id = sent.external_id or message.external_id
+        message.delivery_state = sent.state
+        message.delivery_error = None
+    log.info("%s %s on ticket #%s %s", text.purpose, message_id, text.ticket_number, sent.state)
+    return sent.state
+
+
+def _prepare(
+    session: Session, senders: Mapping[str, ReplySender], message_id: int, text_for: TextFor
+) -> tuple[str, OutboundText] | str:
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None or message.direction != "outbound":
+        return "missing"
+    if message.delivery_state in OUTBOUND_FINAL:
+        return str(message.delivery_state)
+    ticket = session.get(Ticket, message.ticket_id)
+    assert ticket is not None
+    sender = senders.get(message.channel)
+    recipient = recipient_of(session, message, ticket)
+    reason: str | None
+    if sender is None:
+        reason = f"no outbound adapter for channel {message.channel!r}"
+    elif recipient is None:
+        reason = "the customer has no address to reply to"
+    else:
+        reason = sender.refusal(recipient)
+    if reason is None and sender is not None and recipient is not None:
+        if message.message_id_header is None:
+            # Committed before the send: a second run uses the same reference.
+            message.message_id_header = sender.reference(ticket.id)
+        built = text_for(session, message, ticket, recipient)
+        if isinstance(built, OutboundText):
+            message.delivery_state = OutboundState.SENDING
+            return message.channel, built
+        reason = built
+    assert reason is not None
+    _fail(message, reason)
+    log.info("outbound %s on ticket #%s not sent: %s", message.id, ticket.id, reason)
+    return OutboundState.FAILED
+
+
+def recipient_of(session: Session, message: Message, ticket: Ticket) -> Party | None:
+    """Who an outbound message goes to: its identity, else the customer's email."""
+    name = ticket.customer.name
+    if message.identity_id is not None:
+        identity = session.get(Identity, message.identity_id)
+        if identity is not None:
+            return Party(PartyKind(identity.kind), identity.value, name)
+    if message.recipient:
+        return Party(PartyKind.EMAIL, message.recipient, name)
+    return None
+
+
+def conversation_ids(session: Session, message: Message) -> tuple[str | None, tuple[str, ...]]:
+    """The customer's last message on this channel (the parent) and the earlier ids."""
+    rows = session.execute(
+        select(Message.direction, Message.message_id_header)
+        .where(
+            Message.ticket_id == message.ticket_id,
+            Message.id < message.id,
+            Message.channel == message.channel,
+            Message.message_id_header.is_not(None),
+            or_(
+                and_(Message.direction == "inbound", Message.kind == "message"),
+                and_(Message.direction == "outbound", Message.external_id.is_not(None)),
+            ),
+        )
+        .order_by(Message.id)
+    ).all()
+    ids = [str(header) for _, header in rows]
+    customer = [str(header) for direction, header in rows if direction == "inbound"]
+    parent = customer[-1] if customer else None
+    return parent, tuple(i for i in ids if i != parent)
+
+
+def mark_failed(sessions: sessionmaker[Session], message_id: int, reason: str) -> str:
+    with unit_of_work(sessions) as session:
+        message = session.get(Message, message_id, with_for_update=True)
+        assert message is not None
+        _fail(message, reason)
+    log.info("outbound %s not sent: %s", message_id, reason)
+    return OutboundState.FAILED
+
+
+def _fail(message: Message, reason: str) -> None:
+    message.delivery_state = OutboundState.FAILED
+    message.delivery_error = reason
+    message.warnings = [*message.warnings, NOT_SENT + reason]
