@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from config.logs import configure_logging, log_context, redact_addresses
+from config.logs import add_log_context, configure_logging, log_context, redact_addresses
 from config.settings import Settings
 
 
@@ -82,3 +82,15 @@ def test_redaction_keeps_the_domain() -> None:
     assert redact_addresses("a@b.example and x.y+z@mail.co.uk") == (
         "a***@b.example and x***@mail.co.uk"
     )
+
+
+def test_context_added_inside_a_block_ends_with_the_block(stream: io.StringIO) -> None:
+    configure_logging("INFO", "json", "worker", stream=stream)
+    log = logging.getLogger("omniroute.test")
+    with log_context(inbound_id=5):
+        add_log_context(channel="email")
+        log.info("inside")
+    log.info("after")
+    inside, after = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (inside["inbound_id"], inside["channel"]) == (5, "email")
+    assert "channel" not in after and "inbound_id" not in after
