@@ -37,9 +37,13 @@ def sign_in(driver: Any, console: Seeded, tmp_path: Path) -> None:
 
 
 def wait(driver: Any) -> Any:
+    """Waits up to 15 s; an element replaced by the next page is looked up again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, 15)
+    return WebDriverWait(
+        driver, 15, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    )
 
 
 def click_and_accept(driver: Any, element_id: str) -> None:
@@ -66,10 +70,11 @@ def test_an_operator_signs_in_and_reads_a_tickets_trace(
     shoot(browser, tmp_path, "overview")
     # When they open the ticket from the ticket list
     browser.find_element(By.LINK_TEXT, "Tickets").click()
+    wait(browser).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Tickets")
     shoot(browser, tmp_path, "tickets")
     browser.find_element(By.LINK_TEXT, f"#{console.ticket}").click()
     # Then they see its decision trace, its message's threading signal and every attempt
-    trace = browser.find_element(By.ID, "trace").text
+    trace = wait(browser).until(lambda d: d.find_element(By.ID, "trace")).text
     assert "category" in trace and "route" in trace
     assert "threaded by new-ticket" in browser.find_element(By.CSS_SELECTOR, ".message").text
     attempts = browser.find_elements(By.CSS_SELECTOR, f"#delivery-{console.dead_delivery} tbody tr")
@@ -104,7 +109,8 @@ def test_an_operator_releases_a_quarantined_message(
 
     sign_in(browser, console, tmp_path)
     browser.find_element(By.LINK_TEXT, "Held input").click()
-    row = browser.find_element(By.ID, f"inbound-{console.quarantined}").text
+    row = wait(browser).until(lambda d: d.find_element(By.ID, f"inbound-{console.quarantined}"))
+    row = row.text
     assert "mail loop" in row
     shoot(browser, tmp_path, "inbound")
     # When they release it and confirm
