@@ -9,7 +9,8 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.models import Delivery, InboundRecord
+from ingest.health import beat
+from ingest.models import Delivery, InboundRecord, SlaBreach, utcnow
 from tests.channels.console_support import ADMIN_TOKEN, Seeded, console, outbox_for
 
 __all__ = ["console"]
@@ -154,3 +155,27 @@ def test_the_overview_draws_intake_and_lag_charts_as_svg(console: Seeded) -> Non
     assert "http" not in page.split("<svg", 1)[1].split("</svg>")[0].replace(
         "http://www.w3.org/2000/svg", ""
     )
+
+
+def test_tickets_filter_by_field_and_text(console: Seeded) -> None:
+    with signed_in(console) as client:
+        matching = client.get("/console/tickets", params={"channel": "email", "text": "invoice"})
+        other = client.get("/console/tickets", params={"status": "closed"})
+        by_number = client.get("/console/tickets", params={"text": f"#{console.ticket}"})
+    assert "Refund for invoice 42" in matching.text
+    assert "No tickets match." in other.text
+    assert f'href="/console/tickets/{console.ticket}"' in by_number.text
+
+
+def test_sla_and_health_pages_list_breaches_and_roles(
+    console: Seeded, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        session.add(SlaBreach(ticket_id=console.ticket, kind="first_response", due_at=utcnow()))
+        beat(session, "worker", "host-a:7", "4 worker threads and an outbox relay")
+    with signed_in(console) as client:
+        sla = client.get("/console/sla").text
+        health = client.get("/console/health").text
+    assert f"#{console.ticket}</a> Refund for invoice 42" in sla and "first_response" in sla
+    assert 'data-role="worker"' in health and "host-a:7: 4 worker threads" in health
+    assert 'class="none" data-role="scheduler"' in health
