@@ -43,13 +43,6 @@ def log_context(**ids: object) -> Iterator[None]:
         _context.reset(token)
 
 
-def add_log_context(**ids: object) -> None:
-    """Name more of the work in hand for the rest of the enclosing ``log_context`` block
-    (its exit restores what was there before, so nothing leaks to the next unit of work)."""
-    _check(ids)
-    _context.set({**current_context(), **{k: v for k, v in ids.items() if v is not None}})
-
-
 def _check(ids: dict[str, object]) -> None:
     unknown = set(ids) - set(CONTEXT_FIELDS[1:])
     if unknown:

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from config.logs import add_log_context
+from config.logs import log_context
 from config.settings import Settings
 from ingest import channel_steps, outbox
 from ingest.blobs import blob_store_for
@@ -56,8 +56,11 @@ def process_inbound(session: Session, inbound_id: int, settings: Settings) -> In
         return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
     if record.status != "pending":
         return IngestOutcome(record.status, reason="already handled")
-    add_log_context(channel=record.channel, inbound_id=record.id)
+    with log_context(channel=record.channel, inbound_id=record.id):
+        return _process(session, record, settings)
 
+
+def _process(session: Session, record: InboundRecord, settings: Settings) -> IngestOutcome:
     try:
         parsed = parse_record(record.channel, record.raw, record.envelope, parse_context(settings))
     except Unparseable as exc:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from config.logs import add_log_context, configure_logging, log_context, redact_addresses
+from config.logs import configure_logging, log_context, redact_addresses
 from config.settings import Settings
 
 
@@ -84,11 +84,10 @@ def test_redaction_keeps_the_domain() -> None:
     )
 
 
-def test_context_added_inside_a_block_ends_with_the_block(stream: io.StringIO) -> None:
+def test_context_ends_with_its_block(stream: io.StringIO) -> None:
     configure_logging("INFO", "json", "worker", stream=stream)
     log = logging.getLogger("omniroute.test")
-    with log_context(inbound_id=5):
-        add_log_context(channel="email")
+    with log_context(inbound_id=5), log_context(channel="email"):
         log.info("inside")
     log.info("after")
     inside, after = (json.loads(line) for line in stream.getvalue().splitlines())
