@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     sla_sweep_seconds: float = Field(default=60, gt=0, le=3600)
     automated_sends_per_hour: int = Field(default=3, ge=0)
     reopen_window_days: int = Field(default=14, ge=0)
+    # A reply whose original is stored but not processed yet waits for it this long
+    # (so two workers never split a thread), then threads as if alone.
+    thread_wait_seconds: float = Field(default=60, ge=0)
     # Per channel, how many hours after its ticket was resolved a conversation key
     # (an SMS number pair) still threads onto it; a channel not named here (a Slack
     # thread) always does. JSON, e.g. {"sms": 72}.

@@ -7,12 +7,15 @@ the ticket of the message that bounced and mark the address.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from ingest.identity import mark_bouncing
-from ingest.models import InboundRecord, Message, Ticket
+from ingest.models import InboundRecord, Message, Ticket, utcnow
+from ingest.signals import Defer
 from ingest.threading import (
     SIGNED_ADDRESS,
     SIGNED_MESSAGE_ID,
@@ -22,6 +25,7 @@ from ingest.threading import (
 )
 from ingest.ticket_messages import IngestOutcome, add_message, envelope_recipients, finish
 from normalize.bounce import Bounce, parse_bounce
+from normalize.dedupe import email_dedupe_key_for
 from normalize.references import ticket_from_message_id
 from normalize.types import InboundMessage, ParsedInput
 
@@ -38,12 +42,37 @@ def before_thread(
     if ticket_from_message_id(secret, msg.external_id) is not None:
         # One of our own messages came back (a forwarding loop, a misconfigured alias).
         return finish(record, "quarantined", "our own outbound message came back (mail loop)")
+    _wait_for_original(session, record, msg, settings.thread_wait_seconds)
     if not msg.is_automated:
         return None
     bounce = parse_bounce(record.raw, exclude=frozenset(settings.recipients))
     if bounce is None:
         return None
     return _attach_bounce(session, record, parsed, bounce, settings)
+
+
+def _wait_for_original(
+    session: Session, record: InboundRecord, msg: InboundMessage, wait_seconds: float
+) -> None:
+    """Raise ``Defer`` while a message this one answers is stored but not yet processed.
+
+    Bounded: a record older than ``wait_seconds`` threads as if alone (its original
+    may be quarantined or failing), and the original, when it comes, joins it.
+    """
+    parents = [*msg.in_reply_to, *msg.references]
+    if not parents or utcnow() - record.received_at > timedelta(seconds=wait_seconds):
+        return
+    pending = session.execute(
+        select(InboundRecord.id)
+        .where(
+            InboundRecord.dedupe_key.in_([email_dedupe_key_for(p) for p in parents[:50]]),
+            InboundRecord.status == "pending",
+            InboundRecord.id != record.id,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if pending is not None:
+        raise Defer(1.0, f"waits for inbound {pending}, which it answers")
 
 
 def _already_stored(session: Session, msg: InboundMessage) -> int | None:

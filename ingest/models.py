@@ -181,6 +181,9 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(512))
     message_id_header: Mapped[str | None] = mapped_column(String(512), index=True)
+    # The message an inbound message answers (its first In-Reply-To id): a message
+    # that arrives after its answer threads onto the answer's ticket.
+    in_reply_to: Mapped[str | None] = mapped_column(String(512), index=True)
     sender: Mapped[str] = mapped_column(String(320), default="")
     # The kind of identity ``sender`` is (email, phone, slack, web), and the
     # identity row it came from, for inbound messages.
@@ -203,6 +206,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
+    identity: Mapped[Identity | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 

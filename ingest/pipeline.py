@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from ingest import channel_steps, outbox
 from ingest.blobs import blob_store_for
 from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
-from ingest.models import InboundRecord, Ticket, utcnow
+from ingest.models import InboundRecord, Message, Ticket, utcnow
 from ingest.status import change_status
 from ingest.threading import ConversationWindow, ThreadMatch, find_thread
 from ingest.ticket_messages import (
@@ -39,7 +40,17 @@ log = logging.getLogger(__name__)
 
 AGENT_MESSAGE = "agent-message"
 
-__all__ = ["IngestOutcome", "parse_context", "process_inbound"]
+__all__ = ["Continuation", "IngestOutcome", "parse_context", "process_inbound"]
+
+
+class Continuation(Protocol):
+    """What the shell does next inside the same unit of work, instead of queueing it:
+    triage and the acknowledgement's plan for a new ticket, follow-ups for a message
+    on an existing one. Without one, ingest queues that work in the outbox."""
+
+    def ticket_opened(self, session: Session, ticket: Ticket) -> None: ...
+
+    def message_added(self, session: Session, ticket: Ticket, message: Message) -> None: ...
 
 
 def parse_context(settings: Settings) -> ParseContext:
@@ -50,17 +61,21 @@ def parse_context(settings: Settings) -> ParseContext:
     )
 
 
-def process_inbound(session: Session, inbound_id: int, settings: Settings) -> IngestOutcome:
+def process_inbound(
+    session: Session, inbound_id: int, settings: Settings, then: Continuation | None = None
+) -> IngestOutcome:
     record = session.get(InboundRecord, inbound_id, with_for_update=True)
     if record is None:
         return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
     if record.status != "pending":
         return IngestOutcome(record.status, reason="already handled")
     with log_context(channel=record.channel, inbound_id=record.id):
-        return _process(session, record, settings)
+        return _process(session, record, settings, then)
 
 
-def _process(session: Session, record: InboundRecord, settings: Settings) -> IngestOutcome:
+def _process(
+    session: Session, record: InboundRecord, settings: Settings, then: Continuation | None
+) -> IngestOutcome:
     try:
         parsed = parse_record(record.channel, record.raw, record.envelope, parse_context(settings))
     except Unparseable as exc:
@@ -83,7 +98,7 @@ def _process(session: Session, record: InboundRecord, settings: Settings) -> Ing
     )
     identity_id = sender.identity.id
     if msg.author_role is AuthorRole.AGENT:
-        return _agent_message(session, record, parsed, match, identity_id)
+        return _agent_message(session, record, parsed, match, identity_id=identity_id, then=then)
     if msg.is_automated and match.ticket is not None:
         # An out-of-office or other auto-reply is a note: no reopen, no triage, no reply.
         note = add_message(
@@ -96,13 +111,16 @@ def _process(session: Session, record: InboundRecord, settings: Settings) -> Ing
     message = add_message(session, ticket, record, parsed, match, identity_id=identity_id)
     link_claims(session, sender, msg.also_known_as, ticket)
 
+    ticket.updated_at = utcnow()
     if match.ticket is None or match.ticket.id != ticket.id:
-        outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
-        outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket.id)
+        if then is not None:
+            then.ticket_opened(session, ticket)
+        else:
+            outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
+            outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket.id)
     else:
         # A customer message on an existing ticket follows it to where it was handed off.
-        outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=ticket.id, message_id=message.id)
-    ticket.updated_at = utcnow()
+        _follow(session, ticket, message, then)
     outcome = finish(record, "processed", None)
     log.info(
         "inbound %s -> ticket #%s message %s (%s)", record.id, ticket.id, message.id, match.signal
@@ -115,7 +133,9 @@ def _agent_message(
     record: InboundRecord,
     parsed: ParsedInput,
     match: ThreadMatch,
+    *,
     identity_id: int,
+    then: Continuation | None,
 ) -> IngestOutcome:
     """One of our own people wrote in the customer's conversation (a Slack thread reply).
 
@@ -132,9 +152,16 @@ def _agent_message(
     if ticket.first_responded_at is None:
         ticket.first_responded_at = now
     ticket.updated_at = now
-    outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=ticket.id, message_id=message.id)
+    _follow(session, ticket, message, then)
     finish(record, "processed", None)
     return IngestOutcome("processed", ticket_id=ticket.id, message_id=message.id)
+
+
+def _follow(session: Session, ticket: Ticket, message: Message, then: Continuation | None) -> None:
+    if then is not None:
+        then.message_added(session, ticket, message)
+    else:
+        outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=ticket.id, message_id=message.id)
 
 
 def _ticket_for(

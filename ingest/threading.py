@@ -8,11 +8,12 @@ Order (DESIGN.md, "Threading order"):
 2. ``In-Reply-To`` / ``References`` matching a stored Message-ID, from a
    participant of that ticket, so a newsletter or a thread shared by many
    customers never merges their tickets;
-3. the channel's conversation key (a Slack thread, an SMS number pair): the
+3. a stored message that answers this one (it arrived late): the answer's ticket;
+4. the channel's conversation key (a Slack thread, an SMS number pair): the
    ticket of the latest message in that conversation, inside the channel's
    window (:class:`ConversationWindow`); outside it, a new ticket linked to
    that one;
-4. otherwise a new ticket.
+5. otherwise a new ticket.
 
 A bare ticket number from someone not on the ticket never attaches to it.
 """
@@ -37,6 +38,7 @@ SIGNED_MESSAGE_ID = "signed-message-id"
 SUBJECT_TAG = "subject-tag"
 IN_REPLY_TO = "in-reply-to"
 REFERENCES = "references"
+ANSWERED_BY = "answered-by"
 CONVERSATION = "conversation"
 NEW_TICKET = "new-ticket"
 
@@ -98,11 +100,33 @@ def find_thread(
             if is_participant(session, ticket, customer_id, sender):
                 return ThreadMatch(ticket, signal, f"{signal} {message_id}")
             notes.append(f"{signal} names ticket #{ticket.id}, but the sender is not on it")
+    answered = _answered_by(session, msg, customer_id)
+    if answered is not None:
+        return answered
     if msg.conversation_key is not None:
         conversation = _conversation(session, msg.conversation_key, window or ConversationWindow())
         if conversation is not None:
             return conversation
     return ThreadMatch(None, NEW_TICKET, "; ".join(dict.fromkeys(notes)) or "no thread reference")
+
+
+def _answered_by(session: Session, msg: InboundMessage, customer_id: int) -> ThreadMatch | None:
+    """A stored message from a participant answers this one: it arrived after its answer
+    (two workers, a slow relay), so it joins the answer's ticket instead of opening one."""
+    if msg.message_id is None:
+        return None
+    found = session.execute(
+        select(Message.id, Message.ticket_id)
+        .where(Message.in_reply_to == msg.message_id, Message.direction == "inbound")
+        .order_by(Message.id)
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    ticket = session.get(Ticket, found.ticket_id)
+    if ticket is None or not is_participant(session, ticket, customer_id, msg.sender.value):
+        return None
+    return ThreadMatch(ticket, ANSWERED_BY, f"answered by stored message {found.id}")
 
 
 def _conversation(session: Session, key: str, window: ConversationWindow) -> ThreadMatch | None:

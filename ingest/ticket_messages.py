@@ -49,6 +49,7 @@ def add_message(
         channel=str(msg.channel),
         external_id=msg.external_id,
         message_id_header=msg.message_id,
+        in_reply_to=msg.in_reply_to[0] if msg.in_reply_to else None,
         sender=msg.sender.value,
         sender_kind=msg.sender.kind.value,
         identity_id=identity_id,

@@ -65,7 +65,11 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "number": ticket.id,
         "status": ticket.status,
         "channel": ticket.channel,
-        "customer": {"name": ticket.customer.name, "email": ticket.customer.email},
+        "customer": {
+            "id": ticket.customer.id,
+            "name": ticket.customer.name,
+            "email": ticket.customer.email,
+        },
         "subject": ticket.subject,
         "category": ticket.category,
         "priority": ticket.priority,
@@ -126,9 +130,24 @@ def _message_view(message: Message) -> dict[str, Any]:
         "kind": message.kind,
         "thread_signal": message.thread_signal,
         "thread_detail": message.thread_detail,
+        "identity": _identity_of(message),
+        "conversation_key": message.conversation_key,
+        "delivery_state": message.delivery_state,
+        "delivery_error": message.delivery_error,
         "auto_reasons": list(message.auto_reasons),
         "warnings": list(message.warnings),
     }
+
+
+def _identity_of(message: Message) -> dict[str, str] | None:
+    """The identity an inbound message came from, or an outbound one went to."""
+    if message.identity is not None:
+        return {"kind": message.identity.kind, "value": message.identity.value}
+    if message.direction == "inbound":
+        return {"kind": message.sender_kind or "email", "value": message.sender}
+    if message.direction == "outbound" and message.recipient:
+        return {"kind": "email", "value": message.recipient}
+    return None
 
 
 def attachment_view(attachment: Attachment) -> dict[str, Any]:

@@ -23,9 +23,13 @@ def email_dedupe_key(raw: bytes) -> str:
     end = _header_end(head)
     match = _MESSAGE_ID.search(head, 0, end)
     if match:
-        message_id = match.group(1).decode("ascii", "replace")
-        return f"email:{message_id}"[:_MAX_KEY]
+        return email_dedupe_key_for(match.group(1).decode("ascii", "replace"))
     return "email:sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def email_dedupe_key_for(message_id: str) -> str:
+    """The dedupe key of a message with this Message-ID (as ``email_dedupe_key`` makes it)."""
+    return f"email:{message_id}"[:_MAX_KEY]
 
 
 def _header_end(head: bytes) -> int:

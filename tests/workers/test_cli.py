@@ -50,7 +50,7 @@ def test_tickets_show_json_has_the_documented_fields(env: dict[str, str], one_ti
         "deliveries",
     ):
         assert key in view
-    assert view["customer"] == {"name": "Jane Doe", "email": "jane@customer.test"}
+    assert view["customer"] == {"id": 1, "name": "Jane Doe", "email": "jane@customer.test"}
     message = view["messages"][0]
     for key in ("direction", "channel", "external_id", "body_text", "received_at"):
         assert key in message

@@ -38,6 +38,10 @@ COMMANDS = {
         "workers.cli.replay:replay_command",
         "Dry run: decide stored tickets under new rules; print what would change.",
     ),
+    "customers": (
+        "workers.cli.customers:customers",
+        "Customers and their identities on every channel.",
+    ),
     "deliveries": ("workers.cli.deliveries:deliveries", "Hand-offs to other help desks."),
     "train": (
         "workers.cli.classifier:train",

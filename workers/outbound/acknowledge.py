@@ -51,7 +51,7 @@ def acknowledge(
 ) -> str:
     """Send (or decide not to send) the acknowledgement; returns the send's status."""
     with unit_of_work(sessions) as session:
-        planned = _plan(session, settings, senders, ticket_id)
+        planned = plan_acknowledgement(session, settings, senders, ticket_id)
     if isinstance(planned, str):
         return planned
     state = send_outbound(sessions, senders, planned, _ack_text)
@@ -70,10 +70,12 @@ def acknowledge(
         return send.status
 
 
-def _plan(
+def plan_acknowledgement(
     session: Session, settings: Settings, senders: Mapping[str, ReplySender], ticket_id: int
 ) -> int | str:
-    """The acknowledgement message to send (its id), or the recorded status."""
+    """The acknowledgement message to send (its id), or the recorded status (suppressed…).
+
+    Runs in the caller's transaction: inline after triage, or in the actor."""
     ticket = session.get(Ticket, ticket_id, with_for_update=True)
     if ticket is None:
         return "missing"

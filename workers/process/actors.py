@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -24,6 +25,7 @@ from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import FailedWork, InboundRecord, utcnow
 from ingest.pipeline import process_inbound
+from ingest.signals import Defer
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
 from workers.delivery.followups import plan_followups, plan_status_change
@@ -31,6 +33,7 @@ from workers.errors import TransientError
 from workers.outbound.acknowledge import acknowledge
 from workers.outbound.send_reply import send_reply
 from workers.process.broker import QUEUE
+from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 
@@ -48,8 +51,17 @@ def register_actors(
 
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
-            with unit_of_work(runtime.sessions) as session:
-                process_inbound(session, inbound_id, settings)
+            loaded = runtime.rules_source.snapshot()
+            then = RouteInline(settings, loaded.rules, loaded.classifier, senders)
+            try:
+                with unit_of_work(runtime.sessions) as session:
+                    process_inbound(session, inbound_id, settings, then)
+            except Defer as signal:
+                # Not a failure: the record stays pending and comes back after the delay.
+                with unit_of_work(runtime.sessions) as session:
+                    delay = timedelta(seconds=signal.seconds)
+                    outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+                log.info("inbound %s deferred: %s", inbound_id, signal.reason)
 
         _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
 

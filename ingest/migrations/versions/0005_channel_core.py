@@ -46,12 +46,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("sender_kind", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("identity_id", BigId, nullable=True))
         batch.add_column(sa.Column("conversation_key", sa.String(length=512), nullable=True))
+        batch.add_column(sa.Column("in_reply_to", sa.String(length=512), nullable=True))
         batch.add_column(sa.Column("delivery_state", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("delivery_error", sa.Text(), nullable=True))
         batch.create_foreign_key("fk_messages_identity_id", "identities", ["identity_id"], ["id"])
         batch.create_index(
             batch.f("ix_messages_conversation_key"), ["conversation_key"], unique=False
         )
+        batch.create_index(batch.f("ix_messages_in_reply_to"), ["in_reply_to"], unique=False)
     # Existing email messages and identities: what they were all along.
     op.execute(
         "UPDATE messages SET sender_kind = 'email' "
@@ -87,11 +89,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("customer_merges")
     with op.batch_alter_table("messages") as batch:
+        batch.drop_index(batch.f("ix_messages_in_reply_to"))
         batch.drop_index(batch.f("ix_messages_conversation_key"))
         batch.drop_constraint("fk_messages_identity_id", type_="foreignkey")
         for name in (
             "delivery_error",
             "delivery_state",
+            "in_reply_to",
             "conversation_key",
             "identity_id",
             "sender_kind",

@@ -20,6 +20,12 @@ def parse_pigeon(raw: bytes, envelope: Mapping[str, Any], context: ParseContext)
     except (ValueError, KeyError, TypeError) as exc:
         raise Unparseable(f"not a pigeon note: {exc}") from None
     first_line = text.strip().splitlines()[0] if text.strip() else ""
+    # A note may say which email its sender has, and whether the loft checked it.
+    claims = (
+        (Party(PartyKind.EMAIL, note["email"], verified=bool(note.get("email_verified"))),)
+        if note.get("email")
+        else ()
+    )
     return ParsedInput(
         InboundMessage(
             channel=CHANNEL,
@@ -29,5 +35,6 @@ def parse_pigeon(raw: bytes, envelope: Mapping[str, Any], context: ParseContext)
             body_text=text,
             body_full=text,
             conversation_key=f"{sender}:{ours}",
+            also_known_as=claims,
         )
     )

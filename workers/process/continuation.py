@@ -1,0 +1,79 @@
+"""One unit of work per inbound record: ingest, triage and the acknowledgement's plan in
+one transaction, so a new ticket is routed without a hop through the broker.
+
+Only work with outside effects is left in the outbox: sending the acknowledgement,
+hand-offs to desks. Triage and planning run in a savepoint: a bug there rolls back
+only that step and queues it as its own work (where the bug is recorded under its
+stage), so the customer's message still becomes a ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from channels.reply_senders import ReplySender
+from config.rules import RuleSet
+from config.settings import Settings
+from ingest import outbox
+from ingest.errors import StoreUnavailable
+from ingest.models import Message, Ticket
+from router.classifier.types import CategoryClassifier
+from workers.delivery.followups import plan_followups
+from workers.outbound.acknowledge import plan_acknowledgement
+from workers.triage.decide import triage_ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInline:
+    """The continuation the ``ingest`` actor gives ``process_inbound``."""
+
+    settings: Settings
+    rules: RuleSet
+    classifier: CategoryClassifier | None
+    senders: Mapping[str, ReplySender]
+
+    def ticket_opened(self, session: Session, ticket: Ticket) -> None:
+        ticket_id = ticket.id
+        self._step(
+            session,
+            lambda: triage_ticket(session, ticket_id, self.rules, classifier=self.classifier),
+            fallback=lambda: outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket_id),
+        )
+
+        def acknowledgement() -> None:
+            planned = plan_acknowledgement(session, self.settings, self.senders, ticket_id)
+            if isinstance(planned, int):
+                outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket_id)
+
+        self._step(
+            session,
+            acknowledgement,
+            fallback=lambda: outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket_id),
+        )
+
+    def message_added(self, session: Session, ticket: Ticket, message: Message) -> None:
+        ticket_id, message_id = ticket.id, message.id
+        self._step(
+            session,
+            lambda: plan_followups(session, ticket_id, message_id),
+            fallback=lambda: outbox.add_work(
+                session, outbox.FOLLOW_UP, ticket_id=ticket_id, message_id=message_id
+            ),
+        )
+
+    @staticmethod
+    def _step(session: Session, step: Callable[[], object], fallback: Callable[[], object]) -> None:
+        try:
+            with session.begin_nested():
+                step()
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception("inline step failed; queued as its own work instead")
+            fallback()
