@@ -4,6 +4,7 @@ heartbeats that `omniroute status` reads, and clear refusals of a split deployme
 from __future__ import annotations
 
 import json
+import smtplib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.integration.support import OMNIROUTE, Processes, clean_env, free_port, wait_until
 from tests.integration.test_cli import omniroute
+from tests.mail import customer_mail
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +98,47 @@ def test_a_role_on_a_shared_database_without_a_signing_key_refuses_to_start(
     assert "OMNIROUTE_SIGNING_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "secret.key").exists()
+
+
+def test_run_beats_for_every_role_and_serves_the_console(
+    tmp_path: Path, processes: Processes
+) -> None:
+    # Given `omniroute run` on the embedded default, with an admin token for the console
+    http_port, smtp_port = free_port(), free_port()
+    data = tmp_path / "data"
+    env = clean_env(
+        OMNIROUTE_DATA_DIR=str(data),
+        OMNIROUTE_HTTP_PORT=str(http_port),
+        OMNIROUTE_SMTP_PORT=str(smtp_port),
+        OMNIROUTE_ADMIN_TOKEN="run-admin-token",
+    )
+    processes.start("run", [str(OMNIROUTE), "run"], env, tmp_path)
+    base = f"http://127.0.0.1:{http_port}"
+
+    def alive() -> bool:
+        try:
+            roles = httpx.get(f"{base}/readyz", timeout=2).json().get("roles", {})
+        except (httpx.HTTPError, ValueError):
+            return False
+        return all(
+            roles.get(r, {}).get("alive") == 1 for r in ("web", "smtp", "worker", "scheduler")
+        )
+
+    wait_until(alive, "heartbeats of every role in run", context=processes.output)
+    # When a customer mails support
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+        client.send_message(customer_mail(subject="Printer on fire"))
+    # Then the acknowledgement lands in the blob store's sent-mail (the data dir here)
+    wait_until(
+        lambda: any((data / "sent-mail").glob("*.eml")),
+        "a stored acknowledgement",
+        context=processes.output,
+    )
+    # And an operator signed in with the admin token sees the ticket in the console
+    with httpx.Client(base_url=base) as browser:
+        form = browser.get("/console/login").text
+        csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        browser.post("/console/login", data={"token": "run-admin-token", "csrf": csrf})
+        tickets = browser.get("/console/tickets")
+    assert tickets.status_code == 200
+    assert "Printer on fire" in tickets.text

@@ -190,10 +190,8 @@ def serve_http(runtime: Runtime) -> None:
 def run_all(settings: Settings) -> None:
     """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    check_deployment(
-        settings,
-        "run (web, smtp, worker, scheduler" + (", imap)" if settings.imap_mailboxes else ")"),
-    )
+    roles = ["web", "smtp", "worker", "scheduler"] + (["imap"] if settings.imap_mailboxes else [])
+    check_deployment(settings, f"run ({', '.join(roles)})")
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
         broker_url = settings.broker_url
@@ -209,9 +207,8 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
         if settings.imap_mailboxes:
             stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
-        for role in ("web", "smtp", "worker", "scheduler", "imap"):
-            if role != "imap" or settings.imap_mailboxes:
-                stack.enter_context(heartbeat(settings, role, serves(role, settings)))
+        for role in roles:
+            stack.enter_context(heartbeat(settings, role, serves(role, settings)))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
