@@ -5,6 +5,11 @@ Many SMTP sessions committing at once would fight over the store's write lock
 each input to this thread, which commits everything waiting in one transaction
 and only then resolves each sender's future, so every ``250`` still follows its
 own commit.
+
+Failures are told apart for the edge (see ``channels/replies.py``):
+``StoreUnavailable`` (the store is down or locked), ``WriterBusy`` (more inputs
+wait than the bound allows) and ``AcceptFailed`` (a bug: logged with its
+traceback and counted, never reported as an outage).
 """
 
 from __future__ import annotations
@@ -17,12 +22,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
+MAX_PENDING = 1000
+
+
+class WriterBusy(Exception):
+    """More inputs wait for the writer than its bound; the sender should retry later."""
+
+
+class AcceptFailed(Exception):
+    """Accepting the input failed through a bug (logged with its traceback); not stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +48,43 @@ class _Job:
 
 
 class BatchWriter:
-    def __init__(self, sessions: sessionmaker[Session], max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        max_batch: int = MAX_BATCH,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
         self.sessions = sessions
         self.max_batch = max_batch
+        self.max_pending = max_pending
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="accept-writer", daemon=True)
         self._thread.start()
 
+    @property
+    def pending(self) -> int:
+        """Inputs handed to the writer and not yet settled."""
+        return self._pending
+
+    @property
+    def saturated(self) -> bool:
+        return self._pending >= self.max_pending
+
     async def accept(self, item: RawInput) -> Accepted:
-        """Commit ``item``; raises ``StoreUnavailable`` when the store cannot take it."""
+        """Commit ``item``.
+
+        Raises ``StoreUnavailable`` when the store cannot take it, ``WriterBusy``
+        when ``max_pending`` inputs already wait, ``AcceptFailed`` on a bug.
+        """
+        with self._pending_lock:
+            if self._pending >= self.max_pending:
+                raise WriterBusy(f"{self._pending} inputs already wait for the store")
+            self._pending += 1
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Accepted] = loop.create_future()
+        # Counted until the writer settles it, even if the sender hangs up meanwhile.
         self._jobs.put(_Job(item, future, loop))
         return await future
 
@@ -80,8 +121,16 @@ class BatchWriter:
                 for job in batch:
                     self._commit([job])
                 return
-            log.exception("accept failed")
-            outcomes = [StoreUnavailable("accept failed; see log")]
+            item = batch[0].item
+            log.exception(
+                "internal error accepting %s input %s; the sender is told to retry",
+                item.channel,
+                item.dedupe_key,
+            )
+            EDGE_INTERNAL_ERRORS.labels(channel=item.channel).inc()
+            outcomes = [AcceptFailed("internal error; see the log")]
+        with self._pending_lock:
+            self._pending -= len(batch)
         _settle(batch, outcomes)
 
 

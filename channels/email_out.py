@@ -13,10 +13,11 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from channels.mail_headers import envelope_address, mailbox, new_message
 from config.settings import Settings
 from ingest.blobs import BlobStore, blob_store_for
 from ingest.models import utcnow
@@ -51,7 +52,15 @@ class SmtpTransport:
                 client.starttls(context=ssl.create_default_context())
             if parts.username:
                 client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.send_message(message, from_addr=sender, to_addrs=recipients)
+            to_addrs = [envelope_address(r) for r in recipients]
+            if not all(r.isascii() for r in to_addrs):
+                client.ehlo_or_helo_if_needed()
+                if not client.has_extn("smtputf8"):
+                    # RFC 6531: only an SMTPUTF8 relay can carry a non-ASCII mailbox. That
+                    # will not change on a retry, so it is the recipient's refusal.
+                    refusal = (553, b"5.6.7 relay does not support SMTPUTF8 for this mailbox")
+                    raise smtplib.SMTPRecipientsRefused(dict.fromkeys(to_addrs, refusal))
+            client.send_message(message, from_addr=envelope_address(sender), to_addrs=to_addrs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +109,9 @@ def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
     """The mail that tells a customer their ticket number, threaded onto their message."""
     tag = subject_tag(ack.ticket_number)
     original = ack.subject.strip() or "your message"
-    message = EmailMessage()
-    message["From"] = formataddr((ack.from_name, ack.from_address))
-    message["To"] = formataddr((ack.to_name, ack.to_address))
+    message = new_message(ack.to_address)
+    message["From"] = mailbox(ack.from_name, ack.from_address)
+    message["To"] = mailbox(ack.to_name, ack.to_address)
     message["Subject"] = f"{tag} Re: {original}" if tag not in original else f"Re: {original}"
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = ack.message_id
@@ -114,6 +123,6 @@ def build_acknowledgement(ack: Acknowledgement) -> EmailMessage:
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     # A signed plus-address: the reply threads even if the subject and headers are lost.
-    message["Reply-To"] = formataddr((ack.from_name, ack.reply_to))
+    message["Reply-To"] = mailbox(ack.from_name, ack.reply_to)
     message.set_content(ack.body if ack.body.endswith("\n") else ack.body + "\n")
     return message

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
+from channels.mail_headers import mailbox, new_message
 from ingest.models import utcnow
+from ingest.reply_author import author_problem
 from normalize.threadkeys import subject_tag
 
 # RFC 5322 3.6.4 asks for the parent's references; we keep the newest of them.
@@ -46,11 +48,19 @@ def reply_subject(number: int, subject: str) -> str:
     return f"Re: {original}" if tag in original else f"{tag} Re: {original}"
 
 
+def from_display_name(reply: AgentReply) -> str:
+    """``alice (Support)``; just the support name when the stored author is unfit for a
+    header (authors are checked before they are stored; this guards older rows)."""
+    if author_problem(reply.author) is not None:
+        return reply.from_name
+    return f"{reply.author.strip()} ({reply.from_name})"
+
+
 def build_reply(reply: AgentReply) -> EmailMessage:
     """The mail that carries an agent's answer to the customer."""
-    message = EmailMessage()
-    message["From"] = formataddr((f"{reply.author} ({reply.from_name})", reply.from_address))
-    message["To"] = formataddr((reply.to_name, reply.to_address))
+    message = new_message(reply.to_address)
+    message["From"] = mailbox(from_display_name(reply), reply.from_address)
+    message["To"] = mailbox(reply.to_name, reply.to_address)
     message["Subject"] = reply_subject(reply.ticket_number, reply.subject)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = reply.message_id
@@ -62,6 +72,6 @@ def build_reply(reply: AgentReply) -> EmailMessage:
         unique = list(reversed(dict.fromkeys(reversed(chain))))
         message["References"] = " ".join(unique[-MAX_REFERENCES:])
     # The signed plus-address: the answer threads even if subject and headers are lost.
-    message["Reply-To"] = formataddr((reply.from_name, reply.reply_to))
+    message["Reply-To"] = mailbox(reply.from_name, reply.reply_to)
     message.set_content(reply.body if reply.body.endswith("\n") else reply.body + "\n")
     return message

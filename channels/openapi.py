@@ -3,6 +3,7 @@
 Written out rather than generated: the app is a handful of Starlette routes, and a
 test checks that every route is described here and nothing else is. Request bodies
 come from the pydantic models that validate them, so the two cannot drift apart.
+Each operation names the bearer-token scope it needs (``security``), or none.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from config.statuses import STATUSES
 from ingest.agent_reply import ReplyRequest
+from ingest.tokens import METRICS, READ, REPLY
 
 VERSION = "0.1.0"
 _JSON = "application/json"
@@ -25,6 +27,19 @@ def _ref(name: str) -> dict[str, str]:
 
 
 _ERROR = _json("An error, said in one sentence", _ref("Error"))
+_OPEN: list[dict[str, list[str]]] = []
+_AUTH_ERRORS = {
+    "401": {
+        **_json("No token, or one unknown or revoked", _ref("Error")),
+        "headers": {
+            "WWW-Authenticate": {
+                "description": "The bearer challenge (RFC 6750)",
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    "403": _json("The token lacks the scope this operation needs", _ref("Error")),
+}
 _NUMBER = {
     "name": "number",
     "in": "path",
@@ -59,7 +74,11 @@ _TICKET_PROPERTIES: dict[str, Any] = {
 }
 
 
-def openapi_document() -> dict[str, Any]:
+def _bearer(scope: str) -> list[dict[str, list[str]]]:
+    return [{"bearer": [scope]}]
+
+
+def openapi_document(*, metrics_require_token: bool = False) -> dict[str, Any]:
     """The whole description, as a JSON-safe dict."""
     reply_schema = ReplyRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     return {
@@ -71,11 +90,14 @@ def openapi_document() -> dict[str, Any]:
             "help desks where agents work.",
         },
         "paths": {
-            "/healthz": {"get": _op("The process is alive", _json("Alive", {"type": "object"}))},
+            "/healthz": {
+                "get": _op("The process is alive", _json("Alive", {"type": "object"}), _OPEN)
+            },
             "/readyz": {
                 "get": _op(
                     "The store and the broker are reachable",
                     _json("Ready", _ref("Readiness")),
+                    _OPEN,
                     {"503": _json("Not ready: the check that failed says why", _ref("Readiness"))},
                 )
             },
@@ -83,6 +105,8 @@ def openapi_document() -> dict[str, Any]:
                 "get": _op(
                     "Prometheus metrics",
                     {"description": "Text exposition format", "content": {"text/plain": {}}},
+                    _bearer(METRICS) if metrics_require_token else _OPEN,
+                    _AUTH_ERRORS if metrics_require_token else None,
                 )
             },
             "/api/tickets": {
@@ -90,6 +114,8 @@ def openapi_document() -> dict[str, Any]:
                     **_op(
                         "The most recent tickets",
                         _json("Tickets, newest first", {"type": "array", "items": _ref("Ticket")}),
+                        _bearer(READ),
+                        _AUTH_ERRORS,
                     ),
                     "parameters": [
                         _query("limit", "At most this many (1-500)", 50),
@@ -102,7 +128,8 @@ def openapi_document() -> dict[str, Any]:
                     **_op(
                         "One ticket with its messages, decision and deliveries",
                         _json("The ticket", _ref("TicketDetail")),
-                        {"400": _ERROR, "404": _ERROR},
+                        _bearer(READ),
+                        {"400": _ERROR, **_AUTH_ERRORS, "404": _ERROR},
                     ),
                     "parameters": [_NUMBER],
                 }
@@ -113,7 +140,23 @@ def openapi_document() -> dict[str, Any]:
                         "An agent's reply: stored, sent to the customer on their channel, "
                         "and the SLA first-response clock stopped",
                         _json("The stored reply", {"type": "object"}),
-                        {"400": _ERROR, "404": _ERROR, "413": _ERROR, "503": _ERROR},
+                        _bearer(REPLY),
+                        {
+                            "400": _ERROR,
+                            **_AUTH_ERRORS,
+                            "403": _json(
+                                "The token lacks the scope, or may not sign as this author",
+                                _ref("Error"),
+                            ),
+                            "404": _ERROR,
+                            "413": _ERROR,
+                            "422": _json(
+                                "The author is missing or unfit for a mail header, or the "
+                                "customer cannot be answered on the named channel",
+                                _ref("Error"),
+                            ),
+                            "503": _ERROR,
+                        },
                         status="201",
                     ),
                     "parameters": [_NUMBER],
@@ -125,6 +168,15 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from `omniroute tokens create`, sent as "
+                    "`Authorization: Bearer omr_…`. Scopes: tickets:read, tickets:reply, "
+                    "metrics, and admin (every scope).",
+                }
+            },
             "schemas": {
                 "ReplyRequest": reply_schema,
                 "Ticket": {"type": "object", "properties": _TICKET_PROPERTIES},
@@ -149,7 +201,7 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {"error": {"type": "string"}},
                     "required": ["error"],
                 },
-            }
+            },
         },
     }
 
@@ -157,10 +209,15 @@ def openapi_document() -> dict[str, Any]:
 def _op(
     summary: str,
     ok: dict[str, Any],
+    security: list[dict[str, list[str]]],
     errors: dict[str, Any] | None = None,
     status: str = "200",
 ) -> dict[str, Any]:
-    return {"summary": summary, "responses": {status: ok, **(errors or {})}}
+    return {
+        "summary": summary,
+        "security": security,
+        "responses": {status: ok, **(errors or {})},
+    }
 
 
 def _query(name: str, description: str, default: int) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 An MTA delivering to a command reads the exit status as sysexits(3): 0 delivered,
 75 (EX_TEMPFAIL) try again later, 65 (EX_DATAERR) bounce. Like the SMTP edge it
-only stores the raw bytes with their dedupe key; workers do the rest.
+only stores the raw bytes with their dedupe key; workers do the rest. The bytes
+are stored as read: no line length limit (the MTA already took the message), no
+rewrapping. A bug in the accept path exits 75 with the traceback logged, so the
+mail waits in the MTA's queue instead of bouncing (see ``channels/replies.py``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from channels import replies
@@ -15,6 +19,8 @@ from ingest.accept import accept_raw
 from ingest.db import create_store_engine, session_factory
 from ingest.errors import StoreUnavailable
 from normalize.dedupe import email_dedupe_key
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,9 @@ def accept_piped(settings: Settings, raw: bytes) -> PipeResult:
         )
     except StoreUnavailable as exc:
         return PipeResult(replies.EXIT_TEMPFAIL, f"store unavailable, try again later: {exc}")
+    except Exception:
+        log.exception("internal error accepting a piped message; the MTA is told to retry")
+        return PipeResult(replies.EXIT_TEMPFAIL, "internal error, not stored; try again later")
     finally:
         engine.dispose()
     state = "duplicate of" if accepted.duplicate else "accepted as"

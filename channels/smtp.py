@@ -1,7 +1,15 @@
-"""SMTP server (aiosmtpd): verify the recipient, bound the size, store durably, then answer.
+"""SMTP server (aiosmtpd): bound the client, verify the recipient, store durably, then answer.
 
 Commits go through a ``BatchWriter`` thread, so a slow commit never blocks the
-event loop that serves every other connection.
+event loop that serves every other connection. Every reply is one of
+``channels/replies.py``'s; aiosmtpd's own size replies are replaced by ours.
+
+Long lines: RFC 5322 §2.1.1 caps a line at 998 characters, but real clients
+send longer ones and Postfix accepts them (it splits past ``line_length_limit``
+and rejoins them on delivery). A refusal would be permanent and bounce the mail,
+so any line is accepted as long as the message fits the size limit, and the
+bytes are stored as received (only the SMTP dot-stuffing of RFC 5321 §4.5.2 is
+undone).
 """
 
 from __future__ import annotations
@@ -9,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -17,8 +25,10 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from channels import replies
-from channels.batch_writer import BatchWriter
+from channels.batch_writer import AcceptFailed, BatchWriter, WriterBusy
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.recipients import accepts
+from channels.smtp_limits import ClientLimiter, SmtpLimits
 from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
 from ingest.refusals import record_refusal
@@ -26,23 +36,50 @@ from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
 
+# aiosmtpd's own replies past the size limit (MAIL ... SIZE=, DATA) and for a
+# line past its stream limit, which here is past the size limit too.
+_AIOSMTPD_TOO_BIG = (b"552 Error", b"500 Line too long")
+
 
 class IngestHandler:
-    """aiosmtpd handler: RCPT checks the recipient, DATA commits the raw message."""
+    """aiosmtpd handler: MAIL bounds the client, RCPT checks the recipient, DATA commits."""
 
     def __init__(
         self,
         sessions: sessionmaker[DbSession],
         recipients: tuple[str, ...],
         on_accepted: Callable[[], None] | None = None,
+        limits: SmtpLimits | None = None,
     ) -> None:
-        self.writer = BatchWriter(sessions)
+        limits = limits or SmtpLimits()
+        self.writer = BatchWriter(sessions, max_pending=limits.max_pending_writes)
         self.sessions = sessions
         self.recipients = recipients
         self.on_accepted = on_accepted
+        self.limits = limits
+        self.clients = ClientLimiter(
+            limits.max_connections_per_client, limits.max_messages_per_client_per_minute
+        )
 
     def close(self) -> None:
         self.writer.close()
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.writer.saturated:
+            log.warning("smtp writer queue full (%d waiting), answering 421", self.writer.pending)
+            EDGE_REFUSED.labels(channel="email", reason="busy").inc()
+            return replies.TEMP_421_BUSY
+        if not self.clients.take_message(client_of(session)):
+            log.warning("smtp client %s over the message rate, answering 421", client_of(session))
+            EDGE_REFUSED.labels(channel="email", reason="message-rate").inc()
+            return replies.TEMP_421_TOO_MANY_MESSAGES.format(
+                limit=self.limits.max_messages_per_client_per_minute
+            )
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return replies.OK_250_SENDER
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -62,7 +99,7 @@ class IngestHandler:
         meta: dict[str, Any] = {
             "mail_from": envelope.mail_from or "",
             "rcpt_tos": list(envelope.rcpt_tos),
-            "peer": str(session.peer[0]) if session.peer else None,
+            "peer": client_of(session),
             "helo": session.host_name,
         }
         try:
@@ -70,6 +107,12 @@ class IngestHandler:
         except StoreUnavailable as exc:
             log.warning("smtp store unavailable, answering 451: %s", exc)
             return replies.TEMP_451_STORE_DOWN
+        except WriterBusy as exc:
+            log.warning("smtp writer busy, answering 451: %s", exc)
+            EDGE_REFUSED.labels(channel="email", reason="busy").inc()
+            return replies.TEMP_451_BUSY
+        except AcceptFailed:
+            return replies.TEMP_451_INTERNAL_ERROR  # logged and counted by the writer
         if accepted.duplicate:
             log.info("smtp duplicate of inbound %s", accepted.inbound_id)
             return replies.OK_250_DUPLICATE.format(inbound_id=accepted.inbound_id)
@@ -78,22 +121,85 @@ class IngestHandler:
             self.on_accepted()
         return replies.OK_250_QUEUED.format(inbound_id=accepted.inbound_id)
 
+    async def handle_exception(self, error: Exception) -> str:
+        """A bug in a hook: a temporary reply (aiosmtpd's is a permanent 500), logged, counted."""
+        log.error("internal error in the smtp edge", exc_info=error)
+        EDGE_INTERNAL_ERRORS.labels(channel="email").inc()
+        return replies.TEMP_451_INTERNAL_ERROR
 
-def start_smtp_server(
-    handler: IngestHandler, *, host: str, port: int, max_bytes: int, hostname: str
-) -> Controller:
-    """Serve on a thread of its own; aiosmtpd answers 552 past ``max_bytes``."""
-    controller = Controller(
+
+class EdgeSMTP(SMTP):
+    """aiosmtpd's protocol with our limits: lines up to the size limit, per-client connections,
+    our own ``552`` and ``421`` replies (a ``421`` closes the connection, RFC 5321 §3.8)."""
+
+    def __init__(self, handler: IngestHandler, **kwargs: Any) -> None:
+        self.limits = handler.limits
+        # The stream limit is the longest line aiosmtpd reads; "+ 3" for the
+        # transparency dot and CRLF of a line as long as the whole message.
+        self.line_length_limit = handler.limits.max_message_bytes + 3
+        self._client: str | None = None
+        self._refused = False
+        super().__init__(handler, data_size_limit=handler.limits.max_message_bytes, **kwargs)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._client is None and not self._refused:  # not again after STARTTLS
+            peer = transport.get_extra_info("peername")
+            client = str(peer[0]) if peer else "unknown"
+            handler: IngestHandler = self.event_handler
+            if handler.clients.open(client):
+                self._client = client
+            else:
+                self._refused = True
+                log.warning("smtp client %s has too many connections, answering 421", client)
+                EDGE_REFUSED.labels(channel="email", reason="connections").inc()
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._client is not None:
+            handler: IngestHandler = self.event_handler
+            handler.clients.close(self._client)
+            self._client = None
+        super().connection_lost(error)
+
+    async def push(self, status: AnyStr) -> None:
+        response = status.encode("utf-8") if isinstance(status, str) else bytes(status)
+        if response.startswith(b"220 ") and self._refused:
+            response = replies.TEMP_421_TOO_MANY_CONNECTIONS.format(
+                limit=self.limits.max_connections_per_client
+            ).encode()
+        elif response.startswith(_AIOSMTPD_TOO_BIG):
+            response = replies.ERR_552_TOO_BIG.format(limit=self.limits.max_message_bytes).encode()
+        await super().push(response)
+        if response.startswith(b"421 ") and self.transport is not None:
+            self.transport.close()
+
+
+class EdgeController(Controller):
+    """aiosmtpd's controller serving ``EdgeSMTP``."""
+
+    handler: IngestHandler
+
+    def factory(self) -> SMTP:
+        return EdgeSMTP(self.handler, **self.SMTP_kwargs)
+
+
+def start_smtp_server(handler: IngestHandler, *, host: str, port: int, hostname: str) -> Controller:
+    """Serve on a thread of its own, with ``handler.limits``."""
+    controller = EdgeController(
         handler,
         hostname=host,
         port=port,
-        data_size_limit=max_bytes,
         server_hostname=hostname,
         ident="omniroute ESMTP",
         decode_data=False,
     )
     controller.start()
     return controller
+
+
+def client_of(session: Session) -> str:
+    """The client's IP address as text."""
+    return str(session.peer[0]) if session.peer else "unknown"
 
 
 def redact(address: str) -> str:

@@ -1,4 +1,11 @@
-"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies, the console."""
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies, the console.
+
+Every ``/api/`` route needs a bearer token with its scope (:mod:`channels.auth`):
+``tickets:read`` to read tickets, ``tickets:reply`` to answer customers.
+``/healthz``, ``/readyz`` and ``/openapi.json`` stay open; ``/metrics`` asks for a
+token with the ``metrics`` scope when ``metrics_require_token`` is set. The ops
+console under ``/console`` signs in with a token that has the ``admin`` scope.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +23,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.access_log import AccessLog
+from channels.auth import TokenGate
 from channels.console import ConsoleConfig
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.ops_metrics import OperationsCollector, QueueDepth
 from channels.web_replies import reply_endpoint
 from ingest.health_report import health_report
+from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
 
@@ -29,6 +39,8 @@ def create_app(
     sessions: sessionmaker[Session],
     broker_ping: Callable[[], None] | None = None,
     on_work: Callable[[], None] | None = None,
+    *,
+    metrics_require_token: bool = False,
     queue_depth: QueueDepth | None = None,
     console: ConsoleConfig | None = None,
 ) -> Starlette:
@@ -37,9 +49,12 @@ def create_app(
     ``queue_depth`` reads the broker's queues for ``/metrics``; ``console`` serves the
     ops console under ``/console`` (left out, the console is not served).
     """
+    gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
     registry.register(OperationsCollector(sessions, queue_depth))
+    for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
+        registry.register(counter)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -79,7 +94,7 @@ def create_app(
 
         def load() -> dict[str, Any] | None:
             with sessions() as session:
-                return show_ticket(session, number)
+                return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
         if found is None:
@@ -89,17 +104,17 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
 
-    document = openapi_document()
+    document = openapi_document(metrics_require_token=metrics_require_token)
     routes: list[BaseRoute] = [
         Route("/openapi.json", openapi),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics),
-        Route("/api/tickets", tickets),
-        Route("/api/tickets/{number}", ticket),
+        Route("/metrics", gate.protect(METRICS, metrics) if metrics_require_token else metrics),
+        Route("/api/tickets", gate.protect(READ, tickets)),
+        Route("/api/tickets/{number}", gate.protect(READ, ticket)),
         Route(
             "/api/tickets/{number}/replies",
-            reply_endpoint(sessions, on_work),
+            gate.protect(REPLY, reply_endpoint(sessions, on_work)),
             methods=["POST"],
         ),
     ]

@@ -1,10 +1,16 @@
 """``POST /api/tickets/{number}/replies``: an agent answers the customer.
 
-The edge bounds the request (``MAX_REQUEST_BYTES``), validates it with
-:class:`ingest.agent_reply.ReplyRequest` and stores it in one transaction; the
-``send_reply`` worker sends it. Answers: ``201`` with the stored reply, ``400`` with
-the problems for bad input, ``404`` for an unknown ticket, ``413`` over the size
-limit, ``503`` (with ``Retry-After``) when the store is down.
+Reached only with a ``tickets:reply`` token (:mod:`channels.auth`). The edge bounds
+the request (``MAX_REQUEST_BYTES``), validates it with
+:class:`ingest.agent_reply.ReplyRequest`, checks the author against the token
+(:func:`ingest.reply_author.token_author`) and stores it, with the token's name, in
+one transaction; the ``send_reply`` worker sends it. Answers: ``201`` with the
+stored reply, ``400`` with the problems for bad input, ``422`` for an author unfit
+for a mail header (control characters, line breaks, angle brackets, quotes, too
+long) or missing when the token must name one, or for a ``channel`` the customer
+cannot be answered on, ``403`` for an author the token may
+not sign as, ``404`` for an unknown ticket, ``413`` over the size limit, ``503``
+(with ``Retry-After``) when the store is down.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from ingest.agent_reply import (
 )
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
+from ingest.reply_author import AuthorNotAllowed, UnsafeAuthor, token_author
+from ingest.tokens import Caller
 
 # Checked before parsing: the longest allowed reply fits, as UTF-8 or with every
 # character of the Basic Multilingual Plane escaped as \uXXXX.
@@ -40,6 +48,10 @@ def reply_endpoint(
     """The endpoint; ``on_work`` is called once the reply and its work are committed."""
 
     async def replies(request: Request) -> Response:
+        caller: Caller | None = getattr(request.state, "caller", None)
+        if caller is None:
+            # Only ever served behind the token gate; without a caller it fails closed.
+            return _error(401, "a bearer token is required")
         try:
             number = int(request.path_params["number"])
         except ValueError:
@@ -53,10 +65,18 @@ def reply_endpoint(
             found = problems(exc)
             summary = "; ".join(f"{p['field']}: {p['problem']}" for p in found)
             return _error(400, f"invalid reply: {summary}", problems=found)
+        try:
+            author = token_author(reply.author, caller.name, caller.authors)
+        except UnsafeAuthor as exc:
+            problem = {"field": "author", "problem": exc.problem}
+            return _error(422, f"invalid reply: {exc}", problems=[problem])
+        except AuthorNotAllowed as exc:
+            return _error(403, str(exc))
+        reply = reply.model_copy(update={"author": author})
 
         def store() -> dict[str, Any] | None:
             with unit_of_work(sessions) as session:
-                message = record_reply(session, number, reply)
+                message = record_reply(session, number, reply, token_name=caller.name)
                 return None if message is None else reply_view(message, message.ticket)
 
         try:

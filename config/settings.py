@@ -37,10 +37,17 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    # /metrics asks for a bearer token with the ``metrics`` scope (or ``admin``).
+    metrics_require_token: bool = False
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     smtp_hostname: str = "omniroute.localhost"
+    # Per client IP; 0 turns a bound off. Past them the edge answers 421 4.7.0.
+    smtp_max_connections_per_client: int = Field(default=50, ge=0)
+    smtp_max_messages_per_client_per_minute: int = Field(default=600, ge=0)
+    # Messages waiting for the store's writer; past it the edge answers 421/451 "busy".
+    smtp_max_pending_writes: int = Field(default=1000, ge=1)
 
     recipients: Annotated[tuple[str, ...], NoDecode] = ("support@example.com",)
     support_address: str | None = None
@@ -88,9 +95,6 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     max_total_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # The token that signs in to the ops console (``/console``) until scoped API
-    # tokens are stored; unset, nobody can sign in.
-    admin_token: SecretStr | None = None
     # Mark console cookies Secure (served over HTTPS, directly or behind a proxy).
     console_secure_cookies: bool = False
     # ``text`` for people, ``json`` (one object per line) for a log pipeline.

@@ -1,7 +1,8 @@
 """An agent's reply on a ticket: validated, stored, the SLA clock stopped, the send queued.
 
 One transaction (the caller's): the ticket row is locked, the reply becomes an
-outbound ``Message`` (``kind="reply"``, ``sender`` the author), the first reply sets
+outbound ``Message`` (``kind="reply"``, ``sender`` the author, checked by
+:mod:`ingest.reply_author`; ``token_name`` the API token that sent it), the first reply sets
 ``first_responded_at`` (the first-response clock stops; later replies keep the first
 time), an optional status change goes through :func:`ingest.status.change_status`
 (which sets ``resolved_at`` for solved and closed), and outbox work asks the
@@ -25,11 +26,11 @@ from sqlalchemy.orm import Session
 from ingest import outbox
 from ingest.identity import is_bouncing
 from ingest.models import Message, Ticket, utcnow
+from ingest.reply_author import MAX_AUTHOR_CHARS, checked_author
 from ingest.status import change_status
 from ingest.views import message_summary, sla_view
 
 MAX_BODY_CHARS = 64_000
-MAX_AUTHOR_CHARS = 120
 KIND = "reply"
 NOT_SENT = "not sent: "
 
@@ -42,20 +43,23 @@ def _text(value: str) -> str:
     return value
 
 
-def _name(value: str) -> str:
-    value = value.strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return _text(value)
-
-
 class ReplyRequest(BaseModel):
-    """What an agent sends: the text, who wrote it, and optionally the status to set."""
+    """What an agent sends: the text, who wrote it, and optionally the status to set.
+
+    ``author`` is checked apart from the rest (:mod:`ingest.reply_author`), against
+    the token that sent the reply; :func:`record_reply` refuses an unchecked one.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     body: Annotated[str, Field(min_length=1, max_length=MAX_BODY_CHARS), AfterValidator(_text)]
-    author: Annotated[str, Field(min_length=1, max_length=MAX_AUTHOR_CHARS), AfterValidator(_name)]
+    author: Annotated[
+        str | None,
+        Field(
+            description="The display name the customer sees, up to "
+            f"{MAX_AUTHOR_CHARS} characters; by default the token's name"
+        ),
+    ] = None
     status: Literal["pending", "solved"] | None = None
     # The channel to answer on; by default the channel of the customer's latest message.
     channel: Annotated[str, Field(min_length=1, max_length=16)] | None = None
@@ -73,9 +77,15 @@ def problems(error: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message | None:
+def record_reply(
+    session: Session, number: int, reply: ReplyRequest, token_name: str | None = None
+) -> Message | None:
     """Store ``reply`` on ticket ``number`` and queue its send; None when there is no such
-    ticket. The message is flushed, so it has an id."""
+    ticket. The message is flushed, so it has an id; ``token_name`` is recorded on it.
+
+    Raises ``UnsafeAuthor`` when the reply has no author or one unfit for a mail header.
+    """
+    author = checked_author(reply.author)
     ticket = session.get(Ticket, number, with_for_update=True)
     if ticket is None:
         return None
@@ -90,13 +100,14 @@ def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message 
         identity_id=via.identity_id if via is not None else None,
         conversation_key=via.conversation_key if via is not None else None,
         delivery_state="queued",
-        sender=reply.author,
+        sender=author,
         recipient=recipient,
         subject=ticket.subject,
         body_text=reply.body,
         body_full=reply.body,
         thread_signal="outbound",
-        thread_detail=f"reply by {reply.author}",
+        thread_detail=f"reply by {author}" + (f" (token {token_name})" if token_name else ""),
+        token_name=token_name,
         created_at=now,
     )
     unsendable = _unsendable(session, recipient)
@@ -111,7 +122,8 @@ def record_reply(session: Session, number: int, reply: ReplyRequest) -> Message 
     ticket.updated_at = now
     status = reply.status or ("open" if ticket.status == "new" else None)
     if status is not None:
-        change_status(session, ticket, status, f"{reply.author} replied")
+        by = f" with token {token_name}" if token_name else ""
+        change_status(session, ticket, status, f"{author} replied{by}")
     if unsendable is None:
         outbox.add_work(session, outbox.SEND_REPLY, message_id=message.id)
     return message
@@ -184,6 +196,7 @@ def reply_view(message: Message, ticket: Ticket) -> dict[str, Any]:
         "kind": message.kind,
         "to": message.recipient,
         "send_state": send_state(message),
+        "token": message.token_name,
         "warnings": list(message.warnings),
         "ticket": {"number": ticket.id, "status": ticket.status, "sla": sla_view(ticket)},
     }

@@ -9,11 +9,30 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# SQLite reports every error of these kinds as OperationalError; only these
+# messages mean "cannot take work now" (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR,
+# SQLITE_FULL, SQLITE_CANTOPEN). "no such table" and the like are bugs or setup errors.
+_SQLITE_OUTAGES = (
+    "database is locked",
+    "database table is locked",
+    "disk i/o error",
+    "database or disk is full",
+    "unable to open database file",
+)
+# PostgreSQL SQLSTATEs that mean "try again later": connection exceptions (class 08),
+# insufficient resources (class 53), operator intervention (57P01 admin shutdown,
+# 57P02 crash shutdown, 57P03 cannot connect now, 57014 statement timeout), lock not
+# available (55P03, lock_timeout), and the transaction rollbacks a retry resolves
+# (40001 serialization failure, 40P01 deadlock).
+_PG_OUTAGE_CLASSES = ("08", "53")
+_PG_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01"})
 
 
 def create_store_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
@@ -63,10 +82,23 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def is_store_outage(exc: BaseException) -> bool:
-    """True when the error means "the store cannot take work now", not a bug."""
-    if isinstance(exc, OperationalError):
+    """True when the error means "the store cannot take work now" (connection lost,
+    timeout, lock), not a bug or a broken setup such as a missing table."""
+    if isinstance(exc, PoolTimeout):
+        return True  # every pooled connection busy past the pool's timeout
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_PG_OUTAGE_CLASSES) or sqlstate in _PG_OUTAGE_STATES
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.orig is not None and type(exc.orig).__module__.startswith("psycopg"):
+        return True  # no SQLSTATE: the connection could not be made or was lost
+    message = str(exc.orig).lower()
+    return any(outage in message for outage in _SQLITE_OUTAGES)
 
 
 @contextmanager
@@ -76,7 +108,7 @@ def connection_unit(sessions: sessionmaker[Session]) -> Iterator[Connection]:
     try:
         with engine.begin() as connection:
             yield connection
-    except (OperationalError, DBAPIError) as exc:
+    except (DBAPIError, PoolTimeout) as exc:
         if is_store_outage(exc):
             raise StoreUnavailable(str(exc).splitlines()[0]) from exc
         raise
@@ -88,7 +120,7 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     try:
         with sessions.begin() as session:
             yield session
-    except (OperationalError, DBAPIError) as exc:
+    except (DBAPIError, PoolTimeout) as exc:
         if is_store_outage(exc):
             raise StoreUnavailable(str(exc).splitlines()[0]) from exc
         raise

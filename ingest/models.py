@@ -203,6 +203,8 @@ class Message(Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     thread_signal: Mapped[str] = mapped_column(String(32), default="new-ticket")
     thread_detail: Mapped[str] = mapped_column(Text, default="")
+    # The name of the API token that wrote this message (an agent's reply over HTTP).
+    token_name: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
@@ -381,3 +383,26 @@ class RefusalCount(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     first_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the HTTP API: its public id, a keyed hash of its secret, scopes.
+
+    The secret itself is never stored; ``secret_hash`` is HMAC-SHA256 of it under the
+    token's own random ``salt``. Tokens are revoked, never deleted, so what a token did
+    stays attributable to its name.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    # Display names replies may be signed with; empty means only the token's name.
+    authors: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

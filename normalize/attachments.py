@@ -16,6 +16,7 @@ from email.message import Message
 from email.policy import compat32
 from io import BytesIO
 
+from normalize.base64_body import decode_base64
 from normalize.headers import decode_words, first_header, raw_to_text
 from normalize.types import AttachmentInfo
 
@@ -43,7 +44,9 @@ def describe(
     """Describe ``part``; store its bytes in ``payloads`` when within the limits."""
     budget.count += 1
     content_type = _content_type(part)
-    data = part_bytes(part)
+    problems: list[str] = []
+    data = part_bytes(part, problems)
+    warnings.extend(f"attachment {budget.count}: broken base64: {problem}" for problem in problems)
     if data is None:
         warnings.append(f"attachment {budget.count}: content could not be decoded; kept raw")
         data = _raw_payload(part)
@@ -73,10 +76,20 @@ def describe(
     )
 
 
-def part_bytes(part: Message) -> bytes | None:
-    """The decoded content of a part; an embedded message (message/*) serialized whole."""
+def part_bytes(part: Message, problems: list[str] | None = None) -> bytes | None:
+    """The decoded content of a part; an embedded message (message/*) serialized whole.
+
+    Damaged base64 is decoded as far as it goes; what was wrong with it is
+    appended to ``problems``.
+    """
     try:
         if not part.is_multipart():
+            payload = part.get_payload()
+            if _transfer_encoding(part) == "base64" and isinstance(payload, str):
+                decoded, found = decode_base64(payload.encode("utf-8", "surrogateescape"))
+                if problems is not None:
+                    problems.extend(found)
+                return decoded
             data = part.get_payload(decode=True)
             return data if isinstance(data, bytes) else None
         if part.get_content_maintype() == "message":
@@ -86,6 +99,10 @@ def part_bytes(part: Message) -> bytes | None:
         return _flatten(part)  # a multipart nested too deep to walk: keep it as a MIME entity
     except Exception:  # malformed encodings and structures surface as assorted errors
         return None
+
+
+def _transfer_encoding(part: Message) -> str:
+    return str(part.get("content-transfer-encoding", "")).strip().lower()
 
 
 def _flatten(message: Message) -> bytes:

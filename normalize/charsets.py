@@ -4,9 +4,14 @@ Mail lies about its charset often enough that decoding is a chain of guesses:
 the declared charset (through the aliases mail clients actually use), then
 strict UTF-8, then charset_normalizer's best guess, then windows-1252 with
 replacement characters. Every step past the declared charset is reported as a
-warning so the repair is visible (RFC 6657 §3 leaves undeclared 8-bit text to
-the receiver's judgement; RFC 2045 §5.2's us-ascii default cannot be right for
-8-bit bytes).
+warning so the repair is visible (RFC 6657 §3 leaves undeclared 8-bit text, and
+text in a charset the receiver does not know, to the receiver's judgement;
+RFC 2045 §5.2's us-ascii default cannot be right for 8-bit bytes).
+
+On short Western European text the guesser cannot tell the single-byte code
+pages apart ("naïve" reads as cp1250 "naďve" as well), so windows-1252, the
+most common of them in mail, wins when its reading is plausible Western
+European text (see ``_reads_as_western``).
 """
 
 from __future__ import annotations
@@ -97,24 +102,26 @@ def codec_for(label: str | None) -> str | None:
 def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
     """Decode ``data``; returns the text and a warning naming the fallback used, if any."""
     codec = codec_for(declared)
+    label = (declared or "").strip().strip("\"'")
     if codec is not None:
         try:
             return data.decode(codec), None
         except (UnicodeError, LookupError, ValueError):
             problem = f"charset {declared!r} did not decode"
-    elif declared is not None and declared.strip().lower() not in _UNKNOWN:
-        problem = f"unknown charset {declared!r}"
     else:
+        undeclared = not label or label.lower() == "charset"
         if data.isascii():
             if any(escape in data for escape in _ISO_2022_JP_ESCAPES):
                 try:
-                    return data.decode(
-                        "iso2022_jp_2"
-                    ), "no charset declared; decoded as iso-2022-jp"
+                    what = "no charset declared" if undeclared else f"unknown charset {label!r}"
+                    return data.decode("iso2022_jp_2"), f"{what}; decoded as iso-2022-jp"
                 except UnicodeDecodeError:
                     pass
-            return data.decode("ascii"), None
-        problem = "no charset declared for 8-bit text"
+            return data.decode("ascii"), None  # ASCII reads the same in every mail charset
+        if undeclared:
+            problem = "no charset declared for 8-bit text"
+        else:
+            problem = f"unknown charset {label!r} declared (RFC 6657 fallback)"
 
     if codec != "utf-8":
         try:
@@ -145,14 +152,42 @@ def _guess(data: bytes) -> tuple[str, str] | None:
     except (UnicodeError, LookupError, ValueError):
         # The guess was made on a prefix; the whole may not decode.
         return None
-    # Single-byte code pages agree on most letters; name the common one when it reads the same.
-    if codec != "cp1252" and _same_as_cp1252(data, text):
-        codec = "cp1252"
+    if codec != "cp1252":
+        try:
+            western = data.decode("cp1252")
+        except UnicodeDecodeError:
+            return text, codec
+        # Single-byte code pages agree on most letters; the common one wins a tie.
+        if western == text or _reads_as_western(western):
+            return western, "cp1252"
     return text, codec
 
 
-def _same_as_cp1252(data: bytes, text: str) -> bool:
-    try:
-        return data.decode("cp1252") == text
-    except UnicodeDecodeError:
-        return False
+# Letters of the Western European languages written in windows-1252 (French,
+# German, Spanish, Portuguese, Italian, Dutch, Catalan, the Nordic languages),
+# with the punctuation mail clients put in (typographic quotes, dashes, euro).
+# Icelandic's ð, ý, þ are left out: they are what other code pages' letters
+# become when misread as windows-1252 (Turkish ğ and ş, Czech ý is the same byte).
+_WESTERN = frozenset(
+    "àâäæçéèêëîïôœùûüÿáíóúñãõìòåøÀÂÄÆÇÉÈÊËÎÏÔŒÙÛÜŸÁÍÓÚÑÃÕÌÒÅØß¿¡«»“”„…•€£§°©®·"
+    "\u00a0\u2018\u2019\u201a\u2013\u2014"  # no-break space, single quotes, en and em dash
+)
+
+
+def _reads_as_western(text: str) -> bool:
+    """Whether ``text`` reads as Western European: few non-ASCII letters, all of them
+    Western ones, and no capital one inside a lower-case word (Greek or Cyrillic
+    misread as windows-1252 gives "Êáëçì")."""
+    letters = foreign = 0
+    previous = ""
+    for char in text:
+        if char.isalpha():
+            letters += 1
+            if not char.isascii():
+                foreign += 1
+                if char.isupper() and previous.islower():
+                    return False
+        if not char.isascii() and char not in _WESTERN:
+            return False
+        previous = char
+    return foreign * 2 <= letters

@@ -1,9 +1,13 @@
 """Parse one raw RFC 5322 / MIME message into an ``InboundMessage``: the email channel's parser.
 
-Pure and total: any bytes give either a ``ParsedInput`` or ``Unparseable``
-with a reason, never another exception. What the parser had to repair is
-listed in ``warnings`` (RFC 5322 and the MIME RFCs are widely violated, and a
-customer's mail must not be lost to a sender's bug).
+Pure. Any bytes give either a ``ParsedInput`` or, when the input genuinely
+cannot become a message (no usable sender anywhere, a header block past the
+limit), ``Unparseable`` with a reason. What the parser had to repair is listed
+in ``warnings`` (RFC 5322 and the MIME RFCs are widely violated, and a
+customer's mail must not be lost to a sender's bug). Any other exception is a
+bug in this code: it propagates, so the worker records it with its stage and
+traceback and the input can be replayed once fixed, instead of being
+quarantined as if the sender were at fault.
 """
 
 from __future__ import annotations
@@ -69,20 +73,17 @@ def parse_email(
     used when the From header is unusable and as an automated-mail signal.
 
     Raises ``Unparseable`` when there is no usable sender or the header block
-    is larger than ``limits.max_header_bytes``; never raises anything else.
+    is larger than ``limits.max_header_bytes``; anything else it raises is a bug.
     """
-    try:
-        return _parse(bytes(raw), envelope_sender, limits)
-    except Unparseable:
-        raise
-    except Exception as exc:  # a parser bug must quarantine the input, not crash the worker
-        raise Unparseable(f"parser failure: {type(exc).__name__}") from exc
-
-
-def _parse(raw: bytes, envelope_sender: str | None, limits: EmailLimits) -> ParsedInput:
+    raw = bytes(raw)
     if _header_block_exceeds(raw, limits.max_header_bytes):
         raise Unparseable(f"header block exceeds {limits.max_header_bytes} bytes")
-    root = BytesParser(policy=compat32).parsebytes(raw)
+    try:
+        root = BytesParser(policy=compat32).parsebytes(raw)
+    except RecursionError:
+        # The standard library's feed parser recurses once per nested multipart
+        # and gives up near a thousand levels: no client nests like that.
+        raise Unparseable("MIME nesting too deep to parse") from None
     headers = header_map(root)
     warnings: list[str] = []
     if any("\x00" in value for values in headers.values() for value in values):
@@ -98,6 +99,7 @@ def _parse(raw: bytes, envelope_sender: str | None, limits: EmailLimits) -> Pars
     walk = _Walk(
         budget=AttachmentBudget(limits.max_attachment_bytes, limits.max_total_attachment_bytes),
         warnings=warnings,
+        named_body=_named_body(root),
     )
     walk.part(root, depth=0, shadow=False)
     body_full = _tidy("\n\n".join(walk.texts), warnings)
@@ -149,14 +151,32 @@ def _header_block_exceeds(raw: bytes, limit: int) -> bool:
 
 
 def _sender(headers: dict[str, list[str]], envelope: str | None, warnings: list[str]) -> Address:
+    """The author: From, else the next best header or the envelope, with a warning naming it.
+
+    RFC 5322 §3.6.2: Sender is the mailbox that sent the message for the
+    author, the closest stand-in; Reply-To is where the author wants answers;
+    then the SMTP envelope sender, and last the Return-Path an earlier MTA
+    recorded from it (RFC 5321 §4.4).
+    """
     found = parse_addresses(headers.get("from", []))
     if found:
         return found[0]
+    for name, source in (("sender", "Sender"), ("reply-to", "Reply-To")):
+        found = parse_addresses(headers.get(name, []))
+        if found:
+            warnings.append(f"From missing or unparseable; sender taken from the {source} header")
+            return found[0]
     fallback = normalize_address(envelope) if envelope else None
-    if fallback is None:
-        raise Unparseable("no usable sender: From missing or unparseable and no envelope sender")
-    warnings.append("From missing or unparseable; sender taken from the envelope")
-    return Address(email=fallback)
+    if fallback is not None:
+        warnings.append("From missing or unparseable; sender taken from the envelope")
+        return Address(email=fallback)
+    found = parse_addresses(headers.get("return-path", []))
+    if found:
+        warnings.append("From missing or unparseable; sender taken from the Return-Path header")
+        return found[0]
+    raise Unparseable(
+        "no usable sender: no From, Sender, Reply-To or Return-Path address and no envelope sender"
+    )
 
 
 @dataclass(slots=True)
@@ -165,6 +185,7 @@ class _Walk:
 
     budget: AttachmentBudget
     warnings: list[str]
+    named_body: Message | None = None
     texts: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     attachments: list[AttachmentInfo] = field(default_factory=list)
@@ -183,7 +204,7 @@ class _Walk:
                         self.part(child, depth=depth + 1, shadow=shadow)
                 return
             self.warnings.append(f"MIME nesting deeper than {MAX_MIME_DEPTH}; kept as attachment")
-        kind = _body_kind(part, content_type)
+        kind = _body_kind(part, content_type, self.named_body)
         if kind is None:
             self.attachments.append(describe(part, self.budget, self.payloads, self.warnings))
         elif kind == "html":
@@ -197,16 +218,18 @@ class _Walk:
     def alternative(self, children: list[Message], *, depth: int, shadow: bool) -> None:
         # RFC 2046 §5.1.4: alternatives are ordered plainest first; plain text is
         # preferred for the text body, the richest (last) otherwise.
-        plain = [c for c in children if _body_kind(c, _content_type(c)) == "plain"]
+        plain = [c for c in children if _body_kind(c, _content_type(c), self.named_body) == "plain"]
         chosen = plain[0] if plain else (children[-1] if children else None)
         for child in children:
             self.part(child, depth=depth, shadow=shadow or child is not chosen)
 
     def decode(self, part: Message) -> str:
-        data = part_bytes(part)
+        problems: list[str] = []
+        data = part_bytes(part, problems)
+        self.warnings.extend(f"body: broken base64: {problem}" for problem in problems)
         if data is None:
             payload = part.get_payload()
-            data = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
+            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
             self.warnings.append("body: transfer encoding could not be decoded; kept raw")
         text, problem = decode_text(data, _charset(part))
         if problem:
@@ -214,20 +237,63 @@ class _Walk:
         return text
 
 
-def _body_kind(part: Message, content_type: str) -> str | None:
-    """``"plain"`` or ``"html"`` when ``part`` is message text, ``None`` for an attachment."""
+def _body_kind(part: Message, content_type: str, named_body: Message | None) -> str | None:
+    """``"plain"`` or ``"html"`` when ``part`` is message text, ``None`` for an attachment.
+
+    A text part with a file name is an attachment, unless it is ``named_body``.
+    """
     if part.is_multipart():
         return None
-    try:
-        if (part.get_content_disposition() or "").lower() == "attachment" or part.get_filename():
-            return None
-    except Exception:
+    if part is not named_body and (_disposition(part) == "attachment" or _has_filename(part)):
         return None
     if content_type == "text/html":
         return "html"
     if content_type == "text/plain" or content_type.startswith("multipart/"):
         return "plain"  # a multipart without a usable boundary is read as text
     return None
+
+
+def _named_body(root: Message) -> Message | None:
+    """The message's text when its only text part carries a file name (and is not
+    an attachment): ``Content-Disposition: inline; filename=...``, as some clients
+    and gateways send the body. ``None`` when any unnamed text part exists.
+
+    Python's ``get_body`` reads such a part as the body too (RFC 2183 §2.1:
+    inline content is displayed; the file name is only a suggestion).
+    """
+    candidate: Message | None = None
+    stack: list[tuple[Message, int]] = [(root, 0)]
+    while stack:
+        part, depth = stack.pop()
+        content_type = _content_type(part)
+        if part.is_multipart() and content_type.startswith("multipart/"):
+            if depth < MAX_MIME_DEPTH:
+                children = [c for c in _children(part) if isinstance(c, Message)]
+                stack.extend((child, depth + 1) for child in reversed(children))
+            continue
+        if _body_kind(part, content_type, None) is not None:
+            return None  # an ordinary text part: that is the body
+        if (
+            candidate is None
+            and content_type in ("text/plain", "text/html")
+            and _disposition(part) != "attachment"
+        ):
+            candidate = part
+    return candidate
+
+
+def _disposition(part: Message) -> str:
+    try:
+        return (part.get_content_disposition() or "").lower()
+    except Exception:  # a malformed header reads as no disposition
+        return ""
+
+
+def _has_filename(part: Message) -> bool:
+    try:
+        return bool(part.get_filename())
+    except Exception:  # a malformed RFC 2231 parameter still names a file
+        return True
 
 
 def _children(part: Message) -> list[object]:

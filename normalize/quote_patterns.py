@@ -186,14 +186,50 @@ def is_attribution(p: str, *, quote_follows: bool) -> bool:
     return head.endswith(">") and has_address and _has_year(head)
 
 
+# How attributions that put the date first begin ("On <date>, <name> wrote:"),
+# per language; with a digit after it, a line so begun is an attribution's head.
+_ATTRIBUTION_OPENERS = tuple(
+    opener.casefold()
+    for opener in (
+        *("On ", "Am ", "Le ", "El ", "Il ", "Op ", "Em ", "No dia ", "W dniu "),
+        *("Den ", "Dne ", "Dnia "),
+    )
+)
+
+
 def opens_attribution(p: str) -> bool:
     """Whether probe ``p`` is plainly the first half of an attribution wrapped in two.
 
-    It breaks an address or a name in brackets ("... Team <"), or it already
-    holds both the date and the address ("Team <t@x> 于2024年3月12日周二").
+    It breaks an address or a name in brackets ("... Team <"), it already holds
+    both the date and the address ("Team <t@x> 于2024年3月12日周二"), or it opens
+    the way a dated attribution does ("On Tue, Mar 12, 2024 at 10:15, Acme Team").
     """
     unclosed = p.rfind("<") > p.rfind(">") or p.rfind("(") > p.rfind(")")
-    return unclosed or ("@" in p and _has_year(p))
+    if unclosed or ("@" in p and _has_year(p)):
+        return True
+    folded = p.casefold()
+    return folded.startswith(_ATTRIBUTION_OPENERS) and any(char.isdigit() for char in p)
+
+
+# Words in the footer a mailing list manager appends (Mailman 2 and 3, Sympa,
+# listserv, Google Groups): "<list> mailing list", "listinfo", "unsubscribe".
+_LIST_FOOTER_MARKERS = (
+    "mailing list",
+    "listinfo",
+    "unsubscribe",
+    "-leave@",
+    "-request@",
+    "/mailman/",
+    "mailingliste",
+    "liste de diffusion",
+    "lista de correo",
+)
+
+
+def is_list_footer_line(p: str) -> bool:
+    """Whether probe ``p`` is a line of a mailing list's footer."""
+    folded = p.casefold()
+    return any(marker in folded for marker in _LIST_FOOTER_MARKERS)
 
 
 def _who_ends_with_verb(head: str) -> bool:

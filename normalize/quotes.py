@@ -11,12 +11,15 @@ One pass from the top finds where the quoted history starts, the first of:
 
 Everything from there on is history. Then a trailing run of ``>``-quoted lines,
 an RFC 3676 §4.3 "-- " signature and a "Sent from my iPhone"-style line at the
-end are removed.
+end are removed, and before all of it a mailing list's footer ("______" over
+"<list> mailing list", "unsubscribe"...), which the sender never wrote.
 
-Two shapes keep their quotes: an attribution followed by ``>`` lines that are
-answered in between (an inline, bottom-posted reply keeps the questions it
-answers), and a forward ("---------- Forwarded message ---------" before any
-quote header), whose forwarded text is what the sender means to send us.
+An attribution followed by ``>`` lines that are answered in between is an
+inline reply. Answered point by point (two answers or more), it keeps the
+questions it answers, as the answers do not read alone. A single answer written
+inside the quote keeps only itself: the attribution and the quoted lines go.
+A forward ("---------- Forwarded message ---------" before any quote header)
+keeps its forwarded text, which is what the sender means to send us.
 
 Linear time: every line is classified once from its first
 ``quote_patterns.MAX_PROBE`` characters with plain string tests, and the few
@@ -36,6 +39,7 @@ from normalize.quote_patterns import (
     header_label,
     is_attribution,
     is_device_signature,
+    is_list_footer_line,
     is_rule,
     is_signature_separator,
     opens_attribution,
@@ -47,6 +51,16 @@ from normalize.quote_patterns import (
 _HEADER_BLOCK_LINES = 12
 # A "Sent from my iPhone" line is only a signature among the last few lines.
 _DEVICE_SIGNATURE_TAIL = 4
+# A list footer is the last few lines: the rule above it is looked for only there.
+_LIST_FOOTER_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """Where history starts; with ``answer`` set, the one inline answer kept from below it."""
+
+    start: int
+    answer: int | None = None
 
 
 def strip_quotes(text: str) -> str:
@@ -56,12 +70,19 @@ def strip_quotes(text: str) -> str:
     (a bare forward, a message that is all quote) the whole ``text`` is
     returned unchanged.
     """
-    lines = _Lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    end = lines.quote_start()
-    if end is None:
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _Lines(raw[: _list_footer_start(raw)])
+    cut = lines.quote_start()
+    if cut is None:
         kept = lines.raw
+    elif cut.answer is not None:
+        # Only the answer below the quote's head: what follows it is quote and sign-off.
+        end = lines.before_trailing_quote(lines.before_signature(len(lines.raw)))
+        head = _trim_blank_lines(lines.raw[: cut.start])
+        answer = lines.raw[cut.answer : max(end, cut.answer)]
+        kept = [head, "", *answer] if head else answer
     else:
-        end = lines.before_trailing_quote(end)
+        end = lines.before_trailing_quote(cut.start)
         # A signature below an inline reply may have a quoted sign-off above it.
         end = lines.before_trailing_quote(lines.before_signature(end))
         kept = lines.raw[:end]
@@ -101,22 +122,29 @@ class _Lines:
             index += 1
         return index
 
-    def quote_start(self) -> int | None:
-        """Index where quoted history starts; len(raw) if none, None for a forward."""
+    def quote_start(self) -> _Cut | None:
+        """Where quoted history starts (len(raw) if nowhere); None for a forward."""
+        point_by_point = False  # once answered point by point, later rounds are kept too
         for index, current in enumerate(self.probes):
             if not current or self.quoted[index]:
                 continue
             kind = separator(current)
             if kind is Separator.ORIGINAL:
-                return index
+                return _Cut(index)
             if kind is Separator.FORWARD:
                 return None
             if self.labels[index] is not None and self._is_header_block(index):
-                return self._rule_above(index)
+                return _Cut(self._rule_above(index))
             span = self._attribution_span(index)
-            if span and not self._answered_inline(index + span):
-                return index
-        return len(self.raw)
+            if not span:
+                continue
+            answers, first = self._inline_answers(index + span)
+            if answers == 0:
+                return _Cut(index)
+            if answers == 1 and not point_by_point:
+                return _Cut(index, answer=first)
+            point_by_point = True
+        return _Cut(len(self.raw))
 
     def _attribution_span(self, index: int) -> int:
         """1 or 2 when an attribution starts at ``index`` (2: wrapped onto the next line)."""
@@ -143,20 +171,31 @@ class _Lines:
             return 0
         return 2
 
-    def _answered_inline(self, after: int) -> bool:
-        """Whether the quote below an attribution is followed by the sender's answers."""
-        first = self.next_text(after)
-        if not self._is_quoted(first):
-            return False
-        answer = self.next_unquoted(first)
-        if answer >= len(self.raw):
-            return False
-        current = self.probes[answer]
+    def _inline_answers(self, after: int) -> tuple[int, int]:
+        """How many answers (0, 1, or 2 meaning "two or more") the sender wrote between
+        the quoted lines below an attribution, and where the first one starts."""
+        index = self.next_text(after)
+        if not self._is_quoted(index):
+            return 0, index
+        answers, first = 0, index
+        while answers < 2:
+            index = self.next_unquoted(index)
+            if index >= len(self.raw) or not self._is_answer(index):
+                break
+            answers += 1
+            if answers == 1:
+                first = index
+            while index < len(self.raw) and not self.quoted[index]:
+                index += 1  # the rest of this answer, up to the next quoted line
+        return answers, first
+
+    def _is_answer(self, index: int) -> bool:
+        current = self.probes[index]
         return not (
             is_signature_separator(current)
             or is_device_signature(current)
             or separator(current) is not None
-            or self.labels[answer] is not None
+            or self.labels[index] is not None
             or is_attribution(current, quote_follows=False)
         )
 
@@ -211,6 +250,27 @@ class _Lines:
             if is_device_signature(self.probes[index]):
                 return index
         return end
+
+
+def _list_footer_start(raw: list[str]) -> int:
+    """Where a mailing list's footer starts at the end of ``raw``; len(raw) when there is none.
+
+    The footer is a rule ("______") with a list manager's words below it, in the
+    last ``_LIST_FOOTER_LINES`` non-blank lines.
+    """
+    tail: list[int] = []
+    index = len(raw) - 1
+    while index >= 0 and len(tail) < _LIST_FOOTER_LINES:
+        if raw[index].strip():
+            tail.append(index)
+        index -= 1
+    marked = False
+    for index in tail:  # from the last line up
+        current = probe(raw[index])
+        if is_rule(current) and marked and not current.startswith(">"):
+            return index
+        marked = marked or is_list_footer_line(current)
+    return len(raw)
 
 
 def _is_wide(char: str) -> bool:

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.smtp import IngestHandler, start_smtp_server
+from channels.smtp_limits import SmtpLimits
 
 
 def free_port() -> int:
@@ -66,12 +67,12 @@ def smtp_edge(
     recipients: tuple[str, ...] = ("support@example.com",),
     max_bytes: int = 1024 * 1024,
     on_accepted: Callable[[], None] | None = None,
+    limits: SmtpLimits | None = None,
 ) -> Iterator[tuple[IngestHandler, int]]:
-    handler = IngestHandler(sessions, recipients, on_accepted)
+    limits = limits or SmtpLimits(max_message_bytes=max_bytes)
+    handler = IngestHandler(sessions, recipients, on_accepted, limits)
     port = free_port()
-    controller = start_smtp_server(
-        handler, host="127.0.0.1", port=port, max_bytes=max_bytes, hostname="mx.example.com"
-    )
+    controller = start_smtp_server(handler, host="127.0.0.1", port=port, hostname="mx.example.com")
     try:
         yield handler, port
     finally:

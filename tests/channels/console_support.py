@@ -8,20 +8,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.web import create_app
 from config.settings import Settings
 from ingest.models import Delivery, DeliveryAttempt, InboundRecord, Message, OutboxEntry, utcnow
+from ingest.tokens import ADMIN, READ, create_token
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.servers import http_server
 from tests.workers.test_pipeline import send
 from workers.process.console_actions import console_actions
-
-ADMIN_TOKEN = "omniroute-admin-token-for-tests"
 
 
 @dataclass(frozen=True)
@@ -30,6 +28,8 @@ class Seeded:
     ticket: int
     dead_delivery: int
     quarantined: int
+    admin_token: str
+    reader_token: str
 
 
 def seed(settings: Settings, sessions: sessionmaker[Session]) -> tuple[int, int, int]:
@@ -86,10 +86,12 @@ def seed(settings: Settings, sessions: sessionmaker[Session]) -> tuple[int, int,
 @pytest.fixture
 def console(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[Seeded]:
     ticket, dead, held = seed(settings, sessions)
-    configured = settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)})
-    app = create_app(sessions, console=console_actions(configured))
+    with sessions.begin() as session:
+        admin = create_token(session, "ops-console", [ADMIN]).token
+        reader = create_token(session, "dashboard", [READ]).token
+    app = create_app(sessions, console=console_actions(sessions, settings))
     with http_server(app) as url:
-        yield Seeded(url, ticket, dead, held)
+        yield Seeded(url, ticket, dead, held, admin, reader)
 
 
 def outbox_for(sessions: sessionmaker[Session], actor: str) -> list[dict[str, object]]:

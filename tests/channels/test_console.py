@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.health import beat
 from ingest.models import Delivery, InboundRecord, SlaBreach, utcnow
-from tests.channels.console_support import ADMIN_TOKEN, Seeded, console, outbox_for
+from ingest.tokens import revoke_token
+from tests.channels.console_support import Seeded, console, outbox_for
 
 __all__ = ["console"]
 
@@ -20,7 +21,9 @@ __all__ = ["console"]
 def signed_in(console: Seeded) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=console.url) as client:
         page = client.get("/console/login")
-        client.post("/console/login", data={"token": ADMIN_TOKEN, "csrf": csrf_of(page.text)})
+        client.post(
+            "/console/login", data={"token": console.admin_token, "csrf": csrf_of(page.text)}
+        )
         yield client
 
 
@@ -60,11 +63,31 @@ def test_a_wrong_token_does_not_sign_in(console: Seeded) -> None:
         assert client.get("/console").status_code == 303
 
 
+def test_a_token_without_the_admin_scope_does_not_sign_in(console: Seeded) -> None:
+    with httpx.Client(base_url=console.url) as client:
+        form = client.get("/console/login")
+        answer = client.post(
+            "/console/login", data={"token": console.reader_token, "csrf": csrf_of(form.text)}
+        )
+        assert answer.status_code == 401
+        assert client.get("/console").status_code == 303
+
+
+def test_revoking_the_token_signs_its_holder_out(
+    console: Seeded, sessions: sessionmaker[Session]
+) -> None:
+    with signed_in(console) as client:
+        assert client.get("/console").status_code == 200
+        with sessions.begin() as session:
+            revoke_token(session, "ops-console")
+        assert client.get("/console").status_code == 303
+
+
 def test_an_admin_token_signs_in_with_an_http_only_same_site_cookie(console: Seeded) -> None:
     with httpx.Client(base_url=console.url) as client:
         form = client.get("/console/login")
         answer = client.post(
-            "/console/login", data={"token": ADMIN_TOKEN, "csrf": csrf_of(form.text)}
+            "/console/login", data={"token": console.admin_token, "csrf": csrf_of(form.text)}
         )
         # Then the browser keeps the token in a cookie scripts cannot read
         cookie = answer.headers["set-cookie"]
@@ -89,7 +112,11 @@ def test_a_sign_in_never_sends_the_browser_elsewhere(console: Seeded) -> None:
         form = client.get("/console/login")
         answer = client.post(
             "/console/login",
-            data={"token": ADMIN_TOKEN, "csrf": csrf_of(form.text), "next": "//evil.test/x"},
+            data={
+                "token": console.admin_token,
+                "csrf": csrf_of(form.text),
+                "next": "//evil.test/x",
+            },
         )
     assert answer.headers["location"] == "/console"
 

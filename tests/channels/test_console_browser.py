@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import Delivery, InboundRecord
 from tests.channels.browser import browser
-from tests.channels.console_support import ADMIN_TOKEN, Seeded, console, outbox_for
+from tests.channels.console_support import Seeded, console, outbox_for
 
 __all__ = ["browser", "console"]
 
@@ -30,7 +30,7 @@ def sign_in(driver: Any, console: Seeded, tmp_path: Path) -> None:
 
     driver.get(f"{console.url}/console")
     assert "/console/login" in driver.current_url
-    driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    driver.find_element(By.ID, "token").send_keys(console.admin_token)
     shoot(driver, tmp_path, "login")
     driver.find_element(By.CSS_SELECTOR, "#login button").click()
     wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Overview")

@@ -86,9 +86,65 @@ def test_oversize_mail_is_refused_with_552(sessions: sessionmaker[Session]) -> N
         client.ehlo()
         client.mail("jane@customer.test")
         client.rcpt("support@example.com")
-        code, _ = client.data(wire(big))
-    # Then DATA is refused with 552 and nothing is stored
+        code, reply = client.data(wire(big))
+    # Then DATA is refused with our 552 naming the limit, and nothing is stored
     assert code == 552
+    assert reply == b"5.3.4 Message exceeds the size limit of 65536 bytes"
+    assert stored(sessions) == []
+
+
+def test_declared_oversize_is_refused_at_mail_with_552(sessions: sessionmaker[Session]) -> None:
+    with (
+        smtp_edge(sessions, max_bytes=64 * 1024) as (_, port),
+        smtplib.SMTP("127.0.0.1", port) as client,
+    ):
+        # When a client declares a size over the limit (RFC 1870 SIZE)
+        client.ehlo()
+        code, reply = client.mail("jane@customer.test", ["SIZE=70000"])
+    # Then MAIL is refused with our 552 before any data is sent
+    assert code == 552
+    assert reply == b"5.3.4 Message exceeds the size limit of 65536 bytes"
+
+
+def test_long_line_is_accepted_and_stored_byte_for_byte(sessions: sessionmaker[Session]) -> None:
+    # Given a real client's mail with one 4,464-character line (RFC 5322 asks for at most
+    # 998, but mail servers such as Postfix accept longer lines and so do senders' MTAs)
+    long_line = "<p>Hi, " + "Lorem ipsum dolor sit amet. " * 159 + "!</p>"
+    assert len(long_line) == 4_464
+    raw = (
+        b"From: Jane <jane@customer.test>\r\nTo: support@example.com\r\n"
+        b"Subject: long line\r\nMessage-ID: <long@customer.test>\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        + long_line.encode()
+        + b"\r\n.leading dot\r\n"
+    )
+    with smtp_edge(sessions) as (_, port), smtplib.SMTP("127.0.0.1", port) as client:
+        # When it is sent over SMTP
+        client.ehlo()
+        client.mail("jane@customer.test")
+        client.rcpt("support@example.com")
+        code, _ = client.data(raw)
+    # Then it is accepted and stored exactly as sent (dot-stuffing undone, nothing rewrapped)
+    assert code == 250
+    [record] = stored(sessions)
+    assert record.raw == raw
+    assert max(len(line) for line in record.raw.split(b"\r\n")) == 4_464
+
+
+def test_line_longer_than_the_size_limit_is_refused_with_552(
+    sessions: sessionmaker[Session],
+) -> None:
+    with (
+        smtp_edge(sessions, max_bytes=64 * 1024) as (_, port),
+        smtplib.SMTP("127.0.0.1", port) as client,
+    ):
+        # When one line alone is larger than the size limit
+        client.ehlo()
+        client.mail("jane@customer.test")
+        client.rcpt("support@example.com")
+        code, reply = client.data(b"Subject: x\r\n\r\n" + b"y" * 70_000 + b"\r\n")
+    # Then it is refused as too big (not "500 Line too long"), and nothing is stored
+    assert (code, reply) == (552, b"5.3.4 Message exceeds the size limit of 65536 bytes")
     assert stored(sessions) == []
 
 

@@ -14,17 +14,18 @@ from ingest.db import create_store_engine, session_factory
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.servers import free_port, http_server
+from tests.tokens import bearer
 from tests.workers.test_pipeline import send
 from workers.process.broker import create_broker, ping
 
 
 @pytest.fixture
 def client(
-    sessions: sessionmaker[Session], settings: Settings, broker_url: str
+    sessions: sessionmaker[Session], settings: Settings, broker_url: str, agent_token: str
 ) -> Iterator[httpx.Client]:
     broker = create_broker(broker_url, settings)
     app = create_app(sessions, broker_ping=lambda: ping(broker))
-    with http_server(app) as url, httpx.Client(base_url=url) as http:
+    with http_server(app) as url, httpx.Client(base_url=url, headers=bearer(agent_token)) as http:
         yield http
     broker.close()
 

@@ -20,6 +20,7 @@ from ingest.models import Identity, Message, OutboxEntry, Ticket, utcnow
 from tests.harness import Pipeline
 from tests.mail import customer_mail
 from tests.servers import http_server
+from tests.tokens import bearer
 from tests.workers.store_tickets import new_ticket
 from tests.workers.test_pipeline import send
 
@@ -32,10 +33,12 @@ def woken() -> threading.Event:
 
 
 @pytest.fixture
-def client(sessions: sessionmaker[Session], woken: threading.Event) -> Iterator[httpx.Client]:
+def client(
+    sessions: sessionmaker[Session], woken: threading.Event, agent_token: str
+) -> Iterator[httpx.Client]:
     with (
         http_server(create_app(sessions, on_work=woken.set)) as url,
-        httpx.Client(base_url=url) as http,
+        httpx.Client(base_url=url, headers=bearer(agent_token)) as http,
     ):
         yield http
 
@@ -117,7 +120,7 @@ def test_a_reply_to_a_bouncing_address_says_it_will_not_be_sent(
     [
         (b'{"body": "", "author": "alice"}', "body: String should have at least 1 character"),
         (b'{"body": "  ", "author": "alice"}', "body: Value error, must not be empty"),
-        (b'{"body": "Hi"}', "author: Field required"),
+        (b'{"author": "alice"}', "body: Field required"),
         (b'{"body": "Hi", "author": "alice", "status": "closed"}', "status: Input should be"),
         (b'{"body": "Hi", "author": "alice", "to": "x@y.test"}', "to: Extra inputs"),
         (b'{"body": "Hi", "author": 7}', "author: Input should be a valid string"),
@@ -181,13 +184,15 @@ def test_a_request_over_the_size_limit_is_413(
     assert counts(sessions) == (1, 0)
 
 
-def test_a_reply_is_503_when_the_store_is_down() -> None:
+def test_a_reply_is_503_when_the_store_is_down(agent_token: str) -> None:
     # Given an app whose store does not answer
     down = create_store_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
     with http_server(create_app(session_factory(down))) as url:
-        # When a reply is posted
+        # When a reply is posted with a token (which cannot be checked either)
         response = httpx.post(
-            f"{url}/api/tickets/1/replies", json={"body": "Hi", "author": "alice"}
+            f"{url}/api/tickets/1/replies",
+            json={"body": "Hi", "author": "alice"},
+            headers=bearer(agent_token),
         )
     down.dispose()
     # Then the client is told to try again later
@@ -215,6 +220,8 @@ def test_a_reply_posted_over_http_reaches_the_customer(
     assert response.status_code == 201
     (mail,) = [m for m, _ in pipe.transport.sent if m["Auto-Submitted"] is None]
     assert mail.get_content() == "Try again now.\n"
+    assert mail["From"] == '"alice (Support)" <support@example.com>'
+
     detail = client.get("/api/tickets/1").json()
     (shown,) = [m for m in detail["messages"] if m["kind"] == "reply"]
     assert shown["external_id"] == mail["Message-ID"]

@@ -16,6 +16,7 @@ from ingest import outbox
 from ingest.agent_reply import MAX_BODY_CHARS, ReplyRequest, record_reply
 from ingest.db import unit_of_work
 from ingest.models import Identity, Message, OutboxEntry, SlaBreach, Ticket, utcnow
+from ingest.reply_author import UnsafeAuthor
 from tests.workers.store_tickets import new_ticket, timeline
 from workers.sla.sweep import sweep
 from workers.triage.decide import triage_ticket
@@ -184,7 +185,7 @@ def test_a_reply_to_an_unknown_ticket_stores_nothing(sessions: sessionmaker[Sess
         ({"body": "   ", "author": "alice"}, "must not be empty"),
         ({"body": "a\x00b", "author": "alice"}, "must not contain NUL"),
         ({"body": "x" * (MAX_BODY_CHARS + 1), "author": "alice"}, "at most 64000 characters"),
-        ({"body": "Hi", "author": "alice\r\nBcc: x@evil.test"}, "control characters"),
+        ({"body": "Hi", "author": 7}, "Input should be a valid string"),
         ({"body": "Hi", "author": "alice", "status": "closed"}, "'pending' or 'solved'"),
         ({"body": "Hi", "author": "alice", "cc": "bob"}, "Extra inputs are not permitted"),
     ],
@@ -193,3 +194,19 @@ def test_a_reply_request_refuses_bad_input(fields: dict[str, str], problem: str)
     # Given a request with one bad field; when it is validated, then the problem is named
     with pytest.raises(ValidationError, match=problem):
         ReplyRequest.model_validate(fields)
+
+
+@pytest.mark.parametrize("author", ["alice\r\nBcc: x@evil.test", "<evil@attacker.test>", None])
+def test_a_reply_with_an_unchecked_author_is_never_stored(
+    sessions: sessionmaker[Session], author: str | None
+) -> None:
+    # Given jane's ticket
+    number = new_ticket(sessions, WEDNESDAY_10AM)
+    # When a reply whose author is missing or unfit for a From header is recorded
+    with pytest.raises(UnsafeAuthor), unit_of_work(sessions) as session:
+        record_reply(session, number, ReplyRequest(body="Hi", author=author))
+    # Then nothing is stored and nothing is queued
+    with sessions() as session:
+        kinds = session.execute(select(Message.kind)).scalars().all()
+    assert kinds == ["message"]
+    assert send_work(sessions) == []

@@ -103,15 +103,20 @@ def test_a_role_on_a_shared_database_without_a_signing_key_refuses_to_start(
 def test_run_beats_for_every_role_and_serves_the_console(
     tmp_path: Path, processes: Processes
 ) -> None:
-    # Given `omniroute run` on the embedded default, with an admin token for the console
+    # Given `omniroute run` on the embedded default, and an admin token for the console
     http_port, smtp_port = free_port(), free_port()
     data = tmp_path / "data"
     env = clean_env(
         OMNIROUTE_DATA_DIR=str(data),
         OMNIROUTE_HTTP_PORT=str(http_port),
         OMNIROUTE_SMTP_PORT=str(smtp_port),
-        OMNIROUTE_ADMIN_TOKEN="run-admin-token",
     )
+    assert omniroute("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    created = omniroute(
+        "tokens", "create", "--name", "ops", "--scope", "admin", env=env, cwd=tmp_path
+    )
+    assert created.returncode == 0, created.stderr
+    token = next(word for word in created.stdout.split() if word.startswith("omr_"))
     processes.start("run", [str(OMNIROUTE), "run"], env, tmp_path)
     base = f"http://127.0.0.1:{http_port}"
 
@@ -138,7 +143,7 @@ def test_run_beats_for_every_role_and_serves_the_console(
     with httpx.Client(base_url=base) as browser:
         form = browser.get("/console/login").text
         csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        browser.post("/console/login", data={"token": "run-admin-token", "csrf": csrf})
+        browser.post("/console/login", data={"token": token, "csrf": csrf})
         tickets = browser.get("/console/tickets")
     assert tickets.status_code == 200
     assert "Printer on fire" in tickets.text

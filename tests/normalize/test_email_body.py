@@ -115,7 +115,9 @@ def test_unknown_declared_charset_falls_back_with_warning() -> None:
     msg = parse_email(mail).message
     # Then strict UTF-8 is tried and the fallback is named
     assert msg.body_full == "naïve"
-    assert msg.warnings == ("body: unknown charset 'x-no-such-charset'; decoded as utf-8",)
+    assert msg.warnings == (
+        "body: unknown charset 'x-no-such-charset' declared (RFC 6657 fallback); decoded as utf-8",
+    )
 
 
 def test_undecodable_8bit_header_is_read_as_windows_1252() -> None:

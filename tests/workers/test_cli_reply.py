@@ -115,3 +115,20 @@ def test_reply_exits_75_when_the_store_is_down(settings: Settings) -> None:
     result = CliRunner().invoke(main, ["tickets", "reply", "1", "--body", "Hi"], env=env)
     assert result.exit_code == 75
     assert "store unavailable, try again later" in result.output
+
+
+def test_reply_needs_no_token_and_refuses_an_author_unfit_for_a_header(
+    env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    # Given a ticket (and no API token anywhere)
+    number = new_ticket(sessions, CREATED)
+    # When a reply's author would inject a header into the customer's mail
+    result = CliRunner().invoke(
+        main,
+        ["tickets", "reply", str(number), "--body", "Hi", "--author", "x\r\nBcc: all@evil.test"],
+        env=env,
+    )
+    # Then it is refused naming the problem, and nothing is stored
+    assert result.exit_code == 1
+    assert "invalid reply: author: must not contain control characters" in result.output
+    assert replies(sessions) == []

@@ -51,6 +51,7 @@ COMMANDS = {
         "workers.cli.classifier:evaluate",
         "Print accuracy, macro-F1, a per-label report and the confusion matrix.",
     ),
+    "tokens": ("workers.cli.tokens:tokens", "Bearer tokens for the HTTP API."),
 }
 
 

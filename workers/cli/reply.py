@@ -23,6 +23,7 @@ from ingest.agent_reply import (
 )
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
+from ingest.reply_author import UnsafeAuthor, checked_author
 from workers.cli.support import command_settings, store
 
 
@@ -67,6 +68,11 @@ def reply_command(  # noqa: PLR0917 (click passes every option by name or positi
     except ValidationError as exc:
         found = "; ".join(f"{p['field']}: {p['problem']}" for p in problems(exc))
         raise click.ClickException(f"invalid reply: {found}") from None
+    try:
+        # Checked here as the API checks it: the author becomes the mail's From name.
+        checked_author(reply.author)
+    except UnsafeAuthor as exc:
+        raise click.ClickException(f"invalid reply: {exc}") from None
     try:
         with (
             store(settings, statement_timeout_ms=10_000) as sessions,

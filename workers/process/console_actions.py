@@ -2,45 +2,53 @@
 
 The console (in ``channels/``) cannot import the workers; this hands it the delivery
 retry of ``omniroute deliveries retry``, the release of held input, and the check
-that a token may sign in.
+that a token may sign in (an API token with the ``admin`` scope).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import logging
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from channels.console import ActionRefused, ConsoleConfig
 from channels.console.auth import AdminTokenCheck
 from config.settings import Settings
+from ingest.db import unit_of_work
 from ingest.release import NotReleasable, release_inbound
+from ingest.tokens import ADMIN, authenticate, redact
 from workers.cli.deliveries import NotRetryable, requeue
 
+log = logging.getLogger(__name__)
 
-def console_actions(settings: Settings) -> ConsoleConfig:
+
+def console_actions(sessions: sessionmaker[Session], settings: Settings) -> ConsoleConfig:
     return ConsoleConfig(
-        is_admin_token=settings_admin_token_check(settings),
+        is_admin_token=admin_token_check(sessions),
         retry_delivery=_retry,
         release_inbound=_release,
         secure_cookies=settings.console_secure_cookies,
     )
 
 
-def settings_admin_token_check(settings: Settings) -> AdminTokenCheck:
-    """Accepts exactly the token in ``OMNIROUTE_ADMIN_TOKEN`` (none when it is unset).
+def admin_token_check(sessions: sessionmaker[Session]) -> AdminTokenCheck:
+    """True for a stored, unrevoked API token with the ``admin`` scope.
 
-    Stands in for a lookup of scoped API tokens in the store: the console asks only
-    "is this an admin token?", so that lookup replaces this function alone.
+    Checked on every console request, so revoking the token signs its holder out. A
+    store that cannot answer lets no one in.
     """
-    expected = settings.admin_token.get_secret_value() if settings.admin_token else None
-    digest = hashlib.sha256(expected.encode()).digest() if expected else None
 
     def is_admin_token(token: str) -> bool:
-        if digest is None:
+        try:
+            with unit_of_work(sessions) as session:
+                caller, reason = authenticate(session, token)
+        except Exception as exc:
+            log.warning("console sign-in not checked, store unavailable: %s", exc)
             return False
-        return hmac.compare_digest(hashlib.sha256(token.encode()).digest(), digest)
+        if caller is None:
+            log.info("console token refused: %s (%s)", reason, redact(token))
+            return False
+        return ADMIN in caller.scopes
 
     return is_admin_token
 

@@ -13,6 +13,7 @@ from dramatiq.worker import Worker
 
 from channels.imap import start_readers
 from channels.smtp import IngestHandler, start_smtp_server
+from channels.smtp_limits import SmtpLimits
 from channels.web import create_app
 from config.errors import ConfigError
 from config.settings import Settings
@@ -124,12 +125,12 @@ def smtp_server(
 ) -> Iterator[None]:
     # The edge waits at most 10 s on the store, then answers 451 so the sender retries.
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
-    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted)
+    limits = SmtpLimits.from_settings(settings)
+    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted, limits)
     controller = start_smtp_server(
         handler,
         host=settings.smtp_host,
         port=settings.smtp_port,
-        max_bytes=settings.smtp_max_message_bytes,
         hostname=settings.smtp_hostname,
     )
     log.info("smtp listening on %s:%s", settings.smtp_host, settings.smtp_port)
@@ -166,14 +167,15 @@ def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
+    settings = runtime.settings
     app = create_app(
         runtime.sessions,
         broker_ping=lambda: ping(broker),
         on_work=runtime.outbox_signal.set,
+        metrics_require_token=settings.metrics_require_token,
         queue_depth=lambda: queue_depth(broker),
-        console=console_actions(runtime.settings),
+        console=console_actions(runtime.sessions, settings),
     )
-    settings = runtime.settings
     # log_config=None: uvicorn's records go through this process's logging set-up
     # (text or JSON); the app writes its own access line (channels/access_log.py).
     config = uvicorn.Config(
