@@ -200,7 +200,9 @@ def generate(n: int, seed: int, reply_ratio: float = 0.3, tag_share: float = 0.2
             "MIME-Version: 1.0",
         ]
         if parent is not None and not by_tag:
-            headers += [f"In-Reply-To: {parent.message_id}", f"References: {parent.message_id}"]
+            # As mail clients do: the parent, and the thread's earlier ids in References.
+            chain = " ".join(dict.fromkeys(m.message_id for m in [thread[0], *thread[-9:]]))
+            headers += [f"In-Reply-To: {parent.message_id}", f"References: {chain}"]
         raw = ("\n".join(headers) + "\n").encode() + body_part
         mail = Mail(index, thread_no, raw, message_id, marker, phrase, attachments, None, by_tag)
         if parent is not None:

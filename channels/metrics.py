@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.statuses import RESOLVED
+from ingest.db import read_only
 from ingest.models import Delivery, InboundRecord, OutboxEntry, SlaBreach, Ticket
 
 
@@ -36,7 +37,7 @@ class StoreCollector(Collector):
         breaches = GaugeMetricFamily(
             "omniroute_sla_breaches", "Missed SLA targets recorded, by kind", labels=["kind"]
         )
-        with self.sessions() as session:
+        with read_only(self.sessions) as session:
             for channel, status, count in session.execute(
                 select(InboundRecord.channel, InboundRecord.status, func.count()).group_by(
                     InboundRecord.channel, InboundRecord.status

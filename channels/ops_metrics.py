@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.db import read_only
 from ingest.health import oldest_due_work, role_health
 from ingest.models import utcnow
 from ingest.ops_queries import (
@@ -33,7 +34,7 @@ class OperationsCollector(Collector):
         self.queue_depth = queue_depth
 
     def collect(self) -> Iterator[Metric]:
-        with self.sessions() as session:
+        with read_only(self.sessions) as session:
             yield from self._intake(session)
             yield from self._outcomes(session)
             yield from self._health(session)

@@ -30,6 +30,7 @@ from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.ops_metrics import OperationsCollector, QueueDepth
 from channels.web_replies import reply_endpoint
+from ingest.db import read_only
 from ingest.health_report import health_report
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
@@ -81,7 +82,7 @@ def create_app(
         offset = _int_param(request, "offset", 0, 0, 10**9)
 
         def load() -> list[dict[str, Any]]:
-            with sessions() as session:
+            with read_only(sessions) as session:
                 return list_tickets(session, limit=limit, offset=offset)
 
         return JSONResponse(await asyncio.to_thread(load))
@@ -93,7 +94,7 @@ def create_app(
             return JSONResponse({"error": "ticket number must be an integer"}, status_code=400)
 
         def load() -> dict[str, Any] | None:
-            with sessions() as session:
+            with read_only(sessions) as session:
                 return show_ticket(session, number) if 0 < number < 2**63 else None  # BIGINT
 
         found = await asyncio.to_thread(load)
@@ -127,14 +128,14 @@ def create_app(
 
 def _health(sessions: sessionmaker[Session]) -> dict[str, Any]:
     try:
-        with sessions() as session:
+        with read_only(sessions) as session:
             return health_report(session)
     except Exception as exc:
         return {"health_error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
 
 
 def _ping_store(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with read_only(sessions) as session:
         session.execute(text("SELECT 1"))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.errors import StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "omniroute_read_only"
 
 # SQLite reports every error of these kinds as OperationalError; only these
 # messages mean "cannot take work now" (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR,
@@ -72,7 +73,10 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no deadlock upgrading a read lock);
+        # readers (``read_only``) take none and never wait behind a writer in WAL.
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -108,6 +112,20 @@ def connection_unit(sessions: sessionmaker[Session]) -> Iterator[Connection]:
     try:
         with engine.begin() as connection:
             yield connection
+    except (DBAPIError, PoolTimeout) as exc:
+        if is_store_outage(exc):
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+        raise
+
+
+@contextmanager
+def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reading: on SQLite it takes no write lock, so views, the API and
+    metrics never queue behind (or block) the workers' writes."""
+    engine = sessions.kw["bind"].execution_options(**{READ_ONLY: True})
+    try:
+        with sessions(bind=engine) as session, session.begin():
+            yield session
     except (DBAPIError, PoolTimeout) as exc:
         if is_store_outage(exc):
             raise StoreUnavailable(str(exc).splitlines()[0]) from exc

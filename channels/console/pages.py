@@ -40,7 +40,7 @@ from ingest.console_views import (
     ticket_deliveries,
     ticket_filter_choices,
 )
-from ingest.db import unit_of_work
+from ingest.db import read_only, unit_of_work
 from ingest.health_report import health_report
 from ingest.models import utcnow
 from ingest.ops_queries import intake_by_channel, intake_series, refusals_by_reason
@@ -139,7 +139,7 @@ class ConsolePages:
 
     async def read(self, load: Callable[[Session], Any]) -> Any:
         def run() -> Any:
-            with self.sessions() as session:
+            with read_only(self.sessions) as session:
                 return load(session)
 
         return await asyncio.to_thread(run)

@@ -32,9 +32,13 @@ class LocalBlobStore:
     def put(self, key: str, data: bytes) -> None:
         path = self.path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Written aside, then renamed in: a reader never sees half a blob.
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            # Written aside, then renamed in: a reader never sees half a blob. The
+            # folder is made when it is missing, not checked on every write.
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         except OSError as exc:
             raise BlobUnavailable(f"cannot write {key} under {self.root}: {exc}") from exc
         try:

@@ -9,12 +9,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from channels.web import create_app
 from tests.servers import http_server
+from tests.tokens import bearer
 
 
-def test_ticket_number_past_the_store_range_is_404(sessions: sessionmaker[Session]) -> None:
+def test_ticket_number_past_the_store_range_is_404(
+    sessions: sessionmaker[Session], agent_token: str
+) -> None:
     with http_server(create_app(sessions)) as url:
         # When a ticket number larger than any the store can hold is asked for
-        response = httpx.get(f"{url}/api/tickets/99999999999999999999999")
+        response = httpx.get(
+            f"{url}/api/tickets/99999999999999999999999", headers=bearer(agent_token)
+        )
     # Then it is an ordinary "no such ticket", not a server error
     assert response.status_code == 404
     assert response.json() == {"error": "no ticket #99999999999999999999999"}

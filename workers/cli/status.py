@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ingest.db import read_only
 from ingest.health_report import health_report
 from workers.cli.support import command_settings, store
 
@@ -15,7 +16,8 @@ from workers.cli.support import command_settings, store
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the same as /readyz shows).")
 def status(as_json: bool) -> None:
     """Each role's last heartbeat and the oldest due work."""
-    with store(command_settings(), statement_timeout_ms=10_000) as sessions, sessions() as session:
+    settings = command_settings()
+    with store(settings, statement_timeout_ms=10_000) as sessions, read_only(sessions) as session:
         report = health_report(session)
     if as_json:
         click.echo(json.dumps(report, indent=2))

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ingest.db import read_only
 from ingest.views import list_tickets, show_ticket
 from workers.cli.lazy import LazyGroup
 from workers.cli.support import command_settings, store
@@ -37,7 +38,7 @@ def tickets() -> None:
 @click.option("--limit", default=50, show_default=True)
 def tickets_list(as_json: bool, limit: int) -> None:
     """The most recent tickets."""
-    with store(command_settings()) as sessions, sessions() as session:
+    with store(command_settings()) as sessions, read_only(sessions) as session:
         rows = list_tickets(session, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -57,7 +58,7 @@ def tickets_list(as_json: bool, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def tickets_show(number: int, as_json: bool) -> None:
     """One ticket with its messages, decision and deliveries."""
-    with store(command_settings()) as sessions, sessions() as session:
+    with store(command_settings()) as sessions, read_only(sessions) as session:
         view = show_ticket(session, number)
     if view is None:
         raise click.ClickException(f"no ticket #{number}")

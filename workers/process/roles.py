@@ -27,6 +27,7 @@ from workers.process.console_actions import console_actions
 from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
+from workers.process.supervisor import child_roles
 from workers.sla.sweep import sla_sweeper
 
 log = logging.getLogger(__name__)
@@ -190,10 +191,14 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay, SMTP and HTTP in one process."""
+    """``omniroute run``: migrations, broker, workers, relay and HTTP here; the SMTP edge
+    and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    roles = ["web", "smtp", "worker", "scheduler"] + (["imap"] if settings.imap_mailboxes else [])
-    check_deployment(settings, f"run ({', '.join(roles)})")
+    # The edges answer senders from processes of their own, so work never slows a 250;
+    # each child says what it serves and beats for its role itself.
+    edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
+    here = ["web", "worker", "scheduler"]
+    check_deployment(settings, f"run ({', '.join(here)}; children {', '.join(edges)})")
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
         broker_url = settings.broker_url
@@ -206,10 +211,10 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
         stack.enter_context(sla_sweeper(runtime))
-        stack.enter_context(smtp_server(settings, on_accepted=runtime.outbox_signal.set))
-        if settings.imap_mailboxes:
-            stack.enter_context(imap_readers(settings, on_accepted=runtime.outbox_signal.set))
-        for role in roles:
+        stack.enter_context(
+            child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
+        )
+        for role in here:
             stack.enter_context(heartbeat(settings, role, serves(role, settings)))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
