@@ -1,18 +1,23 @@
-"""Category classifier: omniroute's model against a plain TF-IDF + logistic regression.
+"""Category classifier and the zero-config default: the shipped model against a baseline.
 
-What is compared
-    (a) baseline: ``TfidfVectorizer()`` (words, defaults) and
-        ``LogisticRegression(max_iter=1000)`` on the raw texts.
-    (b) omniroute: ``router.classifier.train.train``: masked text, word 1-2-grams and
-        character 2-5-grams, a linear SVM with sigmoid calibration.
-
-    Both train on ``tests/fixtures/tickets/train.csv`` and are scored on the held-apart
-    ``test.csv`` (see SOURCE.md there). Printed: accuracy and macro-F1 of each, the
-    per-label F1, and for omniroute how much of the test split each confidence threshold
-    lets the model decide and how accurate it is there (the rest goes to the fallback).
+What is measured
+    1. The test split (``tests/fixtures/tickets/test.csv``, held apart from training):
+       macro-F1 per language of (a) the shipped model (``config/default_model.skops``,
+       trained on ``train.csv`` by ``build_default_model.py``) and (b) a plain baseline,
+       ``TfidfVectorizer()`` and ``LogisticRegression(max_iter=1000)`` trained on the
+       same ``train.csv``; and their ratio (target: >= 1.1).
+    2. Zero configuration on ``tests/fixtures/tickets/mails.csv`` (support mails written
+       for the evaluation, in English and German, labelled with category and priority;
+       none is in the training data): the whole default, that is
+       ``config/default_rules.yaml`` and the shipped model behind its rules, decides
+       each mail as triage would. Category accuracy and macro-F1 (target >= 0.8) and
+       priority accuracy (target >= 0.7), beside plain baselines: the same rules with
+       the baseline model, the rules alone, the shipped model alone, and for priority
+       the constant most frequent label (medium).
+    3. How much of the test split each confidence threshold lets the model decide.
 
 Run from the repository root:
-    .venv/bin/python bench/classifier_bench.py [--train FILE] [--test FILE]
+    .venv/bin/python bench/classifier_bench.py [--mistakes]
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,74 +34,155 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sklearn
 from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import Pipeline
 
-from router.classifier.evaluate import evaluate
+from config.classifier import BUILTIN_MODEL
+from config.rules import default_rules
+from router.classifier.model import CategoryModel
 from router.classifier.pipeline import build_baseline
-from router.classifier.train import train
+from router.classifier.text import ticket_text
+from router.classifier.types import CategoryClassifier, LabelScore, Prediction
+from router.engine import decide
+from router.types import TicketFacts
+from workers.triage.classifier_loader import read_model
 
 TICKETS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tickets"
 THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+LANGUAGES = ("en", "de")
 
 
-def read(path: Path) -> tuple[list[str], list[str]]:
+def read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [row["text"] for row in rows], [row["label"] for row in rows]
+        return list(csv.DictReader(handle))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--train", type=Path, default=TICKETS / "train.csv")
-    parser.add_argument("--test", type=Path, default=TICKETS / "test.csv")
-    args = parser.parse_args()
-    train_texts, train_labels = read(args.train)
-    test_texts, test_labels = read(args.test)
-    print(f"python {sys.version.split()[0]}, scikit-learn {sklearn.__version__}")
-    print(f"train: {len(train_texts)} rows, test: {len(test_texts)} rows, {args.test}")
+@dataclass(frozen=True)
+class Baseline:
+    """The baseline pipeline behind the engine's ``CategoryClassifier`` protocol."""
 
-    start = time.perf_counter()
-    baseline = build_baseline().fit(train_texts, train_labels)
-    baseline_seconds = time.perf_counter() - start
-    said = baseline.predict(test_texts)
-    baseline_accuracy = accuracy_score(test_labels, said)
-    baseline_f1 = f1_score(test_labels, said, average="macro")
-    baseline_per_label = f1_score(test_labels, said, average=None, labels=sorted(set(test_labels)))
+    pipeline: Pipeline
 
-    start = time.perf_counter()
-    model = train(train_texts, train_labels, trained_at=datetime.now(UTC))
-    ours_seconds = time.perf_counter() - start
-    result = evaluate(model, test_texts, test_labels)
+    def predict(self, subject: str, body: str) -> Prediction:
+        row = self.pipeline.predict_proba([ticket_text(subject, body)])[0]
+        ranked = sorted(zip(self.pipeline.classes_, row, strict=True), key=lambda p: -p[1])
+        scores = tuple(LabelScore(str(label), float(score)) for label, score in ranked)
+        return Prediction(scores[0].label, scores[0].score, scores[:3], "baseline")
 
-    print()
-    print(f"{'model':<34} {'accuracy':>8} {'macro-F1':>8} {'train s':>8}")
-    print(
-        f"{'TF-IDF + LogisticRegression':<34} {baseline_accuracy:8.3f} {baseline_f1:8.3f} "
-        f"{baseline_seconds:8.2f}"
+
+def macro_f1(truth: Sequence[str], said: Sequence[str]) -> float:
+    return float(f1_score(truth, said, average="macro", labels=sorted(set(truth) | set(said))))
+
+
+def test_split(model: CategoryModel, baseline: Pipeline, rows: list[dict[str, str]]) -> None:
+    print(f"1. test split ({TICKETS / 'test.csv'}): macro-F1 (accuracy)")
+    print(f"{'rows':>12} {'shipped':>15} {'baseline':>15} {'ratio':>6}")
+    for language in (*LANGUAGES, "all"):
+        part = [r for r in rows if language in (r["language"], "all")]
+        texts, truth = [r["text"] for r in part], [r["label"] for r in part]
+        ours = [p.label for p in model.predict_texts(texts)]
+        theirs = list(baseline.predict(texts))
+        f_ours, f_theirs = macro_f1(truth, ours), macro_f1(truth, theirs)
+        print(
+            f"{language + ' ' + str(len(part)):>12} "
+            f"{f_ours:7.3f} ({accuracy_score(truth, ours):.3f}) "
+            f"{f_theirs:7.3f} ({accuracy_score(truth, theirs):.3f}) {f_ours / f_theirs:6.2f}"
+        )
+
+
+def facts_of(number: int, row: dict[str, str]) -> TicketFacts:
+    return TicketFacts(
+        number=number,
+        channel="email",
+        subject=row["subject"],
+        body=row["body"],
+        sender_email=f"customer{number}@example.com",
+        language=row["language"],
+        received_at=datetime(2026, 12, 1, 10, tzinfo=UTC),
     )
+
+
+def zero_config(
+    model: CategoryModel, baseline: Pipeline, rows: list[dict[str, str]], mistakes: bool
+) -> None:
+    rules = default_rules()
+    setups: list[tuple[str, CategoryClassifier | None]] = [
+        ("default rules + shipped model", model),
+        ("default rules + baseline model", Baseline(baseline)),
+        ("default rules, no model", None),
+    ]
+    print()
+    print(f"2. zero configuration on {len(rows)} mails ({TICKETS / 'mails.csv'})")
+    print(f"{'setup':<32} {'lang':>4} {'cat acc':>7} {'cat F1':>7} {'prio acc':>8}")
+    for name, classifier in setups:
+        decisions = [
+            decide(facts_of(n, row), rules, classifier=classifier) for n, row in enumerate(rows)
+        ]
+        for language in (*LANGUAGES, "all"):
+            pairs = [
+                (row, d)
+                for row, d in zip(rows, decisions, strict=True)
+                if language in (row["language"], "all")
+            ]
+            cats = [row["category"] for row, _ in pairs], [d.category for _, d in pairs]
+            prios = [row["priority"] for row, _ in pairs], [d.priority for _, d in pairs]
+            print(
+                f"{name:<32} {language:>4} {accuracy_score(*cats):7.3f} {macro_f1(*cats):7.3f} "
+                f"{accuracy_score(*prios):8.3f}"
+            )
+        if mistakes and classifier is model:
+            for row, d in zip(rows, decisions, strict=True):
+                if (d.category, d.priority) != (row["category"], row["priority"]):
+                    print(
+                        f"    {row['language']} want {row['category']}/{row['priority']} "
+                        f"got {d.category}/{d.priority}: {row['subject']}"
+                    )
+    texts = [ticket_text(row["subject"], row["body"]) for row in rows]
+    alone = [p.label for p in model.predict_texts(texts)]
+    truth = [row["category"] for row in rows]
     print(
-        f"{'omniroute (word+char, calib. SVM)':<34} {result.accuracy:8.3f} "
-        f"{result.macro_f1:8.3f} {ours_seconds:8.2f}"
+        f"{'shipped model alone':<32} {'all':>4} {accuracy_score(truth, alone):7.3f} "
+        f"{macro_f1(truth, alone):7.3f} {'':>8}"
     )
+    constant = [row["priority"] for row in rows]
+    medium = accuracy_score(constant, ["medium"] * len(constant))
+    print(f"{'priority always medium':<32} {'all':>4} {'':>7} {'':>7} {medium:8.3f}")
 
-    print()
-    print(f"{'F1 per label':<16} {'baseline':>8} {'omniroute':>9}")
-    ours_f1 = {report.label: report.f1 for report in result.per_class}
-    for label, f1 in zip(sorted(set(test_labels)), baseline_per_label, strict=True):
-        print(f"{label:<16} {f1:8.3f} {ours_f1.get(label, 0.0):9.3f}")
 
-    predictions = model.predict_texts(test_texts)
+def thresholds(model: CategoryModel, rows: list[dict[str, str]]) -> None:
+    predictions = model.predict_texts([r["text"] for r in rows])
     print()
-    print("omniroute at a confidence threshold (below it: the configured fallback)")
+    print("3. the shipped model at a confidence threshold (below it: the fallback)")
     print(f"{'threshold':>9} {'decided':>8} {'accuracy there':>15}")
     for threshold in THRESHOLDS:
         decided = [
-            (p.label, truth)
-            for p, truth in zip(predictions, test_labels, strict=True)
+            (p.label, r["label"])
+            for p, r in zip(predictions, rows, strict=True)
             if p.confidence >= threshold
         ]
         share = len(decided) / len(predictions)
         right = sum(label == truth for label, truth in decided) / len(decided) if decided else 0
         print(f"{threshold:9.1f} {share:8.1%} {right:15.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--mistakes", action="store_true", help="list the mails it gets wrong")
+    args = parser.parse_args()
+    train_rows = read(TICKETS / "train.csv")
+    test_rows = read(TICKETS / "test.csv")
+    mails = read(TICKETS / "mails.csv")
+    print(f"python {sys.version.split()[0]}, scikit-learn {sklearn.__version__}")
+    model = read_model(BUILTIN_MODEL)
+    print(
+        f"shipped model {model.version}: {model.info.training_rows} training rows, "
+        f"{BUILTIN_MODEL.stat().st_size} bytes"
+    )
+    baseline = build_baseline().fit(
+        [r["text"] for r in train_rows], [r["label"] for r in train_rows]
+    )
+    test_split(model, baseline, test_rows)
+    zero_config(model, baseline, mails, args.mistakes)
+    thresholds(model, test_rows)
 
 
 if __name__ == "__main__":

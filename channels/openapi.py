@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.webforms.openapi import form_paths, form_schemas
 from config.statuses import STATUSES
 from ingest.agent_reply import ReplyRequest
 from ingest.tokens import METRICS, READ, REPLY
@@ -166,6 +167,7 @@ def openapi_document(*, metrics_require_token: bool = False) -> dict[str, Any]:
                     },
                 }
             },
+            **form_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -178,6 +180,7 @@ def openapi_document(*, metrics_require_token: bool = False) -> dict[str, Any]:
                 }
             },
             "schemas": {
+                **form_schemas(),
                 "ReplyRequest": reply_schema,
                 "Ticket": {"type": "object", "properties": _TICKET_PROPERTIES},
                 "TicketDetail": {

@@ -41,3 +41,11 @@ ERR_554_NO_VALID_RECIPIENTS = "554 5.5.1 No valid recipients"
 EXIT_OK = 0
 EXIT_DATAERR = 65
 EXIT_TEMPFAIL = 75
+
+# Twilio webhooks: an empty TwiML answer (we reply later, from a worker, never inline).
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWIML_MEDIA_TYPE = "text/xml"
+HTTP_403_TWILIO_SIGNATURE = "Twilio signature did not verify"
+HTTP_413_TOO_BIG = "request body exceeds {limit} bytes"
+HTTP_503_STORE_DOWN = "store unavailable, try again later"
+RETRY_AFTER_SECONDS = "5"

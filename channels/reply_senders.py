@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from channels.email_out import MailTransport
@@ -34,10 +35,14 @@ class SendFailed(Exception):
 
 
 class SendRefused(Exception):
-    """The channel refused this message for good; ``reason`` is kept on it."""
+    """The channel refused this message for good; ``reason`` is kept on it.
 
-    def __init__(self, reason: str) -> None:
+    ``suppress``: the recipient must get nothing more on any send (they opted out
+    with the channel itself, say), so the identity is suppressed too."""
+
+    def __init__(self, reason: str, *, suppress: bool = False) -> None:
         self.reason = reason
+        self.suppress = suppress
         super().__init__(reason)
 
 
@@ -59,6 +64,9 @@ class OutboundText:
     # The customer's latest message on this channel and the conversation's earlier ids.
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+    # When the customer last wrote in this conversation (for session windows like
+    # WhatsApp's 24 hours); None when they never did.
+    customer_wrote_at: datetime | None = None
 
     @property
     def automated(self) -> bool:
@@ -100,8 +108,29 @@ def _email(resources: SenderResources) -> ReplySender:
     return EmailSender(resources.settings, resources.mail)
 
 
+def _web(resources: SenderResources) -> ReplySender:
+    from channels.webforms.sender import WebSender
+
+    return WebSender(resources.settings, resources.mail)
+
+
+def _sms(resources: SenderResources) -> ReplySender:
+    from channels.twilio_sender import TwilioSender
+
+    return TwilioSender(resources.settings, "sms")
+
+
+def _whatsapp(resources: SenderResources) -> ReplySender:
+    from channels.twilio_sender import TwilioSender
+
+    return TwilioSender(resources.settings, "whatsapp")
+
+
 _FACTORIES: dict[str, SenderFactory] = {
     "email": _email,
+    "web": _web,
+    "sms": _sms,
+    "whatsapp": _whatsapp,
 }
 
 

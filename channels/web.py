@@ -1,10 +1,12 @@
-"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies, the console.
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies, web forms
+and the ops console.
 
 Every ``/api/`` route needs a bearer token with its scope (:mod:`channels.auth`):
 ``tickets:read`` to read tickets, ``tickets:reply`` to answer customers.
 ``/healthz``, ``/readyz`` and ``/openapi.json`` stay open; ``/metrics`` asks for a
-token with the ``metrics`` scope when ``metrics_require_token`` is set. The ops
-console under ``/console`` signs in with a token that has the ``admin`` scope.
+token with the ``metrics`` scope when ``metrics_require_token`` is set. The web
+forms (``/forms/{form}``, ``/t/{token}``) verify their own posts (:mod:`channels.webforms`).
+The ops console under ``/console`` signs in with a token that has the ``admin`` scope.
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
 from channels.ops_metrics import OperationsCollector, QueueDepth
+from channels.twilio_webhooks import openapi_paths as twilio_openapi_paths
+from channels.twilio_webhooks import twilio_routes
 from channels.web_replies import reply_endpoint
+from channels.webforms.metrics import FormRefusalCollector
+from channels.webforms.routes import form_routes
+from config.form_settings import FormSettings
+from config.settings import Settings, load_settings
 from ingest.db import read_only
 from ingest.health_report import health_report
 from ingest.tokens import METRICS, READ, REPLY
@@ -42,17 +50,23 @@ def create_app(
     on_work: Callable[[], None] | None = None,
     *,
     metrics_require_token: bool = False,
+    settings: Settings | None = None,
+    form_limits: FormSettings | None = None,
     queue_depth: QueueDepth | None = None,
     console: ConsoleConfig | None = None,
 ) -> Starlette:
     """The app; ``on_work`` is called when a request committed outbox work (a reply).
 
-    ``queue_depth`` reads the broker's queues for ``/metrics``; ``console`` serves the
-    ops console under ``/console`` (left out, the console is not served).
+    ``settings`` (read from the environment when not given) and ``form_limits``
+    configure the web forms; with ``settings`` naming Twilio accounts, Twilio's
+    webhooks are served too. ``queue_depth`` reads the broker's queues for
+    ``/metrics``; ``console`` serves the ops console under ``/console`` (left out,
+    the console is not served).
     """
     gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
+    registry.register(FormRefusalCollector(sessions))
     registry.register(OperationsCollector(sessions, queue_depth))
     for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
         registry.register(counter)
@@ -106,7 +120,12 @@ def create_app(
         return JSONResponse(document)
 
     document = openapi_document(metrics_require_token=metrics_require_token)
+    channel_routes: list[BaseRoute] = []
+    if settings is not None and settings.twilio:
+        channel_routes += twilio_routes(settings, sessions, registry, on_work)
+        document["paths"].update(twilio_openapi_paths())
     routes: list[BaseRoute] = [
+        *channel_routes,
         Route("/openapi.json", openapi),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -118,6 +137,7 @@ def create_app(
             gate.protect(REPLY, reply_endpoint(sessions, on_work)),
             methods=["POST"],
         ),
+        *form_routes(sessions, settings or load_settings(), on_work, form_limits),
     ]
     if console is not None:
         from channels.console.pages import console_routes

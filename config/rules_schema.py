@@ -21,6 +21,7 @@ from pydantic import (
 from config.calendars import Calendar
 from config.classifier import ClassifierConfig
 from config.destinations import Destination
+from config.forms import FormSpec
 from config.rule_fields import (
     MAX_RULES,
     Keywords,
@@ -66,6 +67,7 @@ class When(Strict):
     tier: Words | None = None
     language: Words | None = None
     mailbox: Words | None = None
+    tags: Words | None = None  # tags the channel gave the message (a web form's tags:)
     contacts_at_least: Annotated[int, Field(ge=1, le=10_000)] | None = None
     business_hours: Name | None = None  # a calendar: the message came in while it was open
     after_hours: Name | None = None  # a calendar: the message came in while it was closed
@@ -200,6 +202,8 @@ class RulesDocument(Strict):
     teams: dict[TeamName, Team] = {}
     assignment: AssignmentPolicy = AssignmentPolicy()
     sla: Sla = Sla()
+    # Hosted web forms by name (config.forms); none declared: the default contact form.
+    forms: dict[Name, FormSpec] = {}
 
 
 class RuleSet(RulesDocument):

@@ -14,6 +14,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.errors import ConfigError
 from config.mailboxes import ImapMailbox
+from config.twilio import (
+    ACCOUNT_SID,
+    TWILIO_API,
+    TwilioAccount,
+    TwilioCredentials,
+    check_number,
+    resolve_accounts,
+)
 
 ENV_PREFIX = "OMNIROUTE_"
 
@@ -75,6 +83,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # How often the scheduler looks for tickets past an SLA due date.
     sla_sweep_seconds: float = Field(default=60, gt=0, le=3600)
+    # The scheduler retrains the category model from corrected tickets this often, and
+    # promotes it only when it beats the model in force (`omniroute model list`).
+    retrain: Literal["off", "daily", "weekly"] = "off"
     automated_sends_per_hour: int = Field(default=3, ge=0)
     reopen_window_days: int = Field(default=14, ge=0)
     # A reply whose original is stored but not processed yet waits for it this long
@@ -104,6 +115,22 @@ class Settings(BaseSettings):
     imap_mailboxes: tuple[ImapMailbox, ...] = ()
     imap_lease_seconds: float = Field(default=60, gt=0)
 
+    # Twilio (SMS, MMS, WhatsApp): one account here, or several in ``twilio_accounts``
+    # (a JSON list, see ``config.twilio.TwilioAccount``).
+    twilio_account_sid: str | None = Field(default=None, pattern=ACCOUNT_SID)
+    twilio_auth_token: SecretStr | None = None
+    twilio_numbers: Annotated[tuple[str, ...], NoDecode] = ()
+    twilio_accounts: tuple[TwilioAccount, ...] = ()
+    # The REST base the client calls (a test points it at a fake); media on its host is
+    # fetched with the account's credentials, like media on Twilio's own hosts.
+    twilio_api_url: str = TWILIO_API
+    # The base URL Twilio calls us at: the URL it signed is rebuilt from it.
+    public_url: str | None = None
+    # Peers (IPs or CIDRs) whose X-Forwarded-Proto/-Host are believed when no public URL is set.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # "report": log and count bad signatures but accept (a first deployment); "enforce": 403.
+    twilio_signature_mode: Literal["enforce", "report"] = "enforce"
+
     @field_validator("imap_mailboxes")
     @classmethod
     def _unique_mailbox_names(cls, value: tuple[ImapMailbox, ...]) -> tuple[ImapMailbox, ...]:
@@ -111,6 +138,36 @@ class Settings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError("mailbox names must be unique")
         return value
+
+    @field_validator("twilio_numbers", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("twilio_numbers")
+    @classmethod
+    def _check_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_number(n) for n in value)
+
+    @field_validator("twilio_api_url", "public_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value is not None else None
+
+    @cached_property
+    def twilio(self) -> tuple[TwilioCredentials, ...]:
+        """The configured Twilio accounts with their tokens (empty: no Twilio webhooks)."""
+        token = self.twilio_auth_token
+        return resolve_accounts(
+            self.twilio_account_sid,
+            token.get_secret_value() if token is not None else None,
+            self.twilio_numbers,
+            self.twilio_accounts,
+        )
 
     @field_validator("acknowledge_channels", mode="before")
     @classmethod

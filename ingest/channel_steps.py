@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from ingest import email_steps
+from ingest import email_steps, twilio_steps
 from ingest.models import InboundRecord
 from ingest.ticket_messages import IngestOutcome
 from normalize.types import ParsedInput
@@ -22,6 +22,7 @@ BeforeThread = Callable[[Session, InboundRecord, ParsedInput, Settings], IngestO
 
 _BEFORE_THREAD: dict[str, BeforeThread] = {
     "email": email_steps.before_thread,
+    "twilio": twilio_steps.before_thread,
 }
 
 

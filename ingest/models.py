@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -385,6 +386,41 @@ class RefusalCount(Base):
     last_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ModelVersion(Base):
+    """A category model trained from the store's corrected tickets, with its figures.
+
+    ``status``: ``live`` (at most one: the model triage uses when the rules name
+    none), ``candidate`` (was live or could be made live), ``rejected`` (did not beat
+    the model in force). ``figures`` holds the held-apart evaluation of this model
+    and of the model in force when it was trained.
+    """
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(16), unique=True)
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    trained_at: Mapped[datetime]
+    training_rows: Mapped[int] = mapped_column(Integer)
+    labels: Mapped[list[Any]] = mapped_column(default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelEvent(Base):
+    """One promotion, rejection or rollback of a category model, and why."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(16))  # "builtin": the shipped model
+    action: Mapped[str] = mapped_column(String(16))  # promoted | rejected | used
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiToken(Base):
     """A bearer token for the HTTP API: its public id, a keyed hash of its secret, scopes.
 
@@ -406,3 +442,67 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class FormRefusal(Base):
+    """A web-form post refused as abuse (honeypot, time trap, token, origin, rate limit).
+
+    Kept with its submission (the JSON the edge would have stored) so a false
+    positive can be released into a ticket; ``inbound_id`` is the record it became.
+    """
+
+    __tablename__ = "form_refusals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    form: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    envelope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    released_at: Mapped[datetime | None]
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"))
+
+
+class RateBucket(Base):
+    """A token bucket shared by every web process: ``tokens`` left at ``updated_at``."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+class FollowUpRevocation(Base):
+    """Follow-up links of a ticket issued before ``revoked_at`` no longer open."""
+
+    __tablename__ = "follow_up_revocations"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    revoked_at: Mapped[datetime]
+
+
+class TwilioMedia(Base):
+    """One media item of an MMS or WhatsApp message, and where its download stands.
+
+    ``pending`` until a worker stored it (``stored``, with its attachment) or gave up
+    (``failed``); every failed attempt leaves its reason in ``error``.
+    """
+
+    __tablename__ = "twilio_media"
+    __table_args__ = (UniqueConstraint("inbound_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(255))
+    account_sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

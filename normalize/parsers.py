@@ -18,6 +18,7 @@ from typing import Any
 
 from normalize.email import EmailLimits, parse_email
 from normalize.errors import Unparseable
+from normalize.twilio import parse_twilio_record
 from normalize.types import ParsedInput
 
 
@@ -50,8 +51,18 @@ def parse_email_record(
     )
 
 
+def parse_web_record(raw: bytes, envelope: Mapping[str, Any], context: ParseContext) -> ParsedInput:
+    """A hosted web form's submission or a follow-up from its ticket's page."""
+    from normalize.webform import parse_webform  # it imports ParseContext from here
+
+    return parse_webform(raw, envelope, context)
+
+
 _PARSERS: dict[str, Parser] = {
     "email": parse_email_record,
+    "web": parse_web_record,
+    # SMS, MMS and WhatsApp; the message's own channel says which (sms or whatsapp).
+    "twilio": parse_twilio_record,
 }
 
 

@@ -3,7 +3,9 @@
 Explicit rules always win; this runs only when none of them set a category. With
 ``categorize.classifier`` configured, the model's best label is taken at or above the
 threshold; below it (or with no model loaded) the configured fallback applies, else
-the stage's default. The verdict says which, and why, for the decision's trace.
+the stage's default. Without it, a model the shell loaded (the shipped one) decides
+with the default threshold, and no model means the default as before. The verdict
+says which, and why, for the decision's trace.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from config.classifier import ClassifierConfig
+from config.classifier import IMPLICIT, NO_MODEL, ClassifierConfig
 from router.classifier.types import CategoryClassifier, Prediction
 from router.rules import Context
 
@@ -37,7 +39,13 @@ def consult(
     classifier: CategoryClassifier | None,
 ) -> ModelVerdict:
     """The category for a ticket no rule categorized; asks ``classifier`` when configured."""
+    if config is None and classifier is not None:
+        config = IMPLICIT
     if config is None:
+        return ModelVerdict(default, "the default: no rule matched", "default")
+    if config.model == NO_MODEL:
+        if config.fallback:
+            return ModelVerdict(config.fallback, "the fallback: no rule matched", "fallback")
         return ModelVerdict(default, "the default: no rule matched", "default")
     fallback: str = config.fallback or default
     source: CategorySource = "fallback" if config.fallback else "default"

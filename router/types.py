@@ -51,6 +51,8 @@ class TicketFacts:
     language: str | None = None
     # Inbound messages from this customer over the last days, this one included.
     recent_contacts: int = 1
+    # Tags the channel gave the first message (a web form's ``tags:`` fields).
+    tags: tuple[str, ...] = ()
 
     @property
     def sender_domain(self) -> str:

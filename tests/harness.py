@@ -18,6 +18,7 @@ from workers.process.actors import register_actors
 from workers.process.broker import QUEUE, middleware
 from workers.process.relay import relay_once
 from workers.process.runtime import Runtime
+from workers.triage.live_model import LiveModel
 from workers.triage.rules_source import RulesSource
 
 
@@ -52,6 +53,7 @@ class Pipeline:
             sessions=sessions,
             broker=self.broker,
             rules_source=RulesSource.fixed(rules or default_rules()),
+            live_model=LiveModel(sessions),
         )
         register_actors(self.runtime, self.transport)
         self.worker = Worker(self.broker, worker_timeout=50, worker_threads=2)

@@ -16,6 +16,7 @@ from workers.process.actors import register_actors
 from workers.process.broker import QUEUE, create_broker
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime
+from workers.triage.live_model import LiveModel
 from workers.triage.rules_source import RulesSource
 
 
@@ -41,6 +42,7 @@ def running_stack(
         sessions=sessions,
         broker=broker,
         rules_source=RulesSource.fixed(rules or default_rules()),
+        live_model=LiveModel(sessions),
     )
     register_actors(runtime)
     worker = Worker(broker, worker_threads=2, worker_timeout=100)

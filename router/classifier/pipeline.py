@@ -2,9 +2,10 @@
 
 omniroute's model reads word 1-2-grams and character 2-5-grams (within words), both
 TF-IDF with sublinear term frequency, so it copes with typos, plurals and run-on words
-("cancdling", "signup"). A linear SVM separates the categories; sigmoid calibration on
-cross-validated scores turns its margins into probabilities, so a confidence threshold
-means what it says. The baseline is TF-IDF words with logistic regression, defaults.
+("cancdling", "signup"). A linear SVM, its classes weighted by their rarity, separates
+the categories; sigmoid calibration on cross-validated scores turns its margins into
+probabilities, so a confidence threshold means what it says. The baseline is TF-IDF
+words with logistic regression, defaults.
 
 ``TRUSTED_TYPES`` are the only types an artifact may name beyond those skops trusts
 by default (scikit-learn estimators, NumPy and SciPy arrays, builtins); they are the
@@ -37,7 +38,7 @@ def build_pipeline(folds: int = MAX_FOLDS) -> Pipeline:
         sublinear_tf=True,
         strip_accents="unicode",
     )
-    margin = LinearSVC(C=0.5, max_iter=10_000, random_state=0)
+    margin = LinearSVC(C=0.5, class_weight="balanced", max_iter=10_000, random_state=0)
     return Pipeline(
         [
             ("features", FeatureUnion([("words", words), ("chars", chars)])),

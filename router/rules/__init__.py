@@ -13,6 +13,7 @@ from router.rules.base import Condition, Context, Hit, Miss
 from router.rules.business_hours import BusinessHoursCondition
 from router.rules.category import CategoryCondition
 from router.rules.channel import ChannelCondition
+from router.rules.channel_tags import ChannelTagsCondition
 from router.rules.contacts import ContactsCondition
 from router.rules.keyword import KeywordCondition
 from router.rules.language import LanguageCondition
@@ -27,6 +28,7 @@ from router.rules.tier import TierCondition
 CONDITIONS: tuple[Condition, ...] = (
     ChannelCondition(),
     MailboxCondition(),
+    ChannelTagsCondition(),
     RecipientCondition(),
     SenderAddressCondition(),
     SenderDomainCondition(),

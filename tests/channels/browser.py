@@ -1,7 +1,7 @@
 """Headless Chromium (Debian's ``chromium`` and ``chromium-driver``) driven by Selenium.
 
 Nothing is downloaded: Selenium is pointed at the system binaries. Without them the
-browser tests skip, unless ``OMNIROUTE_REQUIRE_BROWSER=1`` (CI sets it) makes that a
+browser tests skip, unless ``OMNIROUTE_REQUIRE_CHROMIUM=1`` (CI sets it) makes that a
 failure.
 """
 
@@ -40,8 +40,8 @@ def _missing() -> str | None:
 def browser(tmp_path: Path) -> Iterator[object]:
     reason = _missing()
     if reason is not None:
-        if os.environ.get("OMNIROUTE_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " and OMNIROUTE_REQUIRE_BROWSER=1")
+        if os.environ.get("OMNIROUTE_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(reason + " and OMNIROUTE_REQUIRE_CHROMIUM=1")
         pytest.skip(reason)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -84,5 +84,5 @@ def test_ticket_api_and_metrics_show_a_processed_ticket(
     assert detail["messages"][0]["direction"] == "inbound"
     assert 'omniroute_tickets{status="new"} 1.0' in metrics
     assert 'omniroute_inbound{channel="email",status="processed"} 1.0' in metrics
-    assert 'omniroute_open_tickets{priority="high",team="support"} 1.0' in metrics
+    assert 'omniroute_open_tickets{priority="high",team="billing"} 1.0' in metrics
     assert client.get("/api/tickets/99").status_code == 404

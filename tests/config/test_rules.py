@@ -41,9 +41,9 @@ def test_default_rules_load() -> None:
     # Given the rules shipped with the package
     # When they are loaded
     rules = default_rules()
-    # Then they route everything by default to support, with no hand-off
+    # Then they route what no category route takes to general, with no hand-off
     assert rules.routes[-1].name == "default"
-    assert (rules.routes[-1].team, rules.routes[-1].destinations) == ("support", ())
+    assert (rules.routes[-1].team, rules.routes[-1].destinations) == ("general", ())
     assert rules.destinations == {}
     assert {rule.category for rule in rules.categorize.rules} >= {
         "billing",

@@ -22,6 +22,7 @@ from workers.process.actors import register_actors
 from workers.process.broker import QUEUE, create_broker
 from workers.process.relay import relay_once
 from workers.process.runtime import Runtime
+from workers.triage.live_model import LiveModel
 from workers.triage.rules_source import RulesSource
 
 pytestmark = pytest.mark.integration
@@ -72,6 +73,7 @@ def test_broker_down_while_mail_arrives_then_work_runs_once_back(
         sessions=sessions,
         broker=broker,
         rules_source=RulesSource.fixed(default_rules()),
+        live_model=LiveModel(sessions),
     )
     register_actors(runtime, MemoryTransport())
     worker: Worker | None = None

@@ -152,13 +152,26 @@ def test_a_configured_but_unloaded_model_gives_the_fallback() -> None:
     assert model_entry(decision).reason == "no model loaded; fallback complaint"
 
 
-def test_without_a_classifier_configured_the_default_applies_and_no_model_is_asked() -> None:
-    # Given rules without categorize.classifier, and a model passed anyway
-    model = FixedModel("technical", 0.99)
-    decision = decide(ticket(), rules(classifier=False), classifier=model)
-    # Then the default applies as before, and the model was not asked
+def test_without_a_classifier_configured_the_loaded_model_decides_at_the_default_threshold() -> (
+    None
+):
+    # Given rules without categorize.classifier, and the model the shell loaded for them
+    sure, unsure = FixedModel("technical", 0.61), FixedModel("technical", 0.59)
+    # When tickets are decided with a sure and an unsure answer
+    decided = decide(ticket(), rules(classifier=False), classifier=sure)
+    fell_back = decide(ticket(), rules(classifier=False), classifier=unsure)
+    # Then the model decides at or above the default threshold, else the default applies
+    assert (decided.category, decided.category_source) == ("technical", "model")
+    assert (fell_back.category, fell_back.category_source) == ("general", "default")
+    assert model_entry(fell_back).reason.endswith("; default general")
+    assert "< threshold 0.6" in model_entry(fell_back).reason
+
+
+def test_without_a_classifier_and_no_model_loaded_the_default_applies_untraced() -> None:
+    # Given rules without categorize.classifier, and no model loaded for them
+    decision = decide(ticket(), rules(classifier=False), classifier=None)
+    # Then the default applies, and the trace has no model entry
     assert (decision.category, decision.category_source) == ("general", "default")
-    assert model.read == []
     assert not [e for e in decision.trace if e.rule == "category-model"]
 
 
@@ -195,3 +208,15 @@ def test_a_bad_classifier_block_is_a_rules_error(block: str, message: str) -> No
     with pytest.raises(RulesFileError, match=message) as caught:
         load_rules_text(text)
     assert caught.value.line == 5
+
+
+def test_model_none_turns_the_model_off_and_the_fallback_applies() -> None:
+    # Given rules that say model: none, and a model passed anyway
+    text = RULES.replace("model: models/categories.skops", "model: none")
+    ruleset = load_rules_text(text % {"fallback": "complaint"})
+    model = FixedModel("technical", 0.99)
+    # When a ticket no rule matches is decided
+    decision = decide(ticket(), ruleset, classifier=model)
+    # Then the model is not asked and the fallback applies
+    assert (decision.category, decision.category_source) == ("complaint", "fallback")
+    assert model.read == []

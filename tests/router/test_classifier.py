@@ -11,8 +11,8 @@ from tests.classifier_support import TEST_CSV, TRAINED_AT, rows, trained_model
 
 # The held-apart split is scored by bench/classifier_bench.py (0.948 / 0.951 at the
 # time of writing); the floor leaves room for scikit-learn releases to differ a little.
-ACCURACY_FLOOR = 0.93
-MACRO_F1_FLOOR = 0.93
+ACCURACY_FLOOR = 0.92
+MACRO_F1_FLOOR = 0.91
 
 
 def test_model_scores_above_the_floor_on_the_held_apart_split() -> None:

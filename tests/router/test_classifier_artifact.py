@@ -112,7 +112,7 @@ def test_metadata_is_readable_json_beside_the_model() -> None:
         "general",
         "technical",
     ]
-    assert metadata["training_rows"] == 1380
+    assert metadata["training_rows"] == 1568
     assert metadata["trained_at"].startswith("2026-11-02T09:30:00")
     for key in ("sklearn_version", "skops_version", "label_counts", "model_sha256"):
         assert metadata[key]

@@ -47,12 +47,12 @@ def test_train_writes_an_artifact_and_says_what_it_learned(tmp_path: Path) -> No
     # Then it exits 0, prints the rows per label and the model's version, and the file loads
     assert code == 0, output
     assert (
-        "trained on 1380 rows (account 219, billing 282, complaint 85, feature_request 163, "
-        "general 280, technical 351)" in output
+        "trained on 1568 rows (account 249, billing 313, complaint 115, feature_request 193, "
+        "general 310, technical 388)" in output
     )
     model = load_artifact(out.read_bytes())
     assert f"wrote {out} (model {model.version}, " in output
-    assert model.info.training_rows == 1380
+    assert model.info.training_rows == 1568
 
 
 def test_evaluate_prints_accuracy_macro_f1_and_the_confusion_matrix(model_file: Path) -> None:
@@ -61,16 +61,16 @@ def test_evaluate_prints_accuracy_macro_f1_and_the_confusion_matrix(model_file: 
     code, output = run("evaluate", "--from", str(TEST_CSV), "--model", str(model_file))
     # Then the figures and the matrix are printed
     assert code == 0, output
-    assert "rows:      462" in output
+    assert "rows:      527" in output
     accuracy, macro_f1 = figure("accuracy", output), figure("macro-F1", output)
-    assert accuracy >= 0.93 and macro_f1 >= 0.93
+    assert accuracy >= 0.92 and macro_f1 >= 0.91
     assert "label            precision  recall  f1     support" in output
     assert "confusion matrix (rows: true label, columns: predicted label)" in output
     matrix = output.split("confusion matrix")[1].splitlines()[1:]
     labels = ["account", "billing", "complaint", "feature_request", "general", "technical"]
     assert matrix[0].split() == labels
     counted = sum(int(cell) for line in matrix[1:7] for cell in line.split()[1:])
-    assert counted == 462
+    assert counted == 527
 
 
 def test_columns_can_be_named(tmp_path: Path, model_file: Path) -> None:
@@ -107,7 +107,7 @@ def test_columns_can_be_named(tmp_path: Path, model_file: Path) -> None:
         (b"text,label\ncaf\xe9 cr\xe8me,billing\n", "not UTF-8 text"),
         (b"text,label\nrefund please,billing\nthe app crashed,\n", ":3: 'label' is empty"),
         (b"text,label\n,billing\n", ":2: empty 'text'"),
-        (b"text,label\nrefund please,Billing Team\n", "'Billing Team'; labels are category names"),
+        (b"text,label\nrefund please,\x07bell\n", "a label is 1 to 80 characters of text"),
     ],
 )
 def test_bad_csv_is_a_clear_error_with_exit_1(
@@ -206,3 +206,130 @@ def _set_category(sessions: sessionmaker[Session], number: int, category: str, s
             .where(Ticket.id == number)
             .values(category=category, category_source=source)
         )
+
+
+DESK_CSV = """text,queue
+My invoice shows the wrong amount,Billing and Payments
+I was charged twice this month,Billing and Payments
+Please refund my last payment,Billing and Payments
+The app crashes when I open it,Technical Support
+I get error 500 when saving,Technical Support
+The page does not load at all,Technical Support
+Where is my parcel?,ORDER
+I want to change my order,ORDER
+Can I cancel the order I placed?,ORDER
+"""
+
+
+def test_train_keeps_the_desks_own_labels_and_names_those_the_rules_lack(
+    tmp_path: Path,
+) -> None:
+    # Given an export from a desk whose queues are named its own way
+    csv_file = tmp_path / "desk.csv"
+    csv_file.write_text(DESK_CSV, encoding="utf-8")
+    out = tmp_path / "desk.skops"
+    # When a model is trained on it as it is
+    code, output = run(
+        "train", "--from", str(csv_file), "--label-column", "queue", "--out", str(out)
+    )
+    # Then the labels are the desk's, and the output says the default rules lack them
+    assert code == 0, output
+    model = load_artifact(out.read_bytes())
+    assert model.labels == ("Billing and Payments", "ORDER", "Technical Support")
+    assert (
+        "labels unknown to the rules (config/default_rules.yaml): "
+        "Billing and Payments, ORDER, Technical Support" in output
+    )
+
+
+def test_train_maps_desk_labels_onto_categories_with_a_map_file(tmp_path: Path) -> None:
+    # Given the desk export and a map of its queues onto the rules' categories
+    csv_file = tmp_path / "desk.csv"
+    csv_file.write_text(DESK_CSV, encoding="utf-8")
+    map_file = tmp_path / "labels.yaml"
+    map_file.write_text(
+        "Billing and Payments: billing\nTechnical Support: technical\nORDER: general\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "mapped.skops"
+    # When a model is trained with the map
+    code, output = run(
+        "train",
+        "--from",
+        str(csv_file),
+        "--label-column",
+        "queue",
+        "--map",
+        str(map_file),
+        "--out",
+        str(out),
+    )
+    # Then its labels are the categories, all known to the rules
+    assert code == 0, output
+    assert load_artifact(out.read_bytes()).labels == ("billing", "general", "technical")
+    assert "every label is a category of the rules" in output
+
+
+def test_a_map_file_that_is_not_a_mapping_is_a_clear_error(tmp_path: Path) -> None:
+    csv_file = tmp_path / "desk.csv"
+    csv_file.write_text(DESK_CSV, encoding="utf-8")
+    map_file = tmp_path / "labels.yaml"
+    map_file.write_text("- billing\n- technical\n", encoding="utf-8")
+    code, output = run(
+        "train", "--from", str(csv_file), "--map", str(map_file), "--out", str(tmp_path / "m")
+    )
+    assert code == 1
+    assert f"Error: {map_file}: expected a mapping of desk labels to categories" in output
+    assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_json_prints_the_figures_per_label_and_the_confusion_matrix(
+    model_file: Path,
+) -> None:
+    # Given a trained model and the held-apart split
+    # When it is evaluated with --json
+    code, output = run("evaluate", "--from", str(TEST_CSV), "--model", str(model_file), "--json")
+    # Then the output is one JSON document with the same figures as the text report
+    assert code == 0, output
+    document = json.loads(output)
+    _, text = run("evaluate", "--from", str(TEST_CSV), "--model", str(model_file))
+    assert document["rows"] == 527
+    assert round(document["accuracy"], 3) == figure("accuracy", text)
+    assert round(document["macro_f1"], 3) == figure("macro-F1", text)
+    labels = ["account", "billing", "complaint", "feature_request", "general", "technical"]
+    assert document["labels"] == labels
+    assert set(document["per_label"]) == set(labels)
+    assert set(document["per_label"]["billing"]) == {"precision", "recall", "f1", "support"}
+    matrix = document["confusion"]["matrix"]
+    assert sum(map(sum, matrix)) == 527
+    assert [sum(row) for row in matrix] == [
+        document["per_label"][label]["support"] for label in labels
+    ]
+    assert document["unknown_labels"] == []
+
+
+def test_evaluate_maps_desk_labels_like_train(tmp_path: Path, model_file: Path) -> None:
+    # Given held-apart rows whose labels are the desk's, and a map onto categories
+    csv_file = tmp_path / "desk.csv"
+    csv_file.write_text(
+        "text,label\nI was charged twice,Billing and Payments\nThe app crashes,Tech\n",
+        encoding="utf-8",
+    )
+    map_file = tmp_path / "labels.yaml"
+    map_file.write_text("Billing and Payments: billing\nTech: technical\n", encoding="utf-8")
+    # When the model is evaluated with the map
+    code, output = run(
+        "evaluate",
+        "--from",
+        str(csv_file),
+        "--model",
+        str(model_file),
+        "--map",
+        str(map_file),
+        "--json",
+    )
+    # Then the rows are scored under the categories, none unknown to the model
+    assert code == 0, output
+    document = json.loads(output)
+    assert document["unknown_labels"] == []
+    assert document["per_label"]["billing"]["support"] == 1

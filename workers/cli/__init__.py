@@ -36,7 +36,7 @@ COMMANDS = {
     ),
     "replay": (
         "workers.cli.replay:replay_command",
-        "Dry run: decide stored tickets under new rules; print what would change.",
+        "Dry run: decide stored tickets under new rules or another model; print what would change.",
     ),
     "customers": (
         "workers.cli.customers:customers",
@@ -52,6 +52,11 @@ COMMANDS = {
         "Print accuracy, macro-F1, a per-label report and the confusion matrix.",
     ),
     "tokens": ("workers.cli.tokens:tokens", "Bearer tokens for the HTTP API."),
+    "forms": ("workers.cli.forms:forms", "Web forms: refused posts and follow-up links."),
+    "model": (
+        "workers.cli.model:model_group",
+        "The category models trained from the store, and which one triage uses.",
+    ),
 }
 
 

@@ -50,13 +50,17 @@ scheduler = _role_command("scheduler", "Run the outbox relay and periodic sweeps
 
 
 def _check_rules(settings: Settings) -> None:
-    """Fail at start, naming file and line, when the rules file (or its model) is invalid."""
+    """Fail at start, naming file and line, when the rules file (or the model it names) is
+    invalid. The shipped model that rules without ``classifier:`` get is not read here:
+    only a worker reads it, on its first ticket."""
     if settings.rules_file is None:
         return
     from config.rules import load_rules
     from workers.triage.classifier_loader import load_classifier
 
     try:
-        load_classifier(load_rules(settings.rules_file))
+        rules = load_rules(settings.rules_file)
+        if rules.categorize.classifier is not None:
+            load_classifier(rules)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None

@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender
+from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
 from ingest.db import unit_of_work
 from ingest.identity import is_bouncing, suppression_of
-from ingest.models import AutomatedSend, Message, Ticket, utcnow
+from ingest.models import AutomatedSend, InboundRecord, Message, Ticket, utcnow
 from ingest.queries import first_inbound
 from normalize.types import Party
 from workers.outbound.send import recipient_of, send_outbound
@@ -35,7 +36,7 @@ PURPOSE = "acknowledgement"
 
 # A customer-visible link per channel (the web channel's follow-up page), if any.
 LinkFor = Callable[[Settings, int], str]
-_LINKS: dict[str, LinkFor] = {}
+_LINKS: dict[str, LinkFor] = {"web": follow_up_link}
 
 
 def register_link(channel: str, link_for: LinkFor) -> None:
@@ -171,6 +172,19 @@ def _ack_text(session: Session, message: Message, ticket: Ticket, recipient: Par
     )
 
 
+def _declined_at_the_edge(session: Session, first: Message) -> str | None:
+    """The edge stored ``"acknowledge": false`` with the input (a form that sends none)."""
+    if first.inbound_id is None:
+        return None
+    envelope = session.execute(
+        select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
+    ).scalar_one_or_none()
+    if not envelope or envelope.get("acknowledge") is not False:
+        return None
+    form = envelope.get("form")
+    return f"form {form} sends no acknowledgement" if form else "the edge asked for none"
+
+
 def _suppression_reason(
     session: Session,
     settings: Settings,
@@ -180,6 +194,9 @@ def _suppression_reason(
 ) -> str | None:
     if first.channel not in settings.acknowledge_channels or sender is None:
         return f"no acknowledgement on channel {first.channel}"
+    declined = _declined_at_the_edge(session, first)
+    if declined is not None:
+        return declined
     if first.auto_reasons:
         return "automated mail: " + ", ".join(str(r) for r in first.auto_reasons)
     if recipient is None:

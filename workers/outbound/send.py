@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender, SendFailed, SendRefused
 from config.statuses import OUTBOUND_FINAL, OutboundState
 from ingest.agent_reply import NOT_SENT
 from ingest.db import unit_of_work
+from ingest.identity import suppress
 from ingest.models import Identity, Message, Ticket
 from normalize.types import Party, PartyKind
 from workers.errors import TransientError
@@ -49,7 +52,7 @@ def send_outbound(
     try:
         sent = senders[channel].send(text)
     except SendRefused as exc:
-        return mark_failed(sessions, message_id, exc.reason)
+        return mark_failed(sessions, message_id, exc.reason, suppress_recipient=exc.suppress)
     except SendFailed as exc:
         raise TransientError(str(exc)) from exc
     with unit_of_work(sessions) as session:
@@ -88,7 +91,9 @@ def _prepare(
         built = text_for(session, message, ticket, recipient)
         if isinstance(built, OutboundText):
             message.delivery_state = OutboundState.SENDING
-            return message.channel, built
+            return message.channel, replace(
+                built, customer_wrote_at=customer_wrote_at(session, message)
+            )
         reason = built
     assert reason is not None
     _fail(message, reason)
@@ -130,11 +135,35 @@ def conversation_ids(session: Session, message: Message) -> tuple[str | None, tu
     return parent, tuple(i for i in ids if i != parent)
 
 
-def mark_failed(sessions: sessionmaker[Session], message_id: int, reason: str) -> str:
+def customer_wrote_at(session: Session, message: Message) -> datetime | None:
+    """When the customer last wrote in the outbound message's conversation (or channel)."""
+    query = select(func.max(Message.created_at)).where(
+        Message.ticket_id == message.ticket_id,
+        Message.direction == "inbound",
+        Message.channel == message.channel,
+    )
+    if message.conversation_key is not None:
+        query = query.where(Message.conversation_key == message.conversation_key)
+    return session.execute(query).scalar_one_or_none()
+
+
+def mark_failed(
+    sessions: sessionmaker[Session],
+    message_id: int,
+    reason: str,
+    *,
+    suppress_recipient: bool = False,
+) -> str:
     with unit_of_work(sessions) as session:
         message = session.get(Message, message_id, with_for_update=True)
         assert message is not None
         _fail(message, reason)
+        if suppress_recipient:
+            # The channel says the recipient opted out with it: nothing more goes to them.
+            ticket = session.get(Ticket, message.ticket_id)
+            recipient = recipient_of(session, message, ticket) if ticket is not None else None
+            if recipient is not None:
+                suppress(session, recipient, reason)
     log.info("outbound %s not sent: %s", message_id, reason)
     return OutboundState.FAILED
 

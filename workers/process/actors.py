@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -19,6 +19,9 @@ import httpx
 
 from channels.email_out import MailTransport, mail_transport
 from channels.reply_senders import SenderResources, build_senders
+from channels.twilio_media import fetch_media
+from channels.twilio_status import SendNotRecordedYet, apply_status
+from channels.twilio_webhooks import STATUS as TWILIO_STATUS
 from config.logs import CONTEXT_FIELDS, log_context
 from ingest import outbox
 from ingest.db import unit_of_work
@@ -26,6 +29,7 @@ from ingest.errors import StoreUnavailable
 from ingest.models import FailedWork, InboundRecord, utcnow
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
+from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
 from workers.delivery.followups import plan_followups, plan_status_change
@@ -36,6 +40,7 @@ from workers.process.broker import QUEUE
 from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
+from workers.triage.live_model import classifier_for
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +57,8 @@ def register_actors(
     def run_ingest(inbound_id: int) -> None:
         def step() -> None:
             loaded = runtime.rules_source.snapshot()
-            then = RouteInline(settings, loaded.rules, loaded.classifier, senders)
+            classifier = classifier_for(loaded, runtime.live_model.current())
+            then = RouteInline(settings, loaded.rules, classifier, senders)
             try:
                 with unit_of_work(runtime.sessions) as session:
                     process_inbound(session, inbound_id, settings, then)
@@ -69,7 +75,8 @@ def register_actors(
         def step() -> None:
             with unit_of_work(runtime.sessions) as session:
                 loaded = runtime.rules_source.snapshot()
-                triage_ticket(session, ticket_id, loaded.rules, classifier=loaded.classifier)
+                classifier = classifier_for(loaded, runtime.live_model.current())
+                triage_ticket(session, ticket_id, loaded.rules, classifier=classifier)
 
         _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, step)
 
@@ -121,11 +128,40 @@ def register_actors(
         outbox.FOLLOW_UP: run_follow_up,
         outbox.STATUS_CHANGE: run_status_change,
         outbox.SEND_REPLY: run_send_reply,
+        **_twilio_functions(runtime, http),
     }
     return {
         name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)
         for name, fn in functions.items()
     }
+
+
+def _twilio_functions(runtime: Runtime, http: httpx.Client) -> dict[str, Callable[..., None]]:
+    """The Twilio channel's work: media downloads and delivery reports."""
+    settings = runtime.settings
+
+    def run_twilio_media(inbound_id: int) -> None:
+        def step() -> None:
+            waiting = fetch_media(runtime.sessions, settings, http, inbound_id)
+            if waiting:
+                raise TransientError(f"{waiting} media of inbound {inbound_id} wait for a retry")
+
+        _guarded(runtime, TWILIO_MEDIA, {"inbound_id": inbound_id}, step)
+
+    def run_twilio_status(sid: str, status: str, error_code: str, received_at: str) -> None:
+        def step() -> None:
+            try:
+                with unit_of_work(runtime.sessions) as session:
+                    apply_status(
+                        session, sid, status, error_code, datetime.fromisoformat(received_at)
+                    )
+            except SendNotRecordedYet as exc:
+                raise TransientError(f"no outbound message {exc} yet") from exc
+
+        payload = {"sid": sid, "status": status}
+        _guarded(runtime, TWILIO_STATUS, payload, step)
+
+    return {TWILIO_MEDIA: run_twilio_media, TWILIO_STATUS: run_twilio_status}
 
 
 def _guarded(

@@ -29,6 +29,7 @@ from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
 from workers.process.supervisor import child_roles
 from workers.sla.sweep import sla_sweeper
+from workers.triage.retrain_schedule import retrainer
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ def serve_http(runtime: Runtime) -> None:
         broker_ping=lambda: ping(broker),
         on_work=runtime.outbox_signal.set,
         metrics_require_token=settings.metrics_require_token,
+        settings=settings,
         queue_depth=lambda: queue_depth(broker),
         console=console_actions(runtime.sessions, settings),
     )
@@ -211,6 +213,9 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
         stack.enter_context(sla_sweeper(runtime))
+        stack.enter_context(retrainer(runtime))
+        # The edges answer senders from processes of their own, so work never slows a 250.
+        edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
         stack.enter_context(
             child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
         )
@@ -285,6 +290,7 @@ def _serve_role(role: str, settings: Settings) -> None:
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
             sla_sweeper(runtime),
+            retrainer(runtime),
         ):
             wait_for_shutdown()
 

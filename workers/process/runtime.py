@@ -14,6 +14,7 @@ from config.rules import RuleSet
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from workers.process.broker import QUEUE, create_broker
+from workers.triage.live_model import LiveModel
 from workers.triage.rules_source import RulesSource
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     broker: dramatiq.Broker
     rules_source: RulesSource
+    live_model: LiveModel  # the stored model made live (promoted or chosen), if any
     # Set when work was committed; the in-process relay wakes up instead of waiting.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
 
@@ -44,10 +46,12 @@ def build_runtime(settings: Settings, broker_url: str) -> Runtime:
     engine = create_store_engine(settings.resolved_database_url)
     broker = create_broker(broker_url, settings)
     broker.declare_queue(QUEUE)
+    sessions = session_factory(engine)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         broker=broker,
         rules_source=RulesSource(settings.rules_file),
+        live_model=LiveModel(sessions),
     )

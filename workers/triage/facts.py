@@ -38,6 +38,7 @@ def ticket_facts(session: Session, ticket: Ticket, first: Message) -> TicketFact
         message_count=int(count),
         received_at=first.created_at,
         mailbox=_mailbox(session, first),
+        tags=_channel_tags(session, first),
         language=ticket.language or language_of(ticket.subject, first.body_text),
         recent_contacts=_recent_contacts(session, ticket, first),
     )
@@ -46,6 +47,16 @@ def ticket_facts(session: Session, ticket: Ticket, first: Message) -> TicketFact
 def language_of(subject: str, body: str) -> str | None:
     guess = detect_language(f"{subject}\n{body}")
     return None if guess is None else guess.code
+
+
+def _channel_tags(session: Session, first: Message) -> tuple[str, ...]:
+    """The tags the edge recorded with the raw input (a web form's ``tags:`` fields)."""
+    if first.inbound_id is None:
+        return ()
+    envelope = session.execute(
+        select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
+    ).scalar_one_or_none()
+    return tuple(str(tag) for tag in (envelope or {}).get("tags", []))
 
 
 def _mailbox(session: Session, first: Message) -> str | None:

@@ -5,6 +5,11 @@ and of the model file at most once per ``check_seconds``; a changed file is load
 and validated in full, model included, before it replaces the running rules. An
 invalid file is logged with its line and the old rules stay in force, so a typo or a
 bad model never stops triage.
+
+A model the rules name is read with them, so a bad one stops a process at start. The
+shipped model that rules without ``classifier:`` get is read on the first snapshot
+instead: processes that never triage (web, SMTP, IMAP, the CLI) never import
+scikit-learn nor read it.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.classifier import model_path
+from config.classifier import BUILTIN_MODEL, model_path
 from config.errors import ConfigError
 from config.rules import RuleSet, default_rules, load_rules
-from router.classifier.model import CategoryModel
 from workers.triage.classifier_loader import load_classifier
+
+if TYPE_CHECKING:
+    from router.classifier.model import CategoryModel
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +66,8 @@ class RulesSource:
             rules = loader(path)  # invalid at start: the caller reports and exits
         else:
             rules = default_rules()
-        self._loaded = LoadedRules(rules, load_classifier(rules))
+        self._loaded = LoadedRules(rules, _eager_classifier(rules))
+        self._implicit_pending = rules.categorize.classifier is None
         self._stamps = self._read_stamps()
 
     @classmethod
@@ -69,6 +78,8 @@ class RulesSource:
     def snapshot(self) -> LoadedRules:
         """The rules in force and their model, after reloading the files if they changed."""
         self._refresh()
+        if self._implicit_pending:
+            self._load_implicit()
         return self._loaded
 
     def current(self) -> RuleSet:
@@ -78,6 +89,14 @@ class RulesSource:
     def classifier(self) -> CategoryModel | None:
         """The category model the rules in force name, if any."""
         return self.snapshot().classifier
+
+    def _load_implicit(self) -> None:
+        with self._lock:
+            if not self._implicit_pending:
+                return
+            rules = self._loaded.rules
+            self._loaded = LoadedRules(rules, load_classifier(rules))
+            self._implicit_pending = False
 
     def _refresh(self) -> None:
         if self.path is None:
@@ -96,7 +115,7 @@ class RulesSource:
         assert self.path is not None
         try:
             rules = self._loader(self.path)
-            classifier = load_classifier(rules)
+            classifier = _eager_classifier(rules)
         except ConfigError as exc:
             log.error(
                 "rules file changed but is invalid; keeping rules %s: %s",
@@ -112,13 +131,23 @@ class RulesSource:
                 rules.version,
             )
         self._loaded = LoadedRules(rules, classifier)
+        self._implicit_pending = rules.categorize.classifier is None
         self._stamps = self._read_stamps()  # the model path may have changed with the rules
 
     def _read_stamps(self) -> Stamps:
         rules = self._loaded.rules
         config = rules.categorize.classifier
         model = model_path(config, rules.source) if config is not None else None
+        if model == BUILTIN_MODEL:
+            model = None  # read once per process; it changes only with omniroute itself
         return _stamp(self.path), _stamp(model)
+
+
+def _eager_classifier(rules: RuleSet) -> CategoryModel | None:
+    """The model ``rules`` name, read now; None when they name none (read on first use)."""
+    if rules.categorize.classifier is None:
+        return None
+    return load_classifier(rules)
 
 
 def _stamp(path: Path | None) -> Stamp | None:

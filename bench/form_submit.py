@@ -1,0 +1,239 @@
+"""Form submissions per second: ``POST /forms/contact`` against a no-op ASGI endpoint.
+
+What is compared
+    (a) baseline: a Starlette app whose one ``POST`` route reads the body and answers
+        ``201`` with a small JSON document; nothing else. The floor: HTTP as uvicorn
+        and Starlette speak it.
+    (b) omniroute: ``channels.web.create_app`` as the ``web`` role builds it, on the
+        embedded default store (a fresh, migrated SQLite file per round): every
+        post is decoded, guarded (form token, honeypot, Origin), validated (the
+        email with ``email-validator``), rate limited (three token buckets in the
+        store), committed raw with its outbox row, then ingested inline (parse,
+        identity, threading, ticket, message) so the answer carries the ticket.
+
+    Both are served by the same stack (uvicorn in a thread of this process, on
+    loopback), alternating which goes first, each round.
+
+How
+    N urlencoded posts (unique subjects, so N tickets) over K persistent
+    ``httpx.Client`` connections, one thread each. Each thread loads the form once
+    (untimed) and reuses its token; the time trap is 0 and the rate limits are
+    set out of reach. Every answer must be 201 and (b) must hold N tickets after
+    the round, else the run aborts. Client and servers share one process (and
+    its GIL): compare the ratio, not absolute rates, across machines.
+
+    Where the time goes: (b)'s three store steps (the rate-limit transaction, the
+    durable accept, the inline ingest) are timed by wrapping them, and reported
+    as milliseconds per submission beside the whole request's.
+
+Run from the repository root:
+    .venv/bin/python bench/form_submit.py [--posts N] [--clients K] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from channels.web import create_app
+from channels.webforms import intake
+from config.form_settings import FormSettings
+from config.settings import Settings
+from ingest.db import create_store_engine, session_factory
+from ingest.migrate import upgrade
+from ingest.models import Ticket
+
+PHASES: dict[str, list[float]] = defaultdict(list)
+_LOCK = threading.Lock()
+
+
+def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with _LOCK:
+                PHASES[name].append(time.perf_counter() - start)
+
+    return wrapper
+
+
+intake.take = timed("rate limits", intake.take)  # type: ignore[assignment]
+intake.accept_raw = timed("durable accept", intake.accept_raw)  # type: ignore[assignment]
+intake.ingest_now = timed("inline ingest", intake.ingest_now)  # type: ignore[assignment]
+intake.Intake.store = timed("all store work", intake.Intake.store)  # type: ignore[method-assign]
+
+
+def noop_app() -> Starlette:
+    async def accept(request: Request) -> Response:
+        await request.body()
+        return JSONResponse({"ticket": {"number": 1, "status": "new"}}, status_code=201)
+
+    async def page(request: Request) -> Response:
+        return Response('<input type="hidden" name="form_token" value="">', media_type="text/html")
+
+    return Starlette(
+        routes=[
+            Route("/forms/contact", page, methods=["GET"]),
+            Route("/forms/contact", accept, methods=["POST"]),
+        ]
+    )
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class _Hidden(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "input" and found.get("type") == "hidden":
+            self.values[found["name"]] = found.get("value", "")
+
+
+def run_clients(url: str, posts: int, clients: int) -> float:
+    """Seconds for ``posts`` submissions over ``clients`` connections."""
+    per_client = posts // clients
+    ready = threading.Barrier(clients + 1)
+    failures: list[str] = []
+
+    def client(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            parser = _Hidden()
+            parser.feed(http.get("/forms/contact").text)
+            hidden = {**parser.values, "website": ""}
+            ready.wait()
+            for n in range(per_client):
+                response = http.post(
+                    "/forms/contact",
+                    data={
+                        **hidden,
+                        "name": "Jane Doe",
+                        "email": f"customer{index}@example.org",
+                        "subject": f"Cannot log in ({index}-{n})",
+                        "message": "The login page says my password is wrong. " * 5,
+                    },
+                    headers={"Accept": "application/json"},
+                )
+                if response.status_code != 201:
+                    failures.append(f"{response.status_code}: {response.text[:200]}")
+                    return
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"a post failed: {failures[0]}")
+    return elapsed
+
+
+def omniroute_round(posts: int, clients: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        upgrade(url)
+        engine = create_store_engine(url, statement_timeout_ms=10_000)
+        sessions = session_factory(engine)
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=url, secret_key="bench-key")
+        limits = FormSettings(
+            min_seconds=0,
+            ip_burst=10**9,
+            ip_per_hour=10**9,
+            email_burst=10**9,
+            email_per_hour=10**9,
+            form_burst=10**9,
+            form_per_hour=10**9,
+        )
+        app = create_app(sessions, settings=settings, form_limits=limits)
+        with served(app) as base:
+            elapsed = run_clients(base, posts, clients)
+        with sessions() as session:
+            tickets = session.execute(select(func.count(Ticket.id))).scalar_one()
+        engine.dispose()
+    expected = posts // clients * clients
+    if tickets != expected:
+        raise SystemExit(f"expected {expected} tickets, found {tickets}")
+    return elapsed
+
+
+def baseline_round(posts: int, clients: int) -> float:
+    with served(noop_app()) as base:
+        return run_clients(base, posts, clients)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    posts = args.posts // args.clients * args.clients
+    rates: dict[str, list[float]] = {"baseline": [], "omniroute": []}
+    for round_number in range(args.rounds):
+        order = [("baseline", baseline_round), ("omniroute", omniroute_round)]
+        if round_number % 2:
+            order.reverse()
+        for name, run in order:
+            rates[name].append(posts / run(posts, args.clients))
+    base, ours = statistics.median(rates["baseline"]), statistics.median(rates["omniroute"])
+    load = os.getloadavg()[0]
+    print(f"cpus {os.cpu_count()}, load {load:.2f}; {posts} posts x {args.rounds} rounds")
+    for label, name, rate in (
+        ("baseline (no-op ASGI)", "baseline", base),
+        ("POST /forms/contact", "omniroute", ours),
+    ):
+        print(f"{label:<24} {rate:8.1f} posts/s  rounds {[round(r) for r in rates[name]]}")
+    print(f"ratio {ours / base:.3f} (target >= 0.3)")
+    total = args.rounds * posts
+    print("where the time goes (ms per submission, wall time inside the request):")
+    for name in ("rate limits", "durable accept", "inline ingest", "all store work"):
+        spent = PHASES[name]
+        mean, median = 1000 * sum(spent) / total, 1000 * statistics.median(spent)
+        print(f"  {name:<15} {mean:7.2f}  (median {median:.2f})")
+    print(f"  whole request   {1000 * args.clients / ours:7.2f}  (clients / rate)")
+
+
+if __name__ == "__main__":
+    main()
