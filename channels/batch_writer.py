@@ -4,7 +4,8 @@ Many SMTP sessions committing at once would fight over the store's write lock
 (SQLite has one; PostgreSQL pays a commit each). Instead the event loop hands
 each input to this thread, which commits everything waiting in one transaction
 and only then resolves each sender's future, so every ``250`` still follows its
-own commit.
+own commit. A thread without an event loop (bolt's dispatch of a Slack event)
+waits on ``accept_blocking`` instead.
 
 Failures are told apart for the edge (see ``channels/replies.py``):
 ``StoreUnavailable`` (the store is down or locked), ``WriterBusy`` (more inputs
@@ -15,6 +16,7 @@ traceback and counted, never reported as an outage).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -43,8 +45,9 @@ class AcceptFailed(Exception):
 @dataclass(frozen=True, slots=True)
 class _Job:
     item: RawInput
-    future: asyncio.Future[Accepted]
-    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Accepted] | concurrent.futures.Future[Accepted]
+    # None: a blocking caller's thread-safe future, settled from the writer thread.
+    loop: asyncio.AbstractEventLoop | None
 
 
 class BatchWriter:
@@ -87,6 +90,16 @@ class BatchWriter:
         # Counted until the writer settles it, even if the sender hangs up meanwhile.
         self._jobs.put(_Job(item, future, loop))
         return await future
+
+    def accept_blocking(self, item: RawInput) -> Accepted:
+        """``accept`` for a thread without an event loop; blocks until committed."""
+        with self._pending_lock:
+            if self._pending >= self.max_pending:
+                raise WriterBusy(f"{self._pending} inputs already wait for the store")
+            self._pending += 1
+        future: concurrent.futures.Future[Accepted] = concurrent.futures.Future()
+        self._jobs.put(_Job(item, future, None))
+        return future.result()
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -136,11 +149,14 @@ class BatchWriter:
 
 def _settle(batch: list[_Job], outcomes: list[Accepted | Exception]) -> None:
     """Hand results back to each event loop with one wake-up per loop, not one per job."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Accepted | Exception]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[_Job, Accepted | Exception]]] = {}
     for job, outcome in zip(batch, outcomes, strict=True):
         by_loop.setdefault(job.loop, []).append((job, outcome))
     for loop, pairs in by_loop.items():
-        loop.call_soon_threadsafe(_set_all, pairs)
+        if loop is None:
+            _set_all(pairs)  # thread-safe futures of blocking callers
+        else:
+            loop.call_soon_threadsafe(_set_all, pairs)
 
 
 def _set_all(pairs: list[tuple[_Job, Accepted | Exception]]) -> None:

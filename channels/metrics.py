@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.statuses import RESOLVED
 from ingest.db import read_only
+from ingest.due_work import due_work
 from ingest.models import Delivery, InboundRecord, OutboxEntry, SlaBreach, Ticket
 
 
@@ -37,7 +38,18 @@ class StoreCollector(Collector):
         breaches = GaugeMetricFamily(
             "omniroute_sla_breaches", "Missed SLA targets recorded, by kind", labels=["kind"]
         )
+        due_count = GaugeMetricFamily(
+            "omniroute_due_work", "Due work not done yet, by kind", labels=["kind"]
+        )
+        due_age = GaugeMetricFamily(
+            "omniroute_due_work_oldest_age_seconds",
+            "Age of the oldest due work not done, by kind (0 when none)",
+            labels=["kind"],
+        )
         with read_only(self.sessions) as session:
+            for due in due_work(session):
+                due_count.add_metric([due.kind], due.count)
+                due_age.add_metric([due.kind], due.oldest_age_seconds)
             for channel, status, count in session.execute(
                 select(InboundRecord.channel, InboundRecord.status, func.count()).group_by(
                     InboundRecord.channel, InboundRecord.status
@@ -71,3 +83,4 @@ class StoreCollector(Collector):
                 ).scalar_one(),
             )
         yield from (inbound, tickets, deliveries, backlog, open_tickets, breaches)
+        yield from (due_count, due_age)

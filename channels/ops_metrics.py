@@ -1,8 +1,9 @@
 """Prometheus metrics for operators, read from the store at scrape time.
 
 Per-channel intake and lag, queue depth per queue, delivery attempts by outcome,
-quarantine and refusals by reason, limiter trips, role heartbeats and the oldest
-due work. Every process reads the same store, so any web process answers alike.
+quarantine and refusals by reason, limiter trips and role heartbeats (due work is
+``channels/metrics.py``'s). Every process reads the same store, so any web process
+answers alike.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.db import read_only
-from ingest.health import oldest_due_work, role_health
+from ingest.health import role_health
 from ingest.models import utcnow
 from ingest.ops_queries import (
     attempts_by_outcome,
@@ -122,15 +123,4 @@ class OperationsCollector(Collector):
             alive.add_metric([role.role], role.alive)
             if role.age_seconds is not None:
                 age.add_metric([role.role], role.age_seconds)
-        due_count = GaugeMetricFamily(
-            "omniroute_due_work", "Work that is due and not done, by kind", labels=["kind"]
-        )
-        due_age = GaugeMetricFamily(
-            "omniroute_oldest_due_work_seconds",
-            "Age of the oldest due work not done, by kind (0 when none waits)",
-            labels=["kind"],
-        )
-        for work in oldest_due_work(session):
-            due_count.add_metric([work.kind], work.count)
-            due_age.add_metric([work.kind], work.age_seconds or 0.0)
-        yield from (alive, age, due_count, due_age)
+        yield from (alive, age)

@@ -49,3 +49,8 @@ HTTP_403_TWILIO_SIGNATURE = "Twilio signature did not verify"
 HTTP_413_TOO_BIG = "request body exceeds {limit} bytes"
 HTTP_503_STORE_DOWN = "store unavailable, try again later"
 RETRY_AFTER_SECONDS = "5"
+# Slack Events API (HTTP): a store that cannot commit gets a 503 and Slack retries.
+SLACK_STORE_DOWN = "store unavailable, retry later"
+SLACK_RETRY_AFTER_SECONDS = 30
+SLACK_NO_EVENT_KEY = "an event_callback needs an event_id"
+SLACK_INTERNAL_ERROR = "internal error storing the event, retry later"

@@ -31,7 +31,12 @@ from normalize.types import Party, PartyKind
 
 
 class SendFailed(Exception):
-    """The channel could not take the message now (down, rate limited); try again later."""
+    """The channel could not take the message now (down, rate limited); try again later,
+    after ``retry_after_seconds`` when the channel said so."""
+
+    def __init__(self, reason: str, retry_after_seconds: float | None = None) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(reason)
 
 
 class SendRefused(Exception):
@@ -126,11 +131,18 @@ def _whatsapp(resources: SenderResources) -> ReplySender:
     return TwilioSender(resources.settings, "whatsapp")
 
 
+def _slack(resources: SenderResources) -> ReplySender:
+    from channels.slack_sender import SlackSender
+
+    return SlackSender(resources.settings)
+
+
 _FACTORIES: dict[str, SenderFactory] = {
     "email": _email,
     "web": _web,
     "sms": _sms,
     "whatsapp": _whatsapp,
+    "slack": _slack,
 }
 
 

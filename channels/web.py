@@ -12,7 +12,7 @@ The ops console under ``/console`` signs in with a token that has the ``admin`` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -39,7 +39,8 @@ from channels.webforms.routes import form_routes
 from config.form_settings import FormSettings
 from config.settings import Settings, load_settings
 from ingest.db import read_only
-from ingest.health_report import health_report
+from ingest.due_work import due_work
+from ingest.health_report import role_report
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
@@ -54,12 +55,14 @@ def create_app(
     form_limits: FormSettings | None = None,
     queue_depth: QueueDepth | None = None,
     console: ConsoleConfig | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The app; ``on_work`` is called when a request committed outbox work (a reply).
 
     ``settings`` (read from the environment when not given) and ``form_limits``
     configure the web forms; with ``settings`` naming Twilio accounts, Twilio's
-    webhooks are served too. ``queue_depth`` reads the broker's queues for
+    webhooks are served too. ``extra_routes`` are channel edges with their own
+    verification (``/slack/events``). ``queue_depth`` reads the broker's queues for
     ``/metrics``; ``console`` serves the ops console under ``/console`` (left out,
     the console is not served).
     """
@@ -82,9 +85,11 @@ def create_app(
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
         if checks["store"] == "ok":
+            # What is due and how long the oldest has waited: a stall shows here.
+            body["due_work"] = await asyncio.to_thread(_due_work, sessions)
             # Informative: a stale worker does not make this process unready, but an
-            # operator (or `omniroute status`) sees it here.
-            body.update(await asyncio.to_thread(_health, sessions))
+            # operator (or `omniroute status`) sees each role's heartbeat here.
+            body["roles"] = await asyncio.to_thread(_roles, sessions)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
@@ -138,6 +143,7 @@ def create_app(
             methods=["POST"],
         ),
         *form_routes(sessions, settings or load_settings(), on_work, form_limits),
+        *extra_routes,
     ]
     if console is not None:
         from channels.console.pages import console_routes
@@ -146,17 +152,19 @@ def create_app(
     return Starlette(routes=routes, middleware=[Middleware(AccessLog)])
 
 
-def _health(sessions: sessionmaker[Session]) -> dict[str, Any]:
-    try:
-        with read_only(sessions) as session:
-            return health_report(session)
-    except Exception as exc:
-        return {"health_error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+def _roles(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with read_only(sessions) as session:
+        return role_report(session)
 
 
 def _ping_store(sessions: sessionmaker[Session]) -> None:
     with read_only(sessions) as session:
         session.execute(text("SELECT 1"))
+
+
+def _due_work(sessions: sessionmaker[Session]) -> dict[str, dict[str, float | int]]:
+    with read_only(sessions) as session:
+        return {due.kind: due.as_dict() for due in due_work(session)}
 
 
 def _check(probe: Callable[[], None]) -> str:

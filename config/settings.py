@@ -81,6 +81,9 @@ class Settings(BaseSettings):
 
     worker_threads: int = Field(default=4, ge=1, le=64)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # The store, not the broker, is the truth: work handed to the broker and not done
+    # this long after is handed over again (a broker restart lost it, a worker died).
+    redeliver_after_seconds: float = Field(default=300, gt=0)
     # How often the scheduler looks for tickets past an SLA due date.
     sla_sweep_seconds: float = Field(default=60, gt=0, le=3600)
     # The scheduler retrains the category model from corrected tickets this often, and
@@ -131,6 +134,27 @@ class Settings(BaseSettings):
     # "report": log and count bad signatures but accept (a first deployment); "enforce": 403.
     twilio_signature_mode: Literal["enforce", "report"] = "enforce"
 
+    # Slack as a customer channel (``POST /slack/events`` or the ``slack`` role's Socket Mode).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    # Support conversations: every top-level message there opens a ticket. Comma-separated
+    # channel ids, each optionally scoped to one workspace as ``TEAM:CHANNEL``.
+    slack_support_channels: Annotated[tuple[str, ...], NoDecode] = ()
+    # An @mention of the app opens a ticket in any channel it is in.
+    slack_mentions: bool = True
+    # This reaction on any message opens a ticket; empty turns reactions off.
+    slack_ticket_reaction: str = "ticket"
+    # Who may open a ticket with the reaction (user ids); empty: anyone of the own workspace.
+    slack_reaction_users: Annotated[tuple[str, ...], NoDecode] = ()
+    # Other apps' bots whose messages are taken in (bot ids); ours never are.
+    slack_accept_bots: Annotated[tuple[str, ...], NoDecode] = ()
+    # Email domains counted as the own organisation, besides the own workspace's members.
+    slack_internal_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    # Channels (``[TEAM:]CHANNEL``) whose tickets get no in-thread acknowledgement.
+    slack_quiet_channels: Annotated[tuple[str, ...], NoDecode] = ()
+
     @field_validator("imap_mailboxes")
     @classmethod
     def _unique_mailbox_names(cls, value: tuple[ImapMailbox, ...]) -> tuple[ImapMailbox, ...]:
@@ -139,7 +163,16 @@ class Settings(BaseSettings):
             raise ValueError("mailbox names must be unique")
         return value
 
-    @field_validator("twilio_numbers", "trusted_proxies", mode="before")
+    @field_validator(
+        "twilio_numbers",
+        "trusted_proxies",
+        "slack_support_channels",
+        "slack_reaction_users",
+        "slack_accept_bots",
+        "slack_internal_domains",
+        "slack_quiet_channels",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

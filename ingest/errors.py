@@ -9,3 +9,7 @@ class IngestError(Exception):
 
 class StoreUnavailable(IngestError):
     """The store cannot commit now; the edge answers "try again later" (SMTP 451, HTTP 503)."""
+
+
+class SourceUnavailable(IngestError):
+    """A channel's API that ingest reads from (Slack's) is briefly unavailable; retried."""

@@ -1,10 +1,9 @@
-"""Role health in the store: heartbeats of every process and the oldest due work.
+"""Role health in the store: the heartbeats of every process.
 
 Each process of each role (``web``, ``smtp``, ``imap``, ``slack``, ``worker``,
 ``scheduler``) records a heartbeat every few seconds from a thread of its own; a
-process that stops beating goes stale, whichever host it ran on. The oldest due
-work is what has waited longest for a worker: outbox rows not yet on the broker,
-inbound records not yet ingested, deliveries whose retry time has passed.
+process that stops beating goes stale, whichever host it ran on. What work waits,
+and for how long, is :mod:`ingest.due_work`.
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.db import insert_ignoring_conflicts, unit_of_work
-from ingest.models import Delivery, InboundRecord, OutboxEntry, RoleHeartbeat, utcnow
-from ingest.ops_queries import as_utc
+from ingest.models import RoleHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -101,39 +99,6 @@ def role_health(session: Session, now: datetime | None = None) -> list[RoleHealt
                 instances=tuple(instances),
             )
         )
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class DueWork:
-    """The oldest work of one kind that is due and not done, and how many wait."""
-
-    kind: str
-    count: int
-    oldest_due_at: datetime | None
-    age_seconds: float | None
-
-
-def oldest_due_work(session: Session, now: datetime | None = None) -> list[DueWork]:
-    """Outbox rows not yet enqueued, inbound not yet ingested, deliveries past their retry."""
-    now = now or utcnow()
-    queries = {
-        "outbox": select(func.count(), func.min(OutboxEntry.not_before)).where(
-            OutboxEntry.enqueued_at.is_(None), OutboxEntry.not_before <= now
-        ),
-        "inbound": select(func.count(), func.min(InboundRecord.received_at)).where(
-            InboundRecord.status == "pending"
-        ),
-        "deliveries": select(func.count(), func.min(Delivery.next_attempt_at)).where(
-            Delivery.status == "retrying", Delivery.next_attempt_at <= now
-        ),
-    }
-    result = []
-    for kind, query in queries.items():
-        count, oldest = session.execute(query).one()
-        oldest = as_utc(oldest)
-        age = round(max((now - oldest).total_seconds(), 0.0), 1) if oldest else None
-        result.append(DueWork(kind, int(count), oldest, age))
     return result
 
 

@@ -7,39 +7,37 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ingest.health import oldest_due_work, role_health
+from ingest.due_work import due_work
+from ingest.health import role_health
 
 
 def health_report(session: Session) -> dict[str, Any]:
-    roles = role_health(session)
+    """Each role's heartbeats and each kind of due work (:mod:`ingest.due_work`)."""
     return {
-        "roles": {
-            role.role: {
-                "alive": role.alive,
-                "last_beat_at": _iso(role.last_beat_at),
-                "age_seconds": role.age_seconds,
-                "instances": [
-                    {
-                        "instance": i.instance,
-                        "serves": i.serves,
-                        "started_at": _iso(i.started_at),
-                        "beat_at": _iso(i.beat_at),
-                        "age_seconds": i.age_seconds,
-                        "alive": i.alive,
-                    }
-                    for i in role.instances
-                ],
-            }
-            for role in roles
-        },
-        "due_work": {
-            work.kind: {
-                "count": work.count,
-                "oldest_due_at": _iso(work.oldest_due_at),
-                "age_seconds": work.age_seconds,
-            }
-            for work in oldest_due_work(session)
-        },
+        "roles": role_report(session),
+        "due_work": {due.kind: due.as_dict() for due in due_work(session)},
+    }
+
+
+def role_report(session: Session) -> dict[str, Any]:
+    return {
+        role.role: {
+            "alive": role.alive,
+            "last_beat_at": _iso(role.last_beat_at),
+            "age_seconds": role.age_seconds,
+            "instances": [
+                {
+                    "instance": i.instance,
+                    "serves": i.serves,
+                    "started_at": _iso(i.started_at),
+                    "beat_at": _iso(i.beat_at),
+                    "age_seconds": i.age_seconds,
+                    "alive": i.alive,
+                }
+                for i in role.instances
+            ],
+        }
+        for role in role_health(session)
     }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -172,6 +173,8 @@ class Message(Base):
     """One message on a ticket, inbound or outbound, with the signal that threaded it."""
 
     __tablename__ = "messages"
+    # Finds a channel's message by the channel's own id (a Slack ``channel:ts``).
+    __table_args__ = (Index("ix_messages_channel_external_id", "channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -211,6 +214,8 @@ class Message(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
     identity: Mapped[Identity | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+    # Edits and deletes the sender made on the channel, oldest first.
+    revisions: Mapped[list[MessageRevision]] = relationship(order_by="MessageRevision.id")
 
 
 class Attachment(Base):
@@ -230,10 +235,27 @@ class Attachment(Base):
 
 
 class OutboxEntry(Base):
-    """Work for a Dramatiq actor, written in the same transaction as the change it follows."""
+    """Work for a Dramatiq actor, written in the same transaction as the change it follows.
+
+    The row is the work's record of truth, the broker message only its transport: it is
+    due from ``not_before``, handed to the broker at ``enqueued_at`` (as message
+    ``broker_message_id``), and done at ``done_at`` (the actor finished, or recorded a
+    bug). Work handed over and not done within the redelivery timeout, and no longer
+    held by the broker, is handed over again (``redeliveries`` counts it).
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "enqueued_at", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "enqueued_at", "not_before"),
+        # Only the work not done yet: what the redelivery sweep and the due-work ages read.
+        Index(
+            "ix_outbox_due",
+            "actor",
+            "not_before",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     actor: Mapped[str] = mapped_column(String(64))
@@ -241,6 +263,10 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
+    # The broker's id of the last message sent for it, to ask whether it still holds it.
+    broker_message_id: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None]
+    redeliveries: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DecisionRecord(Base):
@@ -311,7 +337,7 @@ class AutomatedSend(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     purpose: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(320))
-    # sending -> sent | suppressed
+    # sending -> sent | suppressed | failed (a bug; the reason says which)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     message_id_header: Mapped[str | None] = mapped_column(String(512))
@@ -506,3 +532,19 @@ class TwilioMedia(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageRevision(Base):
+    """An earlier or later version of an inbound message the sender edited or deleted
+    on its channel (a Slack ``message_changed`` / ``message_deleted``)."""
+
+    __tablename__ = "message_revisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    # The inbound record that carried the change: unique, so a rerun adds nothing.
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # edited | deleted
+    previous_text: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,10 +1,19 @@
-"""Outbox rows: work for an actor, committed with the change that caused it."""
+"""Outbox rows: work for an actor, committed with the change that caused it.
+
+The row is the work's record of truth. The relay hands it to the broker with the
+row's id in the message (``OUTBOX_ID``); the actor marks it done when it finished
+(or recorded a bug); the scheduler hands it over again when it is not done
+``redeliver_after`` after it was handed over, because the broker lost it or the
+worker that took it died, and the broker no longer holds it (:func:`reset_overdue`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ingest.models import OutboxEntry, utcnow
@@ -19,6 +28,10 @@ FOLLOW_UP = "follow_up"
 STATUS_CHANGE = "status_change"
 # Send an agent's reply to the customer on the ticket's channel.
 SEND_REPLY = "send_reply"
+ACTORS = (INGEST, TRIAGE, DELIVER, ACKNOWLEDGE, FOLLOW_UP, STATUS_CHANGE, SEND_REPLY)
+
+# The broker message option that carries the outbox row's id to the actor.
+OUTBOX_ID = "outbox_id"
 
 
 def add_work(
@@ -30,3 +43,50 @@ def add_work(
     entry = OutboxEntry(actor=actor, payload=payload, created_at=now, not_before=not_before)
     session.add(entry)
     return entry
+
+
+def mark_done(session: Session, entry_id: int) -> None:
+    """Record that the work of outbox row ``entry_id`` is done (a second call changes nothing)."""
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
+        .values(done_at=utcnow())
+    )
+
+
+def reset_overdue(
+    session: Session,
+    after: timedelta,
+    limit: int = 1000,
+    held: Callable[[list[str]], set[str]] | None = None,
+) -> list[int]:
+    """Make work handed to the broker more than ``after`` ago and not done due again.
+
+    ``held`` (when the broker can say) names the messages the broker still holds,
+    queued or in a worker's hands: that work is only slow, and its clock restarts.
+    The rest is due again and the relay hands it over once more; the actors are
+    idempotent, so a message that was only slow, not lost, costs a run that changes
+    nothing. Returns the ids made due again.
+    """
+    now = utcnow()
+    rows = session.execute(
+        select(OutboxEntry.id, OutboxEntry.broker_message_id)
+        .where(OutboxEntry.done_at.is_(None), OutboxEntry.enqueued_at < now - after)
+        .order_by(OutboxEntry.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    still_held = held([m for _, m in rows if m]) if held is not None and rows else set()
+    waiting = [entry_id for entry_id, message in rows if message in still_held]
+    lost = [entry_id for entry_id, message in rows if message not in still_held]
+    if waiting:
+        session.execute(
+            update(OutboxEntry).where(OutboxEntry.id.in_(waiting)).values(enqueued_at=now)
+        )
+    if lost:
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(lost))
+            .values(enqueued_at=None, redeliveries=OutboxEntry.redeliveries + 1)
+        )
+    return lost

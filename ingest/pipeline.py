@@ -81,6 +81,7 @@ def _process(
     except Unparseable as exc:
         return finish(record, "quarantined", exc.reason)
 
+    parsed = channel_steps.enrich(session, record, parsed, settings)
     store_attachments(parsed, blob_store_for(settings))
     early = channel_steps.before_thread(session, record, parsed, settings)
     if early is not None:

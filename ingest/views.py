@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ingest.models import Attachment, AutomatedSend, DecisionRecord, Delivery, Message, Ticket
+from ingest.models import (
+    Attachment,
+    AutomatedSend,
+    DecisionRecord,
+    Delivery,
+    Message,
+    MessageRevision,
+    Ticket,
+)
 from ingest.queries import latest_decision
 
 
@@ -136,6 +144,22 @@ def _message_view(message: Message) -> dict[str, Any]:
         "delivery_error": message.delivery_error,
         "auto_reasons": list(message.auto_reasons),
         "warnings": list(message.warnings),
+        "revisions": [
+            {
+                "kind": r.kind,
+                "previous_text": r.previous_text,
+                "changed_at": r.changed_at.isoformat(),
+            }
+            for r in message.revisions
+        ],
+    }
+
+
+def _revision_view(revision: MessageRevision) -> dict[str, Any]:
+    return {
+        "kind": revision.kind,
+        "previous_text": revision.previous_text,
+        "changed_at": revision.changed_at.isoformat(),
     }
 
 

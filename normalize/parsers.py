@@ -18,6 +18,7 @@ from typing import Any
 
 from normalize.email import EmailLimits, parse_email
 from normalize.errors import Unparseable
+from normalize.slack import parse_slack
 from normalize.twilio import parse_twilio_record
 from normalize.types import ParsedInput
 
@@ -63,6 +64,7 @@ _PARSERS: dict[str, Parser] = {
     "web": parse_web_record,
     # SMS, MMS and WhatsApp; the message's own channel says which (sms or whatsapp).
     "twilio": parse_twilio_record,
+    "slack": parse_slack,
 }
 
 

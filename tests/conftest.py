@@ -3,6 +3,11 @@
 ``OMNIROUTE_DATABASE_URL`` / ``OMNIROUTE_BROKER_URL`` point the suite at real
 PostgreSQL and Redis; without them it runs on SQLite files and an embedded Redis.
 Each test gets clean tables and its own broker namespace.
+
+An actor records a bug in ``failed_work`` instead of raising it, so a test could
+pass while a stage crashed: every test that used the store fails when it leaves a
+``failed_work`` row, unless it is marked ``@pytest.mark.failed_work`` (it provokes
+the bug on purpose and checks the row itself).
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pika
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
-from ingest.models import Base
+from ingest.models import Base, FailedWork
+from workers.process.broker import is_rabbitmq
 from workers.process.embedded_redis import EmbeddedRedis
 
 pytest_plugins = ["tests.s3_server"]
@@ -27,6 +35,30 @@ pytest_plugins = ["tests.s3_server"]
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTERNAL_DB = os.environ.get("OMNIROUTE_DATABASE_URL")
 EXTERNAL_BROKER = os.environ.get("OMNIROUTE_BROKER_URL")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "failed_work: the test provokes a bug on purpose; failed_work rows are expected"
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_failed_work(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves a ``failed_work`` row it did not ask for."""
+    yield
+    if "engine" not in request.fixturenames or request.node.get_closest_marker("failed_work"):
+        return
+    # The test's own engine is closed by now; the session's database is still there.
+    engine = create_engine(request.getfixturevalue("database_url"), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(FailedWork.stage, FailedWork.payload, FailedWork.traceback))
+            found = [f"{stage} {payload}:\n{trace}" for stage, payload, trace in rows]
+    finally:
+        engine.dispose()
+    if found:
+        pytest.fail("work failed with a bug (failed_work):\n" + "\n".join(found), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +112,12 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, engine: Engine) -> Settings:
-    return Settings(
+def settings(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Settings]:
+    namespace = f"omniroute-test-{uuid.uuid4().hex[:8]}"
+    yield Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        broker_namespace=f"omniroute-test-{uuid.uuid4().hex[:8]}",
+        broker_namespace=namespace,
         recipients=("support@example.com", "billing@example.com"),
         smtp_hostname="support.example.com",
         broker_heartbeat_timeout_ms=3_000,
@@ -92,6 +125,19 @@ def settings(tmp_path: Path, database_url: str, engine: Engine) -> Settings:
         # One key for every process of the deployment (required with a server database).
         signing_secret="test-signing-key-not-secret",
     )
+    if EXTERNAL_BROKER and is_rabbitmq(EXTERNAL_BROKER):
+        _delete_rabbitmq_queues(EXTERNAL_BROKER, namespace)
+
+
+def _delete_rabbitmq_queues(url: str, queue: str) -> None:
+    """RabbitMQ has no key namespace: the test's queues are deleted when it ends."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+    finally:
+        connection.close()
 
 
 def _truncate(engine: Engine) -> None:

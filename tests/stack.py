@@ -13,7 +13,7 @@ from config.rules import RuleSet, default_rules
 from config.settings import Settings
 from tests.servers import smtp_edge
 from workers.process.actors import register_actors
-from workers.process.broker import QUEUE, create_broker
+from workers.process.broker import create_broker, queue_for
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime
 from workers.triage.live_model import LiveModel
@@ -35,7 +35,8 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Everything `omniroute run` starts except HTTP, on the test's store and broker."""
     broker = create_broker(broker_url, settings)
-    broker.declare_queue(QUEUE)
+    queue = queue_for(broker_url, settings)
+    broker.declare_queue(queue)
     runtime = Runtime(
         settings=settings,
         engine=sessions.kw["bind"],
@@ -43,10 +44,11 @@ def running_stack(
         broker=broker,
         rules_source=RulesSource.fixed(rules or default_rules()),
         live_model=LiveModel(sessions),
+        queue=queue,
     )
     register_actors(runtime)
     worker = Worker(broker, worker_threads=2, worker_timeout=100)
-    relay = RelayLoop(sessions, broker, 0.05, runtime.outbox_signal)
+    relay = RelayLoop(sessions, broker, 0.05, runtime.outbox_signal, queue)
     worker.start()
     relay.start()
     try:

@@ -33,4 +33,4 @@ def test_every_complete_rules_example_in_the_readme_loads() -> None:
 def test_procfile_lists_the_documented_roles() -> None:
     procfile = (README.parent / "Procfile").read_text().splitlines()
     roles = {line.split(":", 1)[0] for line in procfile if line.strip()}
-    assert roles == {"web", "smtp", "imap", "worker", "scheduler"}
+    assert roles == {"web", "smtp", "imap", "slack", "worker", "scheduler"}

@@ -167,7 +167,7 @@ def test_releasing_quarantined_input_sends_it_through_ingest_again(
         assert record is not None and record.status == "pending"
     assert {"inbound_id": console.quarantined} in outbox_for(sessions, "ingest")
     # A second release of the same record is refused with the reason, not repeated
-    assert "only quarantined or failed input is released" in client_note(again)
+    assert "only quarantined or failed input is replayed" in client_note(again)
 
 
 def client_note(answer: httpx.Response) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.web import create_app
 from config.settings import Settings
 from ingest import outbox
-from ingest.health import HeartbeatThread, beat, oldest_due_work, role_health
+from ingest.health import HeartbeatThread, beat, role_health
 from ingest.models import OutboxEntry, RoleHeartbeat, utcnow
 from tests.integration.support import wait_until
 from tests.servers import http_server
@@ -61,25 +61,6 @@ def test_a_heartbeat_thread_beats_until_stopped_and_then_leaves(
     assert rows() == []
 
 
-def test_oldest_due_work_counts_outbox_rows_not_yet_enqueued(
-    sessions: sessionmaker[Session],
-) -> None:
-    # Given two outbox rows due ten and two minutes ago, and one due tomorrow
-    now = utcnow()
-    with sessions.begin() as session:
-        for minutes in (10, 2):
-            entry = outbox.add_work(session, outbox.TRIAGE, ticket_id=minutes)
-            entry.not_before = now - timedelta(minutes=minutes)
-        outbox.add_work(session, outbox.DELIVER, delay=timedelta(days=1), delivery_id=1)
-    # When due work is read
-    with sessions() as session:
-        due = {w.kind: w for w in oldest_due_work(session, now)}
-    # Then two rows wait, the oldest for ten minutes
-    assert due["outbox"].count == 2
-    assert due["outbox"].age_seconds == 600.0
-    assert due["deliveries"].count == 0 and due["deliveries"].age_seconds is None
-
-
 def test_readyz_reports_each_roles_heartbeat_and_the_oldest_due_work(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -92,7 +73,7 @@ def test_readyz_reports_each_roles_heartbeat_and_the_oldest_due_work(
     assert body["roles"]["worker"]["alive"] == 1
     assert body["roles"]["worker"]["instances"][0]["instance"] == "host-a:1"
     assert body["roles"]["scheduler"]["last_beat_at"] is None
-    assert body["due_work"]["outbox"]["count"] == 1
+    assert body["due_work"]["outbox:triage"]["count"] == 1
 
 
 def test_status_prints_roles_and_due_work(
@@ -106,7 +87,7 @@ def test_status_prints_roles_and_due_work(
     assert text.exit_code == 0, text.output
     assert "web        1 alive" in text.output
     assert "scheduler  no heartbeat" in text.output
-    assert "outbox     none waiting" in text.output
+    assert "inbound                none waiting" in text.output
     report = json.loads(as_json.output)
     assert report["roles"]["web"]["instances"][0]["serves"] == "http://127.0.0.1:8000"
 
@@ -122,6 +103,6 @@ def test_metrics_export_intake_attempts_health_and_due_work(
         text = httpx.get(f"{url}/metrics").text
     assert 'omniroute_role_instances_alive{role="worker"} 1.0' in text
     assert 'omniroute_role_instances_alive{role="scheduler"} 0.0' in text
-    assert 'omniroute_due_work{kind="outbox"} 1.0' in text
+    assert 'omniroute_due_work{kind="outbox:triage"} 1.0' in text
     assert 'omniroute_queue_depth{queue="omniroute"} 3.0' in text
     assert 'omniroute_limiter_trips_total{limiter="automated_sends"} 0.0' in text

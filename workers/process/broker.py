@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
@@ -20,6 +21,17 @@ from dramatiq.middleware import (
 from config.settings import Settings
 
 QUEUE = "omniroute"
+
+# RabbitMQ connection settings, explicit rather than pika's defaults (a 60 s server
+# heartbeat, one connection attempt, no bound on a blocked connection). A setting
+# the URL names itself wins.
+RABBITMQ_PARAMETERS = {
+    "heartbeat": "30",
+    "blocked_connection_timeout": "30",
+    "connection_attempts": "3",
+    "retry_delay": "1",
+    "socket_timeout": "5",
+}
 
 # Retries is the transient-fault path; our actors record bugs themselves and do
 # not raise them (see workers/process/actors.py), so what reaches Retries is worth retrying.
@@ -41,12 +53,26 @@ def middleware() -> list[dramatiq.Middleware]:
     ]
 
 
+def is_rabbitmq(url: str) -> bool:
+    return urlsplit(url).scheme in {"amqp", "amqps"}
+
+
+def queue_for(url: str, settings: Settings) -> str:
+    """The queue the actors listen on.
+
+    Redis keeps each deployment's keys under its namespace; RabbitMQ has no such
+    prefix, so there the namespace names the queue (by default both are ``omniroute``).
+    """
+    return settings.broker_namespace if is_rabbitmq(url) else QUEUE
+
+
 def create_broker(url: str, settings: Settings) -> dramatiq.Broker:
     """A Redis (``redis://``, ``rediss://``, ``unix://``) or RabbitMQ (``amqp://``) broker."""
-    scheme = urlsplit(url).scheme
-    if scheme in {"amqp", "amqps"}:
-        # RabbitMQ returns an unacked message the moment its consumer's connection drops.
-        return RabbitmqBroker(url=url, middleware=middleware())
+    if is_rabbitmq(url):
+        # RabbitMQ returns an unacked message the moment its consumer's connection
+        # drops (a killed worker's message comes back at once). Publisher confirms: the
+        # relay marks an outbox row only after RabbitMQ has taken the message.
+        return RabbitmqBroker(url=rabbitmq_url(url), confirm_delivery=True, middleware=middleware())
     # Explicit recovery settings: a killed worker stops heartbeating, and another
     # worker's maintenance pass requeues its unacked messages after the timeout.
     return RedisBroker(  # type: ignore[no-untyped-call]
@@ -58,12 +84,43 @@ def create_broker(url: str, settings: Settings) -> dramatiq.Broker:
     )
 
 
-def ping(broker: dramatiq.Broker) -> None:
+def rabbitmq_url(url: str) -> str:
+    """``url`` with our connection settings added where it does not name them."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in RABBITMQ_PARAMETERS.items():
+        query.setdefault(key, value)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def broker_message_id(message: dramatiq.Message[object]) -> str:
+    """The id the broker keeps ``message`` under (Redis gives each enqueue its own)."""
+    return str(message.options.get("redis_message_id") or message.message_id)
+
+
+def held_messages(broker: dramatiq.Broker, queue: str) -> Callable[[list[str]], set[str]] | None:
+    """A look-up of which of some messages the broker still holds, queued or being
+    processed; None when the broker cannot say (RabbitMQ looks up no single message:
+    there only the redelivery timeout decides)."""
+    if not isinstance(broker, RedisBroker):
+        return None
+    key = f"{broker.namespace}:{queue}.msgs"
+
+    def held(message_ids: list[str]) -> set[str]:
+        pipeline = broker.client.pipeline(transaction=False)
+        for message_id in message_ids:
+            pipeline.hexists(key, message_id)
+        return {m for m, found in zip(message_ids, pipeline.execute(), strict=True) if found}
+
+    return held
+
+
+def ping(broker: dramatiq.Broker, queue: str = QUEUE) -> None:
     """Raise if the broker cannot be reached."""
     if isinstance(broker, RedisBroker):
         broker.client.ping()
     elif isinstance(broker, RabbitmqBroker):
-        broker.channel.queue_declare(QUEUE, passive=True)
+        broker.channel.queue_declare(queue, passive=True)
     else:
         broker.get_declared_queues()
 

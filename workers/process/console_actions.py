@@ -1,7 +1,8 @@
 """What the ops console may do, built for the web role from the workers' own commands.
 
 The console (in ``channels/``) cannot import the workers; this hands it the delivery
-retry of ``omniroute deliveries retry``, the release of held input, and the check
+retry of ``omniroute deliveries retry``, the replay of held input (``omniroute inbound
+replay``), and the check
 that a token may sign in (an API token with the ``admin`` scope).
 """
 
@@ -15,7 +16,7 @@ from channels.console import ActionRefused, ConsoleConfig
 from channels.console.auth import AdminTokenCheck
 from config.settings import Settings
 from ingest.db import unit_of_work
-from ingest.release import NotReleasable, release_inbound
+from ingest.failures import NotReplayable, replay_inbound
 from ingest.tokens import ADMIN, authenticate, redact
 from workers.cli.deliveries import NotRetryable, requeue
 
@@ -61,7 +62,9 @@ def _retry(session: Session, delivery_id: int) -> object:
 
 
 def _release(session: Session, inbound_id: int) -> object:
+    """``omniroute inbound replay ID``: the held record goes through ingest again."""
     try:
-        return release_inbound(session, inbound_id)
-    except NotReleasable as exc:
+        replay_inbound(session, inbound_id)
+    except NotReplayable as exc:
         raise ActionRefused(str(exc)) from None
+    return inbound_id

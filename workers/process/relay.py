@@ -2,7 +2,9 @@
 
 A row is marked only after the broker took the message, so a broker outage
 delays work and loses none; a crash between the two sends a message twice,
-which the idempotent actors absorb.
+which the idempotent actors absorb. The message carries the row's id, so the
+actor can mark the work done; work a broker lost after taking it is made due
+again by the scheduler's redelivery sweep (``workers.process.redeliver``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import dramatiq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import OutboxEntry, utcnow
-from workers.process.broker import QUEUE
+from workers.process.broker import QUEUE, broker_message_id
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,10 @@ BATCH = 200
 
 
 def relay_once(
-    sessions: sessionmaker[Session], broker: dramatiq.Broker, only: Sequence[int] | None = None
+    sessions: sessionmaker[Session],
+    broker: dramatiq.Broker,
+    only: Sequence[int] | None = None,
+    queue: str = QUEUE,
 ) -> int:
     """Enqueue due outbox rows (or just ``only``); returns how many reached the broker."""
     sent = 0
@@ -42,18 +48,19 @@ def relay_once(
             query = query.where(OutboxEntry.id.in_(list(only)))
         for entry in session.execute(query).scalars():
             message: dramatiq.Message[object] = dramatiq.Message(
-                queue_name=QUEUE,
+                queue_name=queue,
                 actor_name=entry.actor,
                 args=(),
                 kwargs=dict(entry.payload),
-                options={},
+                options={outbox.OUTBOX_ID: entry.id},
             )
             try:
-                broker.enqueue(message)
+                handed = broker.enqueue(message)
             except Exception as exc:  # any broker failure: keep the row for the next pass
                 log.warning("outbox relay: broker unavailable, will retry: %s", exc)
                 break
             entry.enqueued_at = utcnow()
+            entry.broker_message_id = broker_message_id(handed)
             sent += 1
     return sent
 
@@ -67,9 +74,11 @@ class RelayLoop:
         broker: dramatiq.Broker,
         interval: float,
         signal: threading.Event | None = None,
+        queue: str = QUEUE,
     ) -> None:
         self.sessions = sessions
         self.broker = broker
+        self.queue = queue
         self.interval = interval
         self.signal = signal or threading.Event()
         self._stop = threading.Event()
@@ -88,7 +97,7 @@ class RelayLoop:
             self.signal.wait(self.interval)
             self.signal.clear()
             try:
-                while relay_once(self.sessions, self.broker) == BATCH:
+                while relay_once(self.sessions, self.broker, queue=self.queue) == BATCH:
                     pass
             except StoreUnavailable as exc:
                 log.warning("outbox relay: store unavailable: %s", exc)

@@ -12,6 +12,8 @@ import uvicorn
 from dramatiq.worker import Worker
 
 from channels.imap import start_readers
+from channels.slack_http import slack_routes
+from channels.slack_socket import socket_mode_handler
 from channels.smtp import IngestHandler, start_smtp_server
 from channels.smtp_limits import SmtpLimits
 from channels.web import create_app
@@ -25,6 +27,7 @@ from workers.process.actors import register_actors
 from workers.process.broker import ping, queue_depth
 from workers.process.console_actions import console_actions
 from workers.process.embedded_redis import EmbeddedRedis
+from workers.process.redeliver import redeliverer
 from workers.process.relay import RelayLoop
 from workers.process.runtime import Runtime, build_runtime
 from workers.process.supervisor import child_roles
@@ -113,6 +116,7 @@ def relay(runtime: Runtime) -> Iterator[RelayLoop]:
         runtime.broker,
         runtime.settings.outbox_poll_seconds,
         runtime.outbox_signal,
+        runtime.queue,
     )
     loop.start()
     try:
@@ -165,19 +169,37 @@ def imap_readers(
         engine.dispose()
 
 
+@contextmanager
+def slack_socket_mode(
+    settings: Settings, on_accepted: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Slack's Socket Mode: events arrive over a WebSocket this process opens."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    handler = socket_mode_handler(settings, session_factory(engine), on_accepted=on_accepted)
+    handler.connect()
+    log.info("slack socket mode connected")
+    try:
+        yield
+    finally:
+        handler.close()
+        engine.dispose()
+
+
 def serve_http(runtime: Runtime) -> None:
     """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
     broker = runtime.broker
+    wake = runtime.outbox_signal.set
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     settings = runtime.settings
     app = create_app(
         runtime.sessions,
-        broker_ping=lambda: ping(broker),
-        on_work=runtime.outbox_signal.set,
+        broker_ping=lambda: ping(broker, runtime.queue),
+        on_work=wake,
         metrics_require_token=settings.metrics_require_token,
         settings=settings,
         queue_depth=lambda: queue_depth(broker),
         console=console_actions(runtime.sessions, settings),
+        extra_routes=slack_routes(settings, runtime.sessions, on_accepted=wake),
     )
     # log_config=None: uvicorn's records go through this process's logging set-up
     # (text or JSON); the app writes its own access line (channels/access_log.py).
@@ -193,12 +215,16 @@ def serve_http(runtime: Runtime) -> None:
 
 
 def run_all(settings: Settings) -> None:
-    """``omniroute run``: migrations, broker, workers, relay and HTTP here; the SMTP edge
+    """``omniroute run``: migrations, broker, workers, relay, sweeps and HTTP here; the SMTP edge
     and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The edges answer senders from processes of their own, so work never slows a 250;
     # each child says what it serves and beats for its role itself.
-    edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
+    edges = [
+        "smtp",
+        *(["imap"] if settings.imap_mailboxes else []),
+        *(["slack"] if settings.slack_app_token is not None else []),
+    ]
     here = ["web", "worker", "scheduler"]
     check_deployment(settings, f"run ({', '.join(here)}; children {', '.join(edges)})")
     upgrade(settings.resolved_database_url)
@@ -212,10 +238,9 @@ def run_all(settings: Settings) -> None:
         runtime = stack.enter_context(runtime_for(settings, broker_url))
         stack.enter_context(worker_pool(runtime))
         stack.enter_context(relay(runtime))
+        stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
-        # The edges answer senders from processes of their own, so work never slows a 250.
-        edges = ["smtp", *(["imap"] if settings.imap_mailboxes else [])]
         stack.enter_context(
             child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
         )
@@ -249,15 +274,20 @@ def serves(role: str, settings: Settings) -> str:
         )
     if role == "imap":
         return "imap mailboxes " + ", ".join(m.name for m in settings.imap_mailboxes)
+    if role == "slack":
+        return "slack events over Socket Mode"
     if role == "worker":
         return f"{settings.worker_threads} worker threads and an outbox relay"
     if role == "scheduler":
-        return f"outbox relay and SLA sweep every {settings.sla_sweep_seconds:g} s"
+        return (
+            f"outbox relay, redelivery of due work and SLA sweep every "
+            f"{settings.sla_sweep_seconds:g} s"
+        )
     raise ValueError(f"unknown role {role!r}")
 
 
 def run_role(role: str, settings: Settings) -> None:
-    if role not in {"web", "smtp", "imap", "worker", "scheduler"}:
+    if role not in {"web", "smtp", "imap", "slack", "worker", "scheduler"}:
         raise ValueError(f"unknown role {role!r}")
     if role == "imap" and not settings.imap_mailboxes:
         raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
@@ -278,6 +308,10 @@ def _serve_role(role: str, settings: Settings) -> None:
         # Like the SMTP edge, the readers only write to the store.
         with imap_readers(settings):
             wait_for_shutdown()
+    elif role == "slack":
+        # Like the SMTP edge, Socket Mode only writes to the store.
+        with slack_socket_mode(settings):
+            wait_for_shutdown()
     elif role == "worker":
         with (
             runtime_for(settings, settings.broker_url) as runtime,
@@ -289,6 +323,7 @@ def _serve_role(role: str, settings: Settings) -> None:
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
+            redeliverer(runtime),
             sla_sweeper(runtime),
             retrainer(runtime),
         ):

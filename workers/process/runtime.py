@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.rules import RuleSet
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
-from workers.process.broker import QUEUE, create_broker
+from workers.process.broker import QUEUE, create_broker, queue_for
 from workers.triage.live_model import LiveModel
 from workers.triage.rules_source import RulesSource
 
@@ -28,6 +28,8 @@ class Runtime:
     broker: dramatiq.Broker
     rules_source: RulesSource
     live_model: LiveModel  # the stored model made live (promoted or chosen), if any
+    # The queue the actors listen on and the relay sends to.
+    queue: str = QUEUE
     # Set when work was committed; the in-process relay wakes up instead of waiting.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
 
@@ -45,7 +47,8 @@ def build_runtime(settings: Settings, broker_url: str) -> Runtime:
     """Connect to the store and broker named by the settings (the broker lazily)."""
     engine = create_store_engine(settings.resolved_database_url)
     broker = create_broker(broker_url, settings)
-    broker.declare_queue(QUEUE)
+    queue = queue_for(broker_url, settings)
+    broker.declare_queue(queue)
     sessions = session_factory(engine)
     return Runtime(
         settings=settings,
@@ -54,4 +57,5 @@ def build_runtime(settings: Settings, broker_url: str) -> Runtime:
         broker=broker,
         rules_source=RulesSource(settings.rules_file),
         live_model=LiveModel(sessions),
+        queue=queue,
     )
