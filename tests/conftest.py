@@ -34,6 +34,9 @@ pytest_plugins = ["tests.s3_server"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTERNAL_DB = os.environ.get("OMNIROUTE_DATABASE_URL")
+# Like every process of a deployment on a server database, the suite shares one
+# signing key (settings read from the environment would otherwise refuse to sign).
+os.environ.setdefault("OMNIROUTE_SIGNING_KEY", "test-signing-key-not-secret")
 EXTERNAL_BROKER = os.environ.get("OMNIROUTE_BROKER_URL")
 
 
