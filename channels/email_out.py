@@ -1,8 +1,9 @@
 """Outbound email: build our automated mail (RFC 3834) and hand it to a transport.
 
-With no relay configured (the embedded default) mail is written as ``.eml``
-files under ``<data dir>/sent-mail`` so a laptop user can read what customers
-would receive; production points ``OMNIROUTE_OUTBOUND_SMTP_URL`` at a relay.
+With no relay configured mail is stored as ``.eml`` blobs under ``sent-mail/``
+in the blob store (``<data dir>/sent-mail`` on the embedded default) so a laptop
+user can read what customers would receive; production points
+``OMNIROUTE_OUTBOUND_SMTP_URL`` at a relay.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from channels.mail_headers import envelope_address, mailbox, new_message
+from config.settings import Settings
+from ingest.blobs import BlobStore, blob_store_for
 from ingest.models import utcnow
 from normalize.references import signed_message_id
 from normalize.threadkeys import subject_tag
@@ -62,28 +64,24 @@ class SmtpTransport:
 
 
 @dataclass(frozen=True, slots=True)
-class FileTransport:
-    """Writes each message to ``directory`` as an ``.eml`` file."""
+class BlobTransport:
+    """Stores each message as ``sent-mail/<time>-<random>.eml`` in the blob store."""
 
-    directory: Path
+    blobs: BlobStore
 
     def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        data = bytes(message)
-        try:
-            path.write_bytes(data)
-        except FileNotFoundError:
-            # The folder is made on the first send (or again, if someone removed it),
-            # not checked on every one.
-            self.directory.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        self.blobs.put(f"{SENT_MAIL}/{stamp}-{uuid.uuid4().hex[:8]}.eml", bytes(message))
 
 
-def transport_for(outbound_url: str | None, data_dir: Path) -> MailTransport:
-    if outbound_url:
-        return SmtpTransport(outbound_url)
-    return FileTransport(data_dir / "sent-mail")
+SENT_MAIL = "sent-mail"
+
+
+def mail_transport(settings: Settings) -> MailTransport:
+    """The relay the settings name, else the blob store every host shares."""
+    if settings.outbound_smtp_url:
+        return SmtpTransport(settings.outbound_smtp_url)
+    return BlobTransport(blob_store_for(settings))
 
 
 def new_message_id(secret: bytes, domain: str, ticket_number: int) -> str:

@@ -31,6 +31,7 @@ from channels.recipients import accepts
 from channels.smtp_limits import ClientLimiter, SmtpLimits
 from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
+from ingest.refusals import record_refusal
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class IngestHandler:
     ) -> None:
         limits = limits or SmtpLimits()
         self.writer = BatchWriter(sessions, max_pending=limits.max_pending_writes)
+        self.sessions = sessions
         self.recipients = recipients
         self.on_accepted = on_accepted
         self.limits = limits
@@ -84,6 +86,7 @@ class IngestHandler:
     ) -> str:
         if not accepts(address, self.recipients):
             log.info("smtp refused recipient %s", redact(address))
+            await asyncio.to_thread(record_refusal, self.sessions, "email", "unknown recipient")
             return replies.ERR_550_UNKNOWN_RECIPIENT
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)

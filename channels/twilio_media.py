@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.twilio_client import TIMEOUT_SECONDS, is_media_host
 from config.settings import Settings
-from ingest.blobs import store_blob
+from ingest.blobs import attachment_key, blob_store_for, put_once
 from ingest.db import unit_of_work
 from ingest.models import Attachment, Message, TwilioMedia, utcnow
 
@@ -159,7 +159,7 @@ def _record(
             error = _within_total(session, settings, message, len(payload))
         if payload is not None and error is None:
             sha256 = hashlib.sha256(payload).hexdigest()
-            store_blob(settings.attachments_dir, sha256, payload)
+            put_once(blob_store_for(settings), attachment_key(sha256), payload)
             attachment = _attachment(message, item, len(payload), sha256, None)
             session.add(attachment)
             session.flush()

@@ -1,10 +1,12 @@
-"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies and web forms.
+"""The ASGI app: health, readiness, metrics, the ticket API, agents' replies, web forms
+and the ops console.
 
 Every ``/api/`` route needs a bearer token with its scope (:mod:`channels.auth`):
 ``tickets:read`` to read tickets, ``tickets:reply`` to answer customers.
 ``/healthz``, ``/readyz`` and ``/openapi.json`` stay open; ``/metrics`` asks for a
 token with the ``metrics`` scope when ``metrics_require_token`` is set. The web
 forms (``/forms/{form}``, ``/t/{token}``) verify their own posts (:mod:`channels.webforms`).
+The ops console under ``/console`` signs in with a token that has the ``admin`` scope.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from channels.access_log import AccessLog
 from channels.auth import TokenGate
+from channels.console import ConsoleConfig
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
 from channels.metrics import StoreCollector
 from channels.openapi import openapi_document
+from channels.ops_metrics import OperationsCollector, QueueDepth
 from channels.twilio_webhooks import openapi_paths as twilio_openapi_paths
 from channels.twilio_webhooks import twilio_routes
 from channels.web_replies import reply_endpoint
@@ -34,6 +40,7 @@ from config.form_settings import FormSettings
 from config.settings import Settings, load_settings
 from ingest.db import read_only
 from ingest.due_work import due_work
+from ingest.health_report import role_report
 from ingest.tokens import METRICS, READ, REPLY
 from ingest.views import list_tickets, show_ticket
 
@@ -46,6 +53,8 @@ def create_app(
     metrics_require_token: bool = False,
     settings: Settings | None = None,
     form_limits: FormSettings | None = None,
+    queue_depth: QueueDepth | None = None,
+    console: ConsoleConfig | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The app; ``on_work`` is called when a request committed outbox work (a reply).
@@ -53,11 +62,15 @@ def create_app(
     ``settings`` (read from the environment when not given) and ``form_limits``
     configure the web forms; with ``settings`` naming Twilio accounts, Twilio's
     webhooks are served too. ``extra_routes`` are channel edges with their own
-    verification (``/slack/events``)."""
+    verification (``/slack/events``). ``queue_depth`` reads the broker's queues for
+    ``/metrics``; ``console`` serves the ops console under ``/console`` (left out,
+    the console is not served).
+    """
     gate = TokenGate(sessions)
     registry = CollectorRegistry()
     registry.register(StoreCollector(sessions))
     registry.register(FormRefusalCollector(sessions))
+    registry.register(OperationsCollector(sessions, queue_depth))
     for counter in (EDGE_INTERNAL_ERRORS, EDGE_REFUSED):
         registry.register(counter)
 
@@ -74,6 +87,9 @@ def create_app(
         if checks["store"] == "ok":
             # What is due and how long the oldest has waited: a stall shows here.
             body["due_work"] = await asyncio.to_thread(_due_work, sessions)
+            # Informative: a stale worker does not make this process unready, but an
+            # operator (or `omniroute status`) sees each role's heartbeat here.
+            body["roles"] = await asyncio.to_thread(_roles, sessions)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
@@ -109,28 +125,36 @@ def create_app(
         return JSONResponse(document)
 
     document = openapi_document(metrics_require_token=metrics_require_token)
-    channel_routes: list[Route] = []
+    channel_routes: list[BaseRoute] = []
     if settings is not None and settings.twilio:
         channel_routes += twilio_routes(settings, sessions, registry, on_work)
         document["paths"].update(twilio_openapi_paths())
-    return Starlette(
-        routes=[
-            *channel_routes,
-            Route("/openapi.json", openapi),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", gate.protect(METRICS, metrics) if metrics_require_token else metrics),
-            Route("/api/tickets", gate.protect(READ, tickets)),
-            Route("/api/tickets/{number}", gate.protect(READ, ticket)),
-            Route(
-                "/api/tickets/{number}/replies",
-                gate.protect(REPLY, reply_endpoint(sessions, on_work)),
-                methods=["POST"],
-            ),
-            *form_routes(sessions, settings or load_settings(), on_work, form_limits),
-            *extra_routes,
-        ]
-    )
+    routes: list[BaseRoute] = [
+        *channel_routes,
+        Route("/openapi.json", openapi),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", gate.protect(METRICS, metrics) if metrics_require_token else metrics),
+        Route("/api/tickets", gate.protect(READ, tickets)),
+        Route("/api/tickets/{number}", gate.protect(READ, ticket)),
+        Route(
+            "/api/tickets/{number}/replies",
+            gate.protect(REPLY, reply_endpoint(sessions, on_work)),
+            methods=["POST"],
+        ),
+        *form_routes(sessions, settings or load_settings(), on_work, form_limits),
+        *extra_routes,
+    ]
+    if console is not None:
+        from channels.console.pages import console_routes
+
+        routes.extend(console_routes(sessions, console))
+    return Starlette(routes=routes, middleware=[Middleware(AccessLog)])
+
+
+def _roles(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with read_only(sessions) as session:
+        return role_report(session)
 
 
 def _ping_store(sessions: sessionmaker[Session]) -> None:

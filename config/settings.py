@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.errors import ConfigError
@@ -29,7 +29,9 @@ ENV_PREFIX = "OMNIROUTE_"
 class Settings(BaseSettings):
     """Everything a process needs to know, with safe defaults for one laptop."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, populate_by_name=True
+    )
 
     data_dir: Path = Path(".omniroute")
     database_url: str | None = None
@@ -61,8 +63,20 @@ class Settings(BaseSettings):
 
     outbound_smtp_url: str | None = None
     # Signs the references we send (Message-IDs, Reply-To); every process of one
-    # deployment must share it. Unset, a key is generated once under the data dir.
-    secret_key: SecretStr | None = None
+    # deployment must share it. Unset on the embedded default, a key is generated
+    # once under the data dir; a server database requires it (see ``signing_key``).
+    signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "signing_secret", "OMNIROUTE_SIGNING_KEY", "OMNIROUTE_SECRET_KEY"
+        ),
+    )
+    # Where attachments and stored outbound mail live: ``file:///shared/dir`` or
+    # ``s3://bucket/prefix``. Unset, a directory under the data dir (one host only).
+    blob_url: str | None = None
+    # An S3-compatible endpoint (MinIO, Ceph, a test server); unset, boto3's own
+    # resolution applies (``AWS_ENDPOINT_URL``, then AWS itself).
+    blob_endpoint_url: str | None = None
     rules_file: Path | None = None
 
     worker_threads: int = Field(default=4, ge=1, le=64)
@@ -95,6 +109,10 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     max_total_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Mark console cookies Secure (served over HTTPS, directly or behind a proxy).
+    console_secure_cookies: bool = False
+    # ``text`` for people, ``json`` (one object per line) for a log pipeline.
+    log_format: Literal["text", "json"] = "text"
 
     # JSON list of mailboxes (see ``ImapMailbox``); each is read by one lease holder.
     imap_mailboxes: tuple[ImapMailbox, ...] = ()
@@ -204,6 +222,30 @@ class Settings(BaseSettings):
             return cleaned
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        # ``debug`` and ``DEBUG`` mean the same to anyone setting an environment variable.
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("blob_url")
+    @classmethod
+    def _check_blob_scheme(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in {"file", "s3"}:
+                raise ValueError("scheme must be file:/// or s3://")
+            if parts.scheme == "s3" and not parts.netloc:
+                raise ValueError("s3:// needs a bucket: s3://bucket/prefix")
+            if parts.scheme == "file" and not parts.path.startswith("/"):
+                raise ValueError("file:// needs an absolute path: file:///srv/omniroute/blobs")
+        return value
+
     @field_validator("broker_url")
     @classmethod
     def _check_broker_scheme(cls, value: str | None) -> str | None:
@@ -231,14 +273,26 @@ class Settings(BaseSettings):
         return self.support_address or self.recipients[0]
 
     @property
-    def attachments_dir(self) -> Path:
-        return self.data_dir / "attachments"
+    def uses_server_database(self) -> bool:
+        """True when the store is a database server that processes on several hosts share."""
+        return not self.resolved_database_url.startswith("sqlite")
 
     @cached_property
     def signing_key(self) -> bytes:
-        """The key for signed references: the setting, else one kept under the data dir."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value().encode()
+        """The key for signed references: the setting, else one kept under the data dir.
+
+        With a server database every process of the deployment must sign alike, and a
+        key generated under one host's data dir would differ from the next host's, so
+        there the setting is required.
+        """
+        if self.signing_secret is not None:
+            return self.signing_secret.get_secret_value().encode()
+        if self.uses_server_database:
+            raise ConfigError(
+                "OMNIROUTE_SIGNING_KEY is not set: with a server database every process "
+                "(on every host) must share one signing key, or replies signed by one "
+                "process would not thread in another; set it to a long random secret"
+            )
         path = self.data_dir / "secret.key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)

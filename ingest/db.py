@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -156,4 +155,7 @@ def insert_ignoring_conflicts(session: Session | Connection, model: type[Any]) -
 
 def insert_for_dialect(dialect: str, model: type[Any]) -> Any:
     """The dialect's own INSERT construct, which knows ``ON CONFLICT``."""
+    # Imported here: the PostgreSQL dialect is a noticeable part of a CLI start-up.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)

@@ -418,6 +418,35 @@ class SlaBreach(Base):
     actions: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class RoleHeartbeat(Base):
+    """The last sign of life of one process of one role (``web``, ``worker``...)."""
+
+    __tablename__ = "role_heartbeats"
+    __table_args__ = (UniqueConstraint("role", "instance"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # host:pid, so a restarted process is a new instance and a dead one goes stale.
+    instance: Mapped[str] = mapped_column(String(160))
+    serves: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class RefusalCount(Base):
+    """How often an edge refused input, by channel and reason (refused input is not kept)."""
+
+    __tablename__ = "refusal_counts"
+    __table_args__ = (UniqueConstraint("channel", "reason"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ModelVersion(Base):
     """A category model trained from the store's corrected tickets, with its figures.
 

@@ -16,8 +16,10 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from config.logs import log_context
 from config.settings import Settings
 from ingest import channel_steps, outbox
+from ingest.blobs import blob_store_for
 from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
@@ -67,14 +69,20 @@ def process_inbound(
         return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
     if record.status != "pending":
         return IngestOutcome(record.status, reason="already handled")
+    with log_context(channel=record.channel, inbound_id=record.id):
+        return _process(session, record, settings, then)
 
+
+def _process(
+    session: Session, record: InboundRecord, settings: Settings, then: Continuation | None
+) -> IngestOutcome:
     try:
         parsed = parse_record(record.channel, record.raw, record.envelope, parse_context(settings))
     except Unparseable as exc:
         return finish(record, "quarantined", exc.reason)
 
     parsed = channel_steps.enrich(session, record, parsed, settings)
-    store_attachments(parsed, settings.attachments_dir)
+    store_attachments(parsed, blob_store_for(settings))
     early = channel_steps.before_thread(session, record, parsed, settings)
     if early is not None:
         return early

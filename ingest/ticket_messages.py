@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ingest.blobs import store_blob
+from ingest.blobs import BlobStore, attachment_key, put_once
 from ingest.envelope import text_list
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
 from ingest.threading import NEW_TICKET, ThreadMatch
@@ -85,12 +84,16 @@ def add_message(
     return message
 
 
-def store_attachments(parsed: ParsedInput, root: Path) -> None:
-    """Write accepted attachment bytes; content-addressed, so a rerun rewrites nothing."""
+def store_attachments(parsed: ParsedInput, blobs: BlobStore) -> None:
+    """Write accepted attachment bytes; content-addressed, so a rerun rewrites nothing.
+
+    A store that cannot be reached raises ``BlobUnavailable``: the ingest is retried,
+    and the message is not stored without its attachments.
+    """
     for info in parsed.message.attachments:
         payload = parsed.payloads.get(info.sha256)
         if payload is not None and info.refused_reason is None:
-            store_blob(root, info.sha256, payload)
+            put_once(blobs, attachment_key(info.sha256), payload)
 
 
 def finish(record: InboundRecord, status: str, reason: str | None) -> IngestOutcome:

@@ -30,8 +30,13 @@ from ingest.models import Base, FailedWork
 from workers.process.broker import is_rabbitmq
 from workers.process.embedded_redis import EmbeddedRedis
 
+pytest_plugins = ["tests.s3_server"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTERNAL_DB = os.environ.get("OMNIROUTE_DATABASE_URL")
+# Like every process of a deployment on a server database, the suite shares one
+# signing key (settings read from the environment would otherwise refuse to sign).
+os.environ.setdefault("OMNIROUTE_SIGNING_KEY", "test-signing-key-not-secret")
 EXTERNAL_BROKER = os.environ.get("OMNIROUTE_BROKER_URL")
 
 
@@ -120,6 +125,8 @@ def settings(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Sett
         smtp_hostname="support.example.com",
         broker_heartbeat_timeout_ms=3_000,
         outbox_poll_seconds=0.05,
+        # One key for every process of the deployment (required with a server database).
+        signing_secret="test-signing-key-not-secret",
     )
     if EXTERNAL_BROKER and is_rabbitmq(EXTERNAL_BROKER):
         _delete_rabbitmq_queues(EXTERNAL_BROKER, namespace)

@@ -134,7 +134,12 @@ def test_imap_role_without_mailboxes_says_what_to_set() -> None:
 
 
 def test_imap_role_names_a_missing_password_variable() -> None:
-    env = {"OMNIROUTE_IMAP_MAILBOXES": json.dumps([MAILBOX]), "SUPPORT_IMAP_PASSWORD": ""}
+    env = {
+        "OMNIROUTE_IMAP_MAILBOXES": json.dumps([MAILBOX]),
+        "SUPPORT_IMAP_PASSWORD": "",
+        # The deployment's shared key, which a server database requires of every role.
+        "OMNIROUTE_SIGNING_KEY": "test-signing-key",
+    }
     result = CliRunner().invoke(main, ["imap"], env=env)
     assert result.exit_code == 1
     assert "SUPPORT_IMAP_PASSWORD is not set" in result.output

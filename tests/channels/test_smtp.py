@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.db import create_store_engine, session_factory
 from ingest.models import InboundRecord, OutboxEntry
+from ingest.ops_queries import refusals_by_reason
 from tests.mail import customer_mail, wire
 from tests.servers import smtp_edge
 
@@ -66,6 +67,13 @@ def test_unknown_recipient_is_refused_with_550(sessions: sessionmaker[Session]) 
     assert code == 550
     assert reply.startswith(b"5.1.1")
     assert stored(sessions) == []
+    # And the refusal is counted by reason, for metrics and the console
+    assert refusals_by_reason_now(sessions) == [("email", "unknown recipient", 1)]
+
+
+def refusals_by_reason_now(sessions: sessionmaker[Session]) -> list[tuple[str, str, int]]:
+    with sessions() as session:
+        return refusals_by_reason(session)
 
 
 def test_oversize_mail_is_refused_with_552(sessions: sessionmaker[Session]) -> None:

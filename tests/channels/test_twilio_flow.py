@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest.agent_reply import ReplyRequest, record_reply
-from ingest.blobs import blob_path
+from ingest.blobs import attachment_key, blob_store_for
 from ingest.db import unit_of_work
 from ingest.identity import suppression_of
 from ingest.models import (
@@ -159,7 +159,7 @@ def test_every_mms_media_item_is_downloaded_and_kept(
         ("media-0.jpg", "image/jpeg", 12),
         ("media-1.png", "image/png", 13),
     ]
-    assert blob_path(configured.attachments_dir, attachments[1].sha256).read_bytes() == (
+    assert blob_store_for(configured).get(attachment_key(attachments[1].sha256)) == (
         b"\x89PNGpng-bytes"
     )
     assert states == ["stored", "stored"]

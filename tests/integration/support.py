@@ -44,8 +44,10 @@ def wait_until(
 
 
 def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any ``OMNIROUTE_*`` variable, plus ``settings``."""
+    """This process's environment without any ``OMNIROUTE_*`` variable, plus the
+    deployment's shared signing key and ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIROUTE_")}
+    env["OMNIROUTE_SIGNING_KEY"] = "integration-signing-key-shared-by-every-process"
     env.update(settings)
     return env
 

@@ -185,7 +185,7 @@ def test_a_role_started_with_a_rules_file_naming_no_model_does_not_import_scikit
     code = (
         "import sys\n"
         "from config.settings import Settings\n"
-        "from workers.cli import _check_rules\n"
+        "from workers.cli.roles import _check_rules\n"
         f"_check_rules(Settings(rules_file={str(path)!r}))\n"
         "print('sklearn' in sys.modules)\n"
     )

@@ -9,6 +9,7 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import ConfigError
+from config.logs import configure_logging
 from config.settings import Settings, load_settings
 from ingest.db import create_store_engine, session_factory, unit_of_work
 from ingest.models import Ticket
@@ -16,12 +17,15 @@ from ingest.models import Ticket
 Sessions = sessionmaker[Session]
 
 
-def command_settings() -> Settings:
-    """The settings, or a clean command-line error naming the bad variable."""
+def command_settings(role: str = "cli") -> Settings:
+    """The settings, or a clean command-line error naming the bad variable; logging is
+    set up as they say, with ``role`` on every record."""
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    configure_logging(settings.log_level, settings.log_format, role)
+    return settings
 
 
 @contextmanager

@@ -23,7 +23,7 @@ traceback (``omniroute deliveries retry`` sends it again once fixed).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.destinations import AnyDestination, EmailDestination
 from config.rules import RuleSet
 from ingest import outbox
-from ingest.blobs import blob_path
+from ingest.blobs import BlobError, BlobStore, attachment_key
 from ingest.db import unit_of_work
 from ingest.models import Delivery, DeliveryAttempt, InboundRecord, Message, Ticket, utcnow
 from ingest.queries import latest_decision
@@ -79,7 +79,17 @@ def deliver(
     if not isinstance(prepared, PreparedDelivery):
         return prepared
     try:
-        result = registry.send(context, prepared.destination, prepared.handoff)
+        handoff = load_attachments(prepared.handoff, context.blobs)
+    except BlobError as exc:
+        # Never hand off without an attachment the customer sent: this attempt fails,
+        # is retried with backoff, and the delivery ends dead with the reason if the
+        # blob never turns up (another host's disk, a store outage).
+        log.warning("delivery %s: %s", prepared.delivery_id, exc)
+        failed = AttemptResult(Outcome.RETRY, None, str(exc)[:2000], None, None, 0)
+        with unit_of_work(sessions) as session:
+            return _record(session, prepared, failed)
+    try:
+        result = registry.send(context, prepared.destination, handoff)
     except Exception as exc:
         # A bug, not a fault of the desk: the delivery is dead (retry it by hand once
         # fixed) and the exception goes on to be recorded with its traceback.
@@ -264,7 +274,7 @@ def _handoff(
         body_text=message.body_text,
         received_at=message.created_at,
         planned_at=delivery.created_at,
-        attachments=tuple(_attachment_files(message, context)),
+        attachments=tuple(_attachment_files(message)),
         document=handoff_document(
             delivery.event,
             delivery.id,
@@ -278,23 +288,39 @@ def _handoff(
     )
 
 
-def _attachment_files(message: Message, context: DeskContext) -> list[AttachmentFile]:
-    files = []
-    for attachment in message.attachments:
-        path = None
-        if attachment.refused_reason is None:
-            stored = blob_path(context.attachments_dir, attachment.sha256)
-            path = stored if stored.is_file() else None
-        files.append(
-            AttachmentFile(
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                size=attachment.size,
-                path=path,
-                refused_reason=attachment.refused_reason,
-            )
+def _attachment_files(message: Message) -> list[AttachmentFile]:
+    return [
+        AttachmentFile(
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            key=None if attachment.refused_reason else attachment_key(attachment.sha256),
+            refused_reason=attachment.refused_reason,
         )
-    return files
+        for attachment in message.attachments
+    ]
+
+
+def load_attachments(handoff: Handoff, blobs: BlobStore) -> Handoff:
+    """The hand-off with every accepted attachment's bytes read from the blob store.
+
+    Raises ``BlobError`` naming the attachment when one cannot be read.
+    """
+    if not any(a.key for a in handoff.attachments):
+        return handoff
+    loaded = []
+    for attachment in handoff.attachments:
+        if attachment.key is None:
+            loaded.append(attachment)
+            continue
+        try:
+            content = blobs.get(attachment.key)
+        except BlobError as exc:
+            raise type(exc)(
+                f"attachment {attachment.filename!r} cannot be read from {blobs.location}: {exc}"
+            ) from exc
+        loaded.append(replace(attachment, content=content))
+    return replace(handoff, attachments=tuple(loaded))
 
 
 def _record(session: Session, prepared: PreparedDelivery, result: AttemptResult) -> str:

@@ -28,12 +28,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
-from channels.email_out import MailTransport, transport_for
+from channels.email_out import MailTransport, mail_transport
 from channels.reply_senders import SenderResources, build_senders
 from channels.slack_intake import install as install_slack
 from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
 from channels.twilio_webhooks import STATUS as TWILIO_STATUS
+from config.logs import CONTEXT_FIELDS, log_context
 from config.statuses import OutboundState
 from ingest import outbox
 from ingest.db import unit_of_work
@@ -61,7 +62,7 @@ def register_actors(
     runtime: Runtime, transport: MailTransport | None = None
 ) -> dict[str, dramatiq.Actor[Any, Any]]:
     settings = runtime.settings
-    mail = transport or transport_for(settings.outbound_smtp_url, settings.data_dir)
+    mail = transport or mail_transport(settings)
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
     senders = build_senders(SenderResources(settings=settings, mail=mail))
@@ -202,8 +203,10 @@ def _guarded(
     runtime: Runtime, stage: str, payload: dict[str, Any], step: Callable[[], object]
 ) -> None:
     entry_id = _outbox_id()
+    ids = {k: v for k, v in payload.items() if k in CONTEXT_FIELDS}
     try:
-        marked = step() is True
+        with log_context(**ids):
+            marked = step() is True
     except TransientError as exc:
         if exc.retry_after_seconds is not None:
             # The peer said when (a rate limit's Retry-After): wait that long, not the backoff.

@@ -123,3 +123,18 @@ def ping(broker: dramatiq.Broker, queue: str = QUEUE) -> None:
         broker.channel.queue_declare(queue, passive=True)
     else:
         broker.get_declared_queues()
+
+
+def queue_depth(broker: dramatiq.Broker) -> dict[str, int]:
+    """Messages waiting per queue: ready, delayed (``.DQ``) and dead-lettered (``.XQ``)."""
+    if isinstance(broker, RedisBroker):
+        client, prefix = broker.client, f"{broker.namespace}:{QUEUE}"
+        return {
+            QUEUE: int(client.llen(prefix)),
+            f"{QUEUE}.DQ": int(client.llen(f"{prefix}.DQ")),
+            f"{QUEUE}.XQ": int(client.zcard(f"{prefix}.XQ")),
+        }
+    if isinstance(broker, RabbitmqBroker):
+        ready, delayed, dead = broker.get_queue_message_counts(QUEUE)
+        return {QUEUE: ready, f"{QUEUE}.DQ": delayed, f"{QUEUE}.XQ": dead}
+    return {}

@@ -19,10 +19,13 @@ from channels.smtp_limits import SmtpLimits
 from channels.web import create_app
 from config.errors import ConfigError
 from config.settings import Settings
+from ingest.blobs import blob_store_for, host_local_warning
 from ingest.db import create_store_engine, session_factory
+from ingest.health import HeartbeatThread
 from ingest.migrate import upgrade
 from workers.process.actors import register_actors
-from workers.process.broker import ping
+from workers.process.broker import ping, queue_depth
+from workers.process.console_actions import console_actions
 from workers.process.embedded_redis import EmbeddedRedis
 from workers.process.redeliver import redeliverer
 from workers.process.relay import RelayLoop
@@ -40,6 +43,40 @@ class MissingBroker(RuntimeError):
             "OMNIROUTE_BROKER_URL is not set: role processes connect to a broker by URL; "
             "only `omniroute run` starts the embedded Redis"
         )
+
+
+def check_deployment(settings: Settings, roles: str) -> None:
+    """Say what this process is and where its data lives; refuse a split signing key.
+
+    Raises ``ConfigError`` when the database is shared but no signing key is set
+    (each process would otherwise invent its own).
+    """
+    settings.signing_key  # noqa: B018 - raises ConfigError when it would be host-local
+    blobs = blob_store_for(settings)
+    log.info(
+        "omniroute %s starting: store %s, blobs %s, broker %s",
+        roles,
+        _redact_url(settings.resolved_database_url),
+        blobs.location,
+        _redact_url(settings.broker_url) if settings.broker_url else "embedded",
+    )
+    warning = host_local_warning(settings, blobs)
+    if warning is not None:
+        log.warning(warning)
+
+
+@contextmanager
+def heartbeat(settings: Settings, role: str, serves: str) -> Iterator[None]:
+    """Record ``role``'s heartbeat while the block runs; say what it serves, once."""
+    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
+    beats = HeartbeatThread(session_factory(engine), role, serves)
+    beats.start()
+    log.info("%s role serving %s", role, serves)
+    try:
+        yield
+    finally:
+        beats.stop()
+        engine.dispose()
 
 
 def wait_for_shutdown() -> None:
@@ -160,10 +197,19 @@ def serve_http(runtime: Runtime) -> None:
         on_work=wake,
         metrics_require_token=settings.metrics_require_token,
         settings=settings,
+        queue_depth=lambda: queue_depth(broker),
+        console=console_actions(runtime.sessions, settings),
         extra_routes=slack_routes(settings, runtime.sessions, on_accepted=wake),
     )
+    # log_config=None: uvicorn's records go through this process's logging set-up
+    # (text or JSON); the app writes its own access line (channels/access_log.py).
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="off"
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
     )
     uvicorn.Server(config).run()
 
@@ -172,6 +218,15 @@ def run_all(settings: Settings) -> None:
     """``omniroute run``: migrations, broker, workers, relay, sweeps and HTTP here; the SMTP edge
     and IMAP readers as child processes on the same store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The edges answer senders from processes of their own, so work never slows a 250;
+    # each child says what it serves and beats for its role itself.
+    edges = [
+        "smtp",
+        *(["imap"] if settings.imap_mailboxes else []),
+        *(["slack"] if settings.slack_app_token is not None else []),
+    ]
+    here = ["web", "worker", "scheduler"]
+    check_deployment(settings, f"run ({', '.join(here)}; children {', '.join(edges)})")
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
         broker_url = settings.broker_url
@@ -186,15 +241,11 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
-        # The edges answer senders from processes of their own, so work never slows a 250.
-        edges = [
-            "smtp",
-            *(["imap"] if settings.imap_mailboxes else []),
-            *(["slack"] if settings.slack_app_token is not None else []),
-        ]
         stack.enter_context(
             child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
         )
+        for role in here:
+            stack.enter_context(heartbeat(settings, role, serves(role, settings)))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
@@ -213,37 +264,62 @@ def _exit(*_: object) -> None:
     raise SystemExit(0)
 
 
+def serves(role: str, settings: Settings) -> str:
+    """What a role's process serves, for its start-up line and its heartbeat."""
+    if role == "web":
+        return f"http://{settings.http_host}:{settings.http_port} (API, /console, /metrics)"
+    if role == "smtp":
+        return (
+            f"smtp {settings.smtp_host}:{settings.smtp_port} for {', '.join(settings.recipients)}"
+        )
+    if role == "imap":
+        return "imap mailboxes " + ", ".join(m.name for m in settings.imap_mailboxes)
+    if role == "slack":
+        return "slack events over Socket Mode"
+    if role == "worker":
+        return f"{settings.worker_threads} worker threads and an outbox relay"
+    if role == "scheduler":
+        return (
+            f"outbox relay, redelivery of due work and SLA sweep every "
+            f"{settings.sla_sweep_seconds:g} s"
+        )
+    raise ValueError(f"unknown role {role!r}")
+
+
 def run_role(role: str, settings: Settings) -> None:
+    if role not in {"web", "smtp", "imap", "slack", "worker", "scheduler"}:
+        raise ValueError(f"unknown role {role!r}")
+    if role == "imap" and not settings.imap_mailboxes:
+        raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
+    check_deployment(settings, role)
+    with heartbeat(settings, role, serves(role, settings)):
+        _serve_role(role, settings)
+
+
+def _serve_role(role: str, settings: Settings) -> None:
     if role == "web":
         with runtime_for(settings, settings.broker_url) as runtime:
             serve_http(runtime)
-        return
-    if role == "smtp":
+    elif role == "smtp":
         # The SMTP edge only writes to the store; the relay moves its work to the broker.
         with smtp_server(settings):
             wait_for_shutdown()
-        return
-    if role == "imap":
+    elif role == "imap":
         # Like the SMTP edge, the readers only write to the store.
-        if not settings.imap_mailboxes:
-            raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
         with imap_readers(settings):
             wait_for_shutdown()
-        return
-    if role == "slack":
+    elif role == "slack":
         # Like the SMTP edge, Socket Mode only writes to the store.
         with slack_socket_mode(settings):
             wait_for_shutdown()
-        return
-    if role == "worker":
+    elif role == "worker":
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             worker_pool(runtime),
             relay(runtime),
         ):
             wait_for_shutdown()
-        return
-    if role == "scheduler":
+    else:
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),
@@ -252,8 +328,6 @@ def run_role(role: str, settings: Settings) -> None:
             retrainer(runtime),
         ):
             wait_for_shutdown()
-        return
-    raise ValueError(f"unknown role {role!r}")
 
 
 def _redact_url(url: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from ingest.blobs import blob_path
+from ingest.blobs import attachment_key, blob_store_for
 from ingest.models import Attachment
 from tests.channels.slack.api_fake import FakeFile, SlackApiFake
 from tests.channels.slack.support import event, post_event
@@ -49,7 +49,7 @@ def test_a_shared_file_is_downloaded_and_stored_by_its_hash(
         digest,
         None,
     )
-    assert blob_path(slack.attachments_dir, digest).read_bytes() == SCREENSHOT
+    assert blob_store_for(slack).get(attachment_key(digest)) == SCREENSHOT
     # And it was fetched with the bot token
     (download,) = fake.calls("GET", "/files/F0SHOT")
     assert download.header("Authorization") == "Bearer xoxb-test-bot"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.web import create_app
 from config.form_settings import FormSettings
 from config.settings import Settings
+from ingest.blobs import blob_store_for
 from ingest.db import create_store_engine, session_factory
 from ingest.models import Attachment, Identity, InboundRecord, Message, Ticket
 from tests.channels.webforms.support import (
@@ -98,7 +99,7 @@ def test_a_multipart_post_keeps_its_attachment(
             15,
         )
         assert attachment.refused_reason is None
-    assert any(p.is_file() for p in settings.attachments_dir.rglob("*"))
+    assert list(blob_store_for(settings).keys("attachments/"))
 
 
 def test_a_json_post_with_a_base64_attachment_makes_a_ticket(

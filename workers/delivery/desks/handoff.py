@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from channels.email_out import MailTransport
 from config.settings import Settings
+from ingest.blobs import BlobStore, blob_store_for
 from workers.delivery.desks.base import AttemptResult, Outcome
 from workers.delivery.desks.http import result as http_result
 from workers.delivery.planning import ESCALATED
@@ -28,18 +28,23 @@ PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
 @dataclass(frozen=True, slots=True)
 class AttachmentFile:
-    """An attachment of the handed-off message; ``path`` is None when it cannot be sent."""
+    """An attachment of the handed-off message.
+
+    ``key`` names its bytes in the blob store (None when it was refused at intake);
+    ``content`` holds them once read for an attempt (see ``deliver.load_attachments``).
+    """
 
     filename: str
     content_type: str
     size: int
-    path: Path | None
+    key: str | None
     refused_reason: str | None = None
+    content: bytes | None = None
 
     def read(self) -> bytes:
-        if self.path is None:
-            raise ValueError(f"attachment {self.filename!r} has no stored bytes")
-        return self.path.read_bytes()
+        if self.content is None:
+            raise ValueError(f"attachment {self.filename!r} was not read from the blob store")
+        return self.content
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +89,7 @@ class Handoff:
 
     @property
     def sendable_attachments(self) -> tuple[AttachmentFile, ...]:
-        return tuple(a for a in self.attachments if a.path is not None)
+        return tuple(a for a in self.attachments if a.content is not None)
 
     def unforwarded_notes(self) -> list[str]:
         """One line per attachment that cannot go along, saying why."""
@@ -92,7 +97,7 @@ class Handoff:
             f"[attachment {a.filename} not forwarded: "
             f"{a.refused_reason or 'its content is not stored'}]"
             for a in self.attachments
-            if a.path is None
+            if a.content is None
         ]
 
     @property
@@ -124,7 +129,7 @@ class DeskContext:
     from_name: str
     hostname: str
     signing_key: bytes
-    attachments_dir: Path
+    blobs: BlobStore
     clock: Callable[[], float] = time.time
 
     def now(self) -> int:
@@ -140,7 +145,7 @@ def desk_context(settings: Settings, http: httpx.Client, mail: MailTransport) ->
         from_name=settings.support_name,
         hostname=settings.smtp_hostname,
         signing_key=settings.signing_key,
-        attachments_dir=settings.attachments_dir,
+        blobs=blob_store_for(settings),
     )
 
 

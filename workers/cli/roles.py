@@ -1,0 +1,68 @@
+"""``omniroute run`` and one command per Procfile role (web, smtp, imap, slack, worker,
+scheduler)."""
+
+from __future__ import annotations
+
+import click
+
+from config.errors import ConfigError
+from config.settings import Settings
+from workers.cli.support import command_settings
+
+
+@click.command()
+def run() -> None:
+    """Everything in one process (embedded SQLite + Redis unless URLs are set)."""
+    from workers.process.roles import run_all
+
+    settings = command_settings("run")
+    _check_rules(settings)
+    try:
+        run_all(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+# Roles that decide with the rules (and their model); the edges only store input.
+RULES_ROLES = frozenset({"worker", "scheduler"})
+
+
+def _role_command(role: str, doc: str) -> click.Command:
+    @click.command(name=role, help=doc)
+    def command() -> None:
+        from workers.process.roles import MissingBroker, run_role
+
+        settings = command_settings(role)
+        if role in RULES_ROLES:
+            _check_rules(settings)
+        try:
+            run_role(role, settings)
+        except (MissingBroker, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return command
+
+
+web = _role_command("web", "Serve the HTTP app (health, metrics, API, console).")
+smtp = _role_command("smtp", "Serve the SMTP edge.")
+imap = _role_command("imap", "Read the configured IMAP mailboxes (one lease holder per mailbox).")
+slack = _role_command("slack", "Take Slack events in over Socket Mode (OMNIROUTE_SLACK_APP_TOKEN).")
+worker = _role_command("worker", "Run Dramatiq workers and an outbox relay.")
+scheduler = _role_command("scheduler", "Run the outbox relay and periodic sweeps.")
+
+
+def _check_rules(settings: Settings) -> None:
+    """Fail at start, naming file and line, when the rules file (or the model it names) is
+    invalid. The shipped model that rules without ``classifier:`` get is not read here:
+    only a worker reads it, on its first ticket."""
+    if settings.rules_file is None:
+        return
+    from config.rules import load_rules
+    from workers.triage.classifier_loader import load_classifier
+
+    try:
+        rules = load_rules(settings.rules_file)
+        if rules.categorize.classifier is not None:
+            load_classifier(rules)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
