@@ -3,14 +3,12 @@ sent, and switched off per channel."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings
 from ingest.models import AutomatedSend, Message
 from tests.harness import Pipeline
 from tests.mail import customer_mail
@@ -21,22 +19,6 @@ GERMAN = (
     "Guten Tag,\nich kann mich seit heute Morgen nicht mehr anmelden, das Passwort "
     "wird nicht akzeptiert und die Seite lädt danach nicht weiter.\n\nViele Grüße\nJana\n"
 )
-
-
-@pytest.fixture
-def pipeline_with(
-    sessions: sessionmaker[Session], settings: Settings
-) -> Iterator[Callable[..., Pipeline]]:
-    made: list[Pipeline] = []
-
-    def make(**changes: object) -> Pipeline:
-        pipe = Pipeline(settings.model_copy(update=changes), sessions)
-        made.append(pipe)
-        return pipe
-
-    yield make
-    for pipe in made:
-        pipe.close()
 
 
 def stored_ack(sessions: sessionmaker[Session]) -> Message:

@@ -3,7 +3,7 @@ it, and an original that comes after its answer joins the answer's ticket."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.utils import make_msgid
 
 import pytest
@@ -31,22 +31,6 @@ def pair(n: int) -> tuple[bytes, bytes]:
         references=original_id,
     )
     return bytes(original), bytes(reply)
-
-
-@pytest.fixture
-def pipeline_with(
-    sessions: sessionmaker[Session], settings: Settings
-) -> Iterator[Callable[..., Pipeline]]:
-    made: list[Pipeline] = []
-
-    def make(**changes: object) -> Pipeline:
-        pipe = Pipeline(settings.model_copy(update=changes), sessions)
-        made.append(pipe)
-        return pipe
-
-    yield make
-    for pipe in made:
-        pipe.close()
 
 
 def ticket_of(sessions: sessionmaker[Session], inbound_id: int) -> int:
