@@ -13,7 +13,7 @@ from workers.cli.lazy import LazyGroup
 COMMANDS = {
     "run": (
         "workers.cli.roles:run",
-        "Everything in one process (embedded SQLite + Redis unless URLs are set).",
+        "Everything on one machine (embedded SQLite + Redis unless URLs are set).",
     ),
     "web": ("workers.cli.roles:web", "Serve the HTTP app (health, metrics, API, console)."),
     "smtp": ("workers.cli.roles:smtp", "Serve the SMTP edge."),
@@ -75,4 +75,4 @@ COMMANDS = {
 @click.group(cls=LazyGroup, lazy=COMMANDS)
 @click.version_option(package_name="omniroute", prog_name="omniroute")
 def main() -> None:
-    """omniroute: support tickets from email, routed to where agents work."""
+    """omniroute: support tickets from email, forms, Slack and SMS, routed to where agents work."""

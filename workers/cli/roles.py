@@ -12,7 +12,7 @@ from workers.cli.support import command_settings
 
 @click.command()
 def run() -> None:
-    """Everything in one process (embedded SQLite + Redis unless URLs are set)."""
+    """Everything on one machine (embedded SQLite + Redis unless URLs are set)."""
     from workers.process.roles import run_all
 
     settings = command_settings("run")
