@@ -4,7 +4,8 @@ An artifact is a ZIP archive of two members:
 
     metadata.json   format, format_version, labels, trained_at, training_rows,
                     label_counts, sklearn_version, skops_version, model_sha256
-    model.skops     the fitted pipeline in skops' format (no pickle)
+    model.skops     the fitted pipeline in skops' format (no pickle), in canonical
+                    form (``canonical``): the same model gives the same bytes
 
 Loading checks, in order, before any object of the model is built: the size and the
 member list; the metadata (format name and version); the sha256 of ``model.skops``
@@ -33,6 +34,7 @@ import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sklearn.pipeline import Pipeline
 
+from router.classifier.canonical import canonical_skops
 from router.classifier.errors import CorruptArtifact, IncompatibleArtifact, UnsafeArtifact
 from router.classifier.model import CategoryModel
 from router.classifier.pipeline import STEPS, TRUSTED_TYPES
@@ -65,7 +67,7 @@ class _Metadata(BaseModel):
 
 def dump_artifact(model: CategoryModel) -> bytes:
     """The artifact's bytes for ``model``."""
-    payload = sio.dumps(model.pipeline, compression=zipfile.ZIP_DEFLATED)
+    payload = canonical_skops(sio.dumps(model.pipeline, compression=zipfile.ZIP_DEFLATED))
     info = model.info
     metadata = _Metadata(
         format=FORMAT,

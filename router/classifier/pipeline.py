@@ -50,6 +50,17 @@ def build_pipeline(folds: int = MAX_FOLDS) -> Pipeline:
     )
 
 
+def shed_introspection(pipeline: Pipeline) -> None:
+    """Drop from a fitted pipeline what only introspection reads, so its bytes depend on
+    the model alone: each vectorizer's ``stop_words_`` (every term ``min_df`` left out,
+    a set in hash order; scikit-learn documents it as safe to remove) and its
+    ``_stop_words_id`` (an ``id()``, different in every process; recomputed on use)."""
+    for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+        for name in ("stop_words_", "_stop_words_id"):
+            if hasattr(vectorizer, name):
+                delattr(vectorizer, name)
+
+
 def build_baseline() -> Pipeline:
     """Plain TF-IDF (words, defaults) and logistic regression, for comparison only."""
     return Pipeline(

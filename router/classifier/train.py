@@ -10,7 +10,7 @@ import sklearn
 
 from router.classifier.errors import TrainingError
 from router.classifier.model import CategoryModel
-from router.classifier.pipeline import MAX_FOLDS, build_pipeline
+from router.classifier.pipeline import MAX_FOLDS, build_pipeline, shed_introspection
 from router.classifier.text import prepare
 from router.classifier.types import ModelInfo
 
@@ -44,6 +44,7 @@ def train(texts: Sequence[str], labels: Sequence[str], *, trained_at: datetime) 
         pipeline.fit(prepared, list(labels))
     except ValueError as exc:  # e.g. too little text to build a vocabulary
         raise TrainingError(f"cannot train on these rows: {exc}") from None
+    shed_introspection(pipeline)
     info = ModelInfo(
         labels=tuple(sorted(counts)),
         trained_at=trained_at,
