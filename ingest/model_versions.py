@@ -42,6 +42,13 @@ def live_name(session: Session) -> str | None:
     ).scalar_one_or_none()
 
 
+def stored_version(session: Session, version: str) -> ModelVersion | None:
+    """The stored model whose version is exactly ``version``, if any."""
+    return session.execute(
+        select(ModelVersion).where(ModelVersion.version == version)
+    ).scalar_one_or_none()
+
+
 def find_version(session: Session, version: str) -> ModelVersion:
     """The stored model ``version`` (a unique prefix will do); raises ``UnknownVersion``."""
     found = (

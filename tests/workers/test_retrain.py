@@ -112,6 +112,29 @@ def test_a_candidate_that_is_not_better_is_rejected_and_the_model_in_force_stays
     assert events(sessions) == [("rejected", result.version, "test")]
 
 
+def test_a_candidate_already_stored_is_not_stored_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given a retrain that promoted a model, and no new corrections since
+    shipping_desk(sessions)
+    first = retrain(sessions, actor="test", now=AT)
+    assert first.outcome == "promoted", first.reason
+    # When the model is retrained a week later on the same rows
+    again = retrain(sessions, actor="test", now=AT + timedelta(days=7))
+    # Then the candidate is the same model (same bytes, same version): the retrain is
+    # skipped and recorded, the stored model stays live, and it is stored once
+    assert again.outcome == "skipped"
+    assert again.version == first.version
+    assert f"same model as stored version {first.version}" in again.reason
+    assert live(sessions) == first.version
+    with sessions() as session:
+        assert len(session.execute(select(ModelVersion)).all()) == 1
+    assert events(sessions) == [
+        ("promoted", first.version, "test"),
+        ("skipped", first.version, "test"),
+    ]
+
+
 def test_without_held_apart_tickets_the_retrain_is_skipped_and_recorded(
     sessions: sessionmaker[Session],
 ) -> None:

@@ -6,7 +6,9 @@ training rows (``config/default_training.csv``) and the corrected tickets not he
 apart; the candidate and the model in force (the live stored version, else the
 shipped model) are both evaluated on the held-apart tickets; the candidate is stored
 and made live only if it beats the one in force, and the outcome is recorded either
-way (``omniroute model list`` shows it; ``omniroute model use`` rolls back).
+way (``omniroute model list`` shows it; ``omniroute model use`` rolls back). Training
+is reproducible, so a candidate trained on the same rows as a stored version is that
+version: the run is then skipped, and recorded as such.
 """
 
 from __future__ import annotations
@@ -92,6 +94,16 @@ def retrain(
             return _skip(
                 sessions, "the live model changed during the retrain", actor, in_force_name
             )
+        same = model_versions.stored_version(session, candidate.version)
+        if same is not None:
+            # The same rows train the same bytes: nothing new to judge or store.
+            reason = (
+                f"the candidate is the same model as stored version {same.version} "
+                f"({same.status}): no new training rows since it was trained"
+            )
+            model_versions.record(session, same.version, SKIPPED, reason, actor)
+            log.info("category model retrain skipped: %s", reason)
+            return RetrainResult(SKIPPED, reason, same.version, in_force_name)
         row = model_versions.add_version(
             session,
             version=candidate.version,
