@@ -37,6 +37,7 @@ from channels.replies import (
 from config.settings import Settings
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
+from ingest.raw_inputs import RawSpill
 from normalize.slack import CHANNEL, message_key
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def build_bolt_app(
     )
 
     def commit_alone(item: RawInput) -> Accepted:
-        return accept_batch(sessions, [item])[0]
+        return accept_batch(sessions, [item], RawSpill.for_settings(settings))[0]
 
     commit = accept or commit_alone
 

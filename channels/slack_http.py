@@ -22,6 +22,7 @@ from starlette.routing import Route
 from channels.batch_writer import BatchWriter
 from channels.slack_events import build_bolt_app
 from config.settings import Settings
+from ingest.raw_inputs import RawSpill
 
 PATH = "/slack/events"
 # Threads mostly wait for the writer's commit; they cost little and batch more.
@@ -55,6 +56,6 @@ def slack_routes(
     each answer still follows its own event's commit."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         return []
-    writer = BatchWriter(sessions)
+    writer = BatchWriter(sessions, spill=RawSpill.for_settings(settings))
     app = build_bolt_app(settings, sessions, on_accepted=on_accepted, accept=writer.accept_blocking)
     return [slack_events_route(app)]

@@ -31,6 +31,7 @@ from channels.recipients import accepts
 from channels.smtp_limits import ClientLimiter, SmtpLimits
 from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
+from ingest.raw_inputs import RawSpill
 from ingest.refusals import record_refusal
 from normalize.dedupe import email_dedupe_key
 
@@ -50,9 +51,10 @@ class IngestHandler:
         recipients: tuple[str, ...],
         on_accepted: Callable[[], None] | None = None,
         limits: SmtpLimits | None = None,
+        spill: RawSpill | None = None,
     ) -> None:
         limits = limits or SmtpLimits()
-        self.writer = BatchWriter(sessions, max_pending=limits.max_pending_writes)
+        self.writer = BatchWriter(sessions, max_pending=limits.max_pending_writes, spill=spill)
         self.sessions = sessions
         self.recipients = recipients
         self.on_accepted = on_accepted

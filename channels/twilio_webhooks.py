@@ -35,6 +35,7 @@ from ingest.accept import RawInput
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import utcnow
+from ingest.raw_inputs import RawSpill
 from normalize.twilio import message_sid
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def twilio_routes(
             "rcpt_tos": [form["To"]] if form.get("To") else [],
         }
         if writer is None:
-            writer = BatchWriter(sessions)
+            writer = BatchWriter(sessions, spill=RawSpill.for_settings(settings))
         try:
             accepted = await writer.accept(RawInput(CHANNEL, key, body, envelope))
         except StoreUnavailable as exc:
