@@ -96,10 +96,12 @@ def test_the_s3_store_holds_the_raw_of_a_large_mail(
         update={"blob_url": s3_bucket.url(), "blob_endpoint_url": s3_bucket.endpoint}
     )
     raw = wire(large_mail())
-    with smtp_edge(sessions, spill=RawSpill.for_settings(settings)) as (_, port):
-        # When a large mail arrives
-        with smtplib.SMTP("127.0.0.1", port) as client:
-            client.sendmail("jane@customer.test", ["support@example.com"], raw)
+    # When a large mail arrives
+    with (
+        smtp_edge(sessions, spill=RawSpill.for_settings(settings)) as (_, port),
+        smtplib.SMTP("127.0.0.1", port) as client,
+    ):
+        client.sendmail("jane@customer.test", ["support@example.com"], raw)
     pipe = Pipeline(settings, sessions)
     try:
         pipe.drain()
@@ -118,22 +120,21 @@ def test_a_blob_store_that_cannot_write_answers_451_and_stores_nothing(
 ) -> None:
     # Given an edge whose blob store cannot take a write
     spill = RawSpill.for_settings(blocked(settings, tmp_path))
-    with smtp_edge(sessions, spill=spill) as (_, port):
-        with smtplib.SMTP("127.0.0.1", port) as client:
-            client.ehlo()
-            client.mail("jane@customer.test")
-            client.rcpt("support@example.com")
-            # When a large mail arrives
-            code, reply = client.data(wire(large_mail()))
-            # Then the sender is told to retry later, and no row was made
-            assert code == 451
-            assert reply == b"4.3.0 Temporary failure storing the message, try again later"
-            assert records(sessions) == []
-            # And a small mail, which needs no blob, is still accepted
-            client.rset()
-            refused = client.sendmail(
-                "jane@customer.test", ["support@example.com"], wire(customer_mail())
-            )
+    with smtp_edge(sessions, spill=spill) as (_, port), smtplib.SMTP("127.0.0.1", port) as client:
+        client.ehlo()
+        client.mail("jane@customer.test")
+        client.rcpt("support@example.com")
+        # When a large mail arrives
+        code, reply = client.data(wire(large_mail()))
+        # Then the sender is told to retry later, and no row was made
+        assert code == 451
+        assert reply == b"4.3.0 Temporary failure storing the message, try again later"
+        assert records(sessions) == []
+        # And a small mail, which needs no blob, is still accepted
+        client.rset()
+        refused = client.sendmail(
+            "jane@customer.test", ["support@example.com"], wire(customer_mail())
+        )
     assert refused == {}
     [record] = records(sessions)
     assert record.raw_blob is None
