@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.batch_writer import AcceptFailed, WriterBusy
+from channels.edge_metrics import refused
 from channels.replies import (
     SLACK_INTERNAL_ERROR,
     SLACK_NO_EVENT_KEY,
@@ -104,6 +105,7 @@ def build_bolt_app(
         key = dedupe_key(body)
         if key is None:
             log.warning("slack event without an event id or message: not stored")
+            refused(CHANNEL, "no event id")
             return BoltResponse(status=400, body=SLACK_NO_EVENT_KEY)
         raw = req.raw_body.encode() if req.raw_body else json.dumps(body).encode()
         envelope = {"mode": req.mode, "retry_num": _header(req, "x-slack-retry-num")}
