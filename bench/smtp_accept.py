@@ -10,7 +10,9 @@ What is compared
         in a temporary directory, migrated with ``ingest.migrate.upgrade``, engine
         from ``create_store_engine(url, statement_timeout_ms=10_000)``. Every DATA
         reply waits for the durable accept (raw message, dedupe key and outbox row
-        committed in one transaction), as the design requires.
+        committed in one transaction), as the design requires. A message larger
+        than ``raw_blob_threshold_bytes`` (64 KiB) is first written to the blob
+        store (a directory under the temporary data dir), as the role does.
 
 Why
     The edge must not acknowledge before the commit, so it can never be as fast as
@@ -69,6 +71,7 @@ from config.settings import Settings, load_settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
 from ingest.models import InboundRecord, OutboxEntry
+from ingest.raw_inputs import RawSpill
 
 HOST = "127.0.0.1"
 SENDER = "customer@example.org"
@@ -218,7 +221,10 @@ def omniroute_server(settings: Settings) -> Iterator[tuple[int, Engine]]:
     upgrade(url)
     engine = create_store_engine(url, statement_timeout_ms=10_000)
     handler = IngestHandler(
-        session_factory(engine), settings.recipients, limits=SmtpLimits.from_settings(settings)
+        session_factory(engine),
+        settings.recipients,
+        limits=SmtpLimits.from_settings(settings),
+        spill=RawSpill.for_settings(settings),
     )
     port = free_port()
     controller = start_smtp_server(

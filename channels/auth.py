@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from channels.edge_metrics import refused
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.tokens import Caller, authenticate, redact
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 Endpoint = Callable[[Request], Awaitable[Response]]
 REALM = 'Bearer realm="omniroute"'
 RETRY_AFTER_SECONDS = "5"
+CHANNEL = "api"  # refusals of API requests are counted under this channel
 
 
 class Refused(Exception):
@@ -100,6 +102,7 @@ class TokenGate:
             try:
                 request.state.caller = await self.caller(token, scope)
             except Refused as exc:
+                refused(CHANNEL, refusal_reason(exc, bad_token=token is not None))
                 return refusal(exc, bad_token=token is not None)
             except StoreUnavailable:
                 return JSONResponse(
@@ -114,6 +117,13 @@ class TokenGate:
     def _authenticate(self, token: str) -> tuple[Caller | None, str]:
         with unit_of_work(self.sessions) as session:
             return authenticate(session, token)
+
+
+def refusal_reason(exc: Refused, *, bad_token: bool) -> str:
+    """The reason counted in ``omniroute_refusals_total{channel="api"}``."""
+    if isinstance(exc, Forbidden):
+        return "insufficient scope"
+    return "bad token" if bad_token else "missing token"
 
 
 def refusal(exc: Refused, *, bad_token: bool) -> JSONResponse:

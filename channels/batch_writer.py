@@ -11,6 +11,10 @@ Failures are told apart for the edge (see ``channels/replies.py``):
 ``StoreUnavailable`` (the store is down or locked), ``WriterBusy`` (more inputs
 wait than the bound allows) and ``AcceptFailed`` (a bug: logged with its
 traceback and counted, never reported as an outage).
+
+A large input's bytes go to the blob store before it joins the queue, on the
+caller's side (a thread of its own for an event loop's input): the writer thread
+commits rows only, so small input in the same batch never waits on a blob write.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
+from ingest.raw_inputs import RawSpill, spill_input
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +61,10 @@ class BatchWriter:
         sessions: sessionmaker[Session],
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
+        spill: RawSpill | None = None,
     ) -> None:
         self.sessions = sessions
+        self.spill = spill
         self.max_batch = max_batch
         self.max_pending = max_pending
         self._pending = 0
@@ -78,9 +85,12 @@ class BatchWriter:
     async def accept(self, item: RawInput) -> Accepted:
         """Commit ``item``.
 
-        Raises ``StoreUnavailable`` when the store cannot take it, ``WriterBusy``
-        when ``max_pending`` inputs already wait, ``AcceptFailed`` on a bug.
+        Raises ``StoreUnavailable`` when the store (or the blob store, for a large
+        input) cannot take it, ``WriterBusy`` when ``max_pending`` inputs already
+        wait, ``AcceptFailed`` on a bug.
         """
+        if self.spill is not None and self.spill.wants(item.raw):
+            item = await asyncio.to_thread(spill_input, item, self.spill)
         with self._pending_lock:
             if self._pending >= self.max_pending:
                 raise WriterBusy(f"{self._pending} inputs already wait for the store")
@@ -93,6 +103,7 @@ class BatchWriter:
 
     def accept_blocking(self, item: RawInput) -> Accepted:
         """``accept`` for a thread without an event loop; blocks until committed."""
+        item = spill_input(item, self.spill)
         with self._pending_lock:
             if self._pending >= self.max_pending:
                 raise WriterBusy(f"{self._pending} inputs already wait for the store")

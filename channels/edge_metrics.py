@@ -3,11 +3,17 @@
 A bug in the accept path leaves nothing in the store (the sender is told to
 retry), so it is counted here; the ASGI app's ``/metrics`` serves these beside
 the store's figures (in ``omniroute run`` the SMTP edge shares its process).
+
+``refused`` counts a refusal twice over: here, for this process, and in the
+process's tally that the heartbeat writes to the store, so every web process's
+``omniroute_refusals_total`` shows every edge's refusals.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter
+
+from ingest.refusals import REFUSALS
 
 EDGE_INTERNAL_ERRORS = Counter(
     "omniroute_edge_internal_errors",
@@ -17,7 +23,13 @@ EDGE_INTERNAL_ERRORS = Counter(
 )
 EDGE_REFUSED = Counter(
     "omniroute_edge_refused",
-    "Connections or messages an edge turned away for a limit, by channel and reason",
+    "Input an edge turned away in this process, by channel and reason",
     ["channel", "reason"],
     registry=None,
 )
+
+
+def refused(channel: str, reason: str) -> None:
+    """Count one input an edge turned away (in this process and, in aggregate, the store)."""
+    EDGE_REFUSED.labels(channel=channel, reason=reason).inc()
+    REFUSALS.add(channel, reason)

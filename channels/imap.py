@@ -42,6 +42,7 @@ from ingest.mailboxes import (
     release_lease,
     save_state,
 )
+from ingest.raw_inputs import RawSpill
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,10 @@ class MailboxReader:
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         holder: str | None = None,
+        spill: RawSpill | None = None,
     ) -> None:
         self.mailbox = mailbox
+        self.spill = spill
         self.sessions = sessions
         self.lease_seconds = lease_seconds
         self.on_accepted = on_accepted
@@ -274,6 +277,7 @@ class MailboxReader:
             dedupe_key=imap_plan.dedupe_key(name, uidvalidity, uid),
             raw=raw,
             envelope=imap_plan.envelope(name, uidvalidity, uid),
+            spill=self.spill,
         )
         if accepted.duplicate:
             self.stats.duplicates += 1
@@ -297,12 +301,15 @@ def start_readers(
     *,
     lease_seconds: float,
     on_accepted: Callable[[], None] | None = None,
+    spill: RawSpill | None = None,
 ) -> list[MailboxReader]:
     """One reader per mailbox; a missing secret raises ``ConfigError`` before any starts."""
     for mailbox in mailboxes:
         imap_client.check_credentials(mailbox)
     readers = [
-        MailboxReader(m, sessions, lease_seconds=lease_seconds, on_accepted=on_accepted)
+        MailboxReader(
+            m, sessions, lease_seconds=lease_seconds, on_accepted=on_accepted, spill=spill
+        )
         for m in mailboxes
     ]
     for reader in readers:

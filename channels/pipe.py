@@ -18,6 +18,7 @@ from config.settings import Settings
 from ingest.accept import accept_raw
 from ingest.db import create_store_engine, session_factory
 from ingest.errors import StoreUnavailable
+from ingest.raw_inputs import RawSpill
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def accept_piped(settings: Settings, raw: bytes) -> PipeResult:
             dedupe_key=email_dedupe_key(raw),
             raw=raw,
             envelope={"source": "pipe"},
+            spill=RawSpill.for_settings(settings),
         )
     except StoreUnavailable as exc:
         return PipeResult(replies.EXIT_TEMPFAIL, f"store unavailable, try again later: {exc}")

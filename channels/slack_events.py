@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.batch_writer import AcceptFailed, WriterBusy
+from channels.edge_metrics import refused
 from channels.replies import (
     SLACK_INTERNAL_ERROR,
     SLACK_NO_EVENT_KEY,
@@ -37,6 +38,7 @@ from channels.replies import (
 from config.settings import Settings
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
+from ingest.raw_inputs import RawSpill
 from normalize.slack import CHANNEL, message_key
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ def build_bolt_app(
     )
 
     def commit_alone(item: RawInput) -> Accepted:
-        return accept_batch(sessions, [item])[0]
+        return accept_batch(sessions, [item], RawSpill.for_settings(settings))[0]
 
     commit = accept or commit_alone
 
@@ -103,6 +105,7 @@ def build_bolt_app(
         key = dedupe_key(body)
         if key is None:
             log.warning("slack event without an event id or message: not stored")
+            refused(CHANNEL, "no event id")
             return BoltResponse(status=400, body=SLACK_NO_EVENT_KEY)
         raw = req.raw_body.encode() if req.raw_body else json.dumps(body).encode()
         envelope = {"mode": req.mode, "retry_num": _header(req, "x-slack-retry-num")}

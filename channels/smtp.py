@@ -26,12 +26,12 @@ from sqlalchemy.orm import sessionmaker
 
 from channels import replies
 from channels.batch_writer import AcceptFailed, BatchWriter, WriterBusy
-from channels.edge_metrics import EDGE_INTERNAL_ERRORS, EDGE_REFUSED
+from channels.edge_metrics import EDGE_INTERNAL_ERRORS, refused
 from channels.recipients import accepts
 from channels.smtp_limits import ClientLimiter, SmtpLimits
 from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
-from ingest.refusals import record_refusal
+from ingest.raw_inputs import RawSpill
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 # aiosmtpd's own replies past the size limit (MAIL ... SIZE=, DATA) and for a
 # line past its stream limit, which here is past the size limit too.
 _AIOSMTPD_TOO_BIG = (b"552 Error", b"500 Line too long")
+# aiosmtpd's replies to a client that does not speak SMTP right, counted as refusals.
+_PROTOCOL_ERRORS = {
+    b"500 ": "bad syntax",
+    b"501 ": "bad syntax",
+    b"502 ": "unknown command",
+    b"503 ": "bad sequence",
+    b"504 ": "unknown command",
+}
 
 
 class IngestHandler:
@@ -50,9 +58,10 @@ class IngestHandler:
         recipients: tuple[str, ...],
         on_accepted: Callable[[], None] | None = None,
         limits: SmtpLimits | None = None,
+        spill: RawSpill | None = None,
     ) -> None:
         limits = limits or SmtpLimits()
-        self.writer = BatchWriter(sessions, max_pending=limits.max_pending_writes)
+        self.writer = BatchWriter(sessions, max_pending=limits.max_pending_writes, spill=spill)
         self.sessions = sessions
         self.recipients = recipients
         self.on_accepted = on_accepted
@@ -69,11 +78,11 @@ class IngestHandler:
     ) -> str:
         if self.writer.saturated:
             log.warning("smtp writer queue full (%d waiting), answering 421", self.writer.pending)
-            EDGE_REFUSED.labels(channel="email", reason="busy").inc()
+            refused("email", "busy")
             return replies.TEMP_421_BUSY
         if not self.clients.take_message(client_of(session)):
             log.warning("smtp client %s over the message rate, answering 421", client_of(session))
-            EDGE_REFUSED.labels(channel="email", reason="message-rate").inc()
+            refused("email", "message-rate")
             return replies.TEMP_421_TOO_MANY_MESSAGES.format(
                 limit=self.limits.max_messages_per_client_per_minute
             )
@@ -86,7 +95,7 @@ class IngestHandler:
     ) -> str:
         if not accepts(address, self.recipients):
             log.info("smtp refused recipient %s", redact(address))
-            await asyncio.to_thread(record_refusal, self.sessions, "email", "unknown recipient")
+            refused("email", "unknown recipient")
             return replies.ERR_550_UNKNOWN_RECIPIENT
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
@@ -94,6 +103,7 @@ class IngestHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if not envelope.rcpt_tos:
+            refused("email", "no valid recipients")
             return replies.ERR_554_NO_VALID_RECIPIENTS
         raw = envelope.original_content or b""
         meta: dict[str, Any] = {
@@ -109,7 +119,7 @@ class IngestHandler:
             return replies.TEMP_451_STORE_DOWN
         except WriterBusy as exc:
             log.warning("smtp writer busy, answering 451: %s", exc)
-            EDGE_REFUSED.labels(channel="email", reason="busy").inc()
+            refused("email", "busy")
             return replies.TEMP_451_BUSY
         except AcceptFailed:
             return replies.TEMP_451_INTERNAL_ERROR  # logged and counted by the writer
@@ -151,7 +161,7 @@ class EdgeSMTP(SMTP):
             else:
                 self._refused = True
                 log.warning("smtp client %s has too many connections, answering 421", client)
-                EDGE_REFUSED.labels(channel="email", reason="connections").inc()
+                refused("email", "connections")
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -169,6 +179,9 @@ class EdgeSMTP(SMTP):
             ).encode()
         elif response.startswith(_AIOSMTPD_TOO_BIG):
             response = replies.ERR_552_TOO_BIG.format(limit=self.limits.max_message_bytes).encode()
+            refused("email", "too big")
+        elif response[:4] in _PROTOCOL_ERRORS:
+            refused("email", _PROTOCOL_ERRORS[response[:4]])
         await super().push(response)
         if response.startswith(b"421 ") and self.transport is not None:
             self.transport.close()

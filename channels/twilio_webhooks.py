@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from channels import replies
 from channels.batch_writer import BatchWriter
+from channels.edge_metrics import refused
 from channels.twilio_verify import signed_url, verify
 from config.settings import Settings
 from ingest import outbox
@@ -35,6 +36,7 @@ from ingest.accept import RawInput
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import utcnow
+from ingest.raw_inputs import RawSpill
 from normalize.twilio import message_sid
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ def twilio_routes(
     async def verified(request: Request) -> tuple[bytes, dict[str, str], str] | Response:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
+            refused(CHANNEL, "too big")
             return PlainTextResponse(
                 replies.HTTP_413_TOO_BIG.format(limit=MAX_BODY_BYTES), status_code=413
             )
@@ -96,6 +99,7 @@ def twilio_routes(
                 " (report-only: accepted)" if report_only else "",
             )
             if not report_only:
+                refused(CHANNEL, verdict.failure)
                 return PlainTextResponse(replies.HTTP_403_TWILIO_SIGNATURE, status_code=403)
         return body, form, "json" if is_json else "form"
 
@@ -114,7 +118,7 @@ def twilio_routes(
             "rcpt_tos": [form["To"]] if form.get("To") else [],
         }
         if writer is None:
-            writer = BatchWriter(sessions)
+            writer = BatchWriter(sessions, spill=RawSpill.for_settings(settings))
         try:
             accepted = await writer.accept(RawInput(CHANNEL, key, body, envelope))
         except StoreUnavailable as exc:

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # An S3-compatible endpoint (MinIO, Ceph, a test server); unset, boto3's own
     # resolution applies (``AWS_ENDPOINT_URL``, then AWS itself).
     blob_endpoint_url: str | None = None
+    # A raw input (a mail, a form post) larger than this goes to the blob store
+    # before its row commits; the row keeps the key and a head for listings.
+    # Smaller input stays in the database, and pays no blob write.
+    raw_blob_threshold_bytes: int = Field(default=64 * 1024, ge=1024)
     rules_file: Path | None = None
 
     worker_threads: int = Field(default=4, ge=1, le=64)

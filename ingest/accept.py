@@ -2,7 +2,8 @@
 
 Every edge (SMTP, the MTA pipe, webhooks) calls this before it acknowledges the
 sender. It uses Core statements rather than ORM objects: it is the one write on
-every sender's critical path.
+every sender's critical path. A large input's bytes go to the blob store first
+(``ingest.raw_inputs``); the row then names the blob.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ingest import outbox
 from ingest.db import connection_unit, insert_for_dialect
 from ingest.envelope import Envelope
 from ingest.models import InboundRecord, OutboxEntry, utcnow
+from ingest.raw_inputs import RawSpill, spill_input
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,9 @@ class RawInput:
     dedupe_key: str
     raw: bytes
     envelope: Envelope
+    # Set once the bytes are in the blob store: ``raw`` is then only their head.
+    raw_blob: str | None = None
+    raw_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,24 +49,31 @@ def accept_raw(
     dedupe_key: str,
     raw: bytes,
     envelope: Envelope,
+    spill: RawSpill | None = None,
 ) -> Accepted:
     """Commit one input; a redelivery with the same key is reported as a duplicate.
 
-    Raises ``StoreUnavailable`` when the store cannot commit: the caller must tell
-    the sender to retry.
+    Raises ``StoreUnavailable`` when the store (or the blob store, for an input
+    larger than ``spill``'s threshold) cannot take it: the caller must tell the
+    sender to retry.
     """
-    return accept_batch(sessions, [RawInput(channel, dedupe_key, raw, envelope)])[0]
+    return accept_batch(sessions, [RawInput(channel, dedupe_key, raw, envelope)], spill)[0]
 
 
-def accept_batch(sessions: sessionmaker[Session], items: Sequence[RawInput]) -> list[Accepted]:
+def accept_batch(
+    sessions: sessionmaker[Session], items: Sequence[RawInput], spill: RawSpill | None = None
+) -> list[Accepted]:
     """Commit several inputs in one transaction (a group commit); all or none are stored.
 
     Two set-based statements per batch in the common case (no repeats), not a
-    few per item: this is the write every sender waits on.
+    few per item: this is the write every sender waits on. Inputs larger than
+    ``spill``'s threshold are written to the blob store before the transaction.
     """
     unique: dict[str, RawInput] = {}
     for item in items:
         unique.setdefault(item.dedupe_key, item)
+    if spill is not None:
+        unique = {key: spill_input(item, spill) for key, item in unique.items()}
     with connection_unit(sessions) as conn:
         now = utcnow()
         add_inbound, add_work = _statements(conn.dialect.name)
@@ -74,6 +86,8 @@ def accept_batch(sessions: sessionmaker[Session], items: Sequence[RawInput]) -> 
                         "channel": item.channel,
                         "dedupe_key": key,
                         "raw": item.raw,
+                        "raw_blob": item.raw_blob,
+                        "raw_size": item.raw_size,
                         "envelope": item.envelope,
                         "received_at": now,
                         "status": "pending",

@@ -112,7 +112,7 @@ def held_inbound(session: Session, limit: int = 200) -> list[dict[str, Any]]:
             InboundRecord.status,
             InboundRecord.status_reason,
             InboundRecord.received_at,
-            func.length(InboundRecord.raw),
+            func.coalesce(InboundRecord.raw_size, func.length(InboundRecord.raw)),
         )
         .where(InboundRecord.status.in_(HELD))
         .order_by(InboundRecord.id.desc())

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from ingest.blobs import blob_store_for
 from ingest.identity import mark_bouncing
 from ingest.models import InboundRecord, Message, Ticket, utcnow
+from ingest.raw_inputs import raw_bytes
 from ingest.signals import Defer
 from ingest.threading import (
     SIGNED_ADDRESS,
@@ -45,7 +47,8 @@ def before_thread(
     _wait_for_original(session, record, msg, settings.thread_wait_seconds)
     if not msg.is_automated:
         return None
-    bounce = parse_bounce(record.raw, exclude=frozenset(settings.recipients))
+    raw = raw_bytes(record, blob_store_for(settings))
+    bounce = parse_bounce(raw, exclude=frozenset(settings.recipients))
     if bounce is None:
         return None
     return _attach_bounce(session, record, parsed, bounce, settings)

@@ -27,6 +27,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from config.statuses import InboundStatus
 from ingest import outbox
 from ingest.models import AutomatedSend, Delivery, FailedWork, InboundRecord, Message, utcnow
+from ingest.raw_inputs import raw_head, raw_size
 
 INBOUND_STATUSES: tuple[str, ...] = tuple(status.value for status in InboundStatus)
 REPLAYABLE = ("quarantined", "failed")
@@ -53,7 +54,7 @@ def list_inbound(
 
 
 def inbound_view(record: InboundRecord) -> dict[str, Any]:
-    headers = _headers(record.raw) if record.channel == "email" else {}
+    headers = _headers(raw_head(record)) if record.channel == "email" else {}
     return {
         "id": record.id,
         "channel": record.channel,
@@ -61,7 +62,7 @@ def inbound_view(record: InboundRecord) -> dict[str, Any]:
         "reason": record.status_reason,
         "received_at": _iso(record.received_at),
         "processed_at": _iso(record.processed_at),
-        "size": len(record.raw),
+        "size": raw_size(record),
         "from": headers.get("from", ""),
         "subject": headers.get("subject", ""),
     }

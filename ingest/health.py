@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.db import insert_ignoring_conflicts, unit_of_work
 from ingest.models import RoleHeartbeat, utcnow
+from ingest.refusals import REFUSALS
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,10 @@ def role_health(session: Session, now: datetime | None = None) -> list[RoleHealt
 
 class HeartbeatThread:
     """Beats for ``role`` every ``interval`` seconds until stopped; a store outage is logged
-    and the next beat tried, so a heartbeat never takes its process down."""
+    and the next beat tried, so a heartbeat never takes its process down.
+
+    Each beat, and the stop, also writes the refusals this process counted
+    (``ingest.refusals.REFUSALS``)."""
 
     def __init__(
         self, sessions: sessionmaker[Session], role: str, serves: str, interval: float = 10.0
@@ -123,6 +127,7 @@ class HeartbeatThread:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        REFUSALS.flush(self.sessions)  # what this process counted last
         try:
             with unit_of_work(self.sessions) as session:
                 # Gone on purpose: the role shows no live instance at once.
@@ -141,5 +146,6 @@ class HeartbeatThread:
                     beat(session, self.role, self.instance, self.serves)
             except Exception as exc:
                 log.warning("%s heartbeat not recorded: %s", self.role, exc)
+            REFUSALS.flush(self.sessions)
             if self._stop.wait(self.interval):
                 return

@@ -95,7 +95,11 @@ class InboundRecord(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(512), unique=True)
+    # The whole input; or, when ``raw_blob`` names a blob holding it (a large input),
+    # only its head, for listings. Read the whole with ``ingest.raw_inputs.raw_bytes``.
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_blob: Mapped[str | None] = mapped_column(String(100))
+    raw_size: Mapped[int | None] = mapped_column(BigInteger)
     envelope: Mapped[dict[str, JsonValue]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # pending -> processed | duplicate | quarantined | failed
@@ -520,7 +524,9 @@ class FormRefusal(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # as ``InboundRecord.raw``
+    raw_blob: Mapped[str | None] = mapped_column(String(100))
+    raw_size: Mapped[int | None] = mapped_column(BigInteger)
     envelope: Mapped[dict[str, JsonValue]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     released_at: Mapped[datetime | None]

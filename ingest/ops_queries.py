@@ -15,6 +15,7 @@ from ingest.models import (
     AutomatedSend,
     Delivery,
     DeliveryAttempt,
+    FormRefusal,
     InboundRecord,
     Message,
     RefusalCount,
@@ -24,6 +25,7 @@ from ingest.models import (
 # Lag is measured over at most this many recent messages, so a scrape stays cheap.
 LAG_SAMPLE = 5_000
 RATE_LIMIT_PREFIX = "rate limit"
+WEB_FORMS = "web"  # the channel web-form refusals are counted under
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +144,18 @@ def reason_kind(reason: str | None) -> str:
 
 
 def refusals_by_reason(session: Session) -> list[tuple[str, str, int]]:
-    rows = session.execute(
-        select(RefusalCount.channel, RefusalCount.reason, RefusalCount.count).order_by(
-            RefusalCount.channel, RefusalCount.reason
-        )
-    )
-    return [(c, r, int(n)) for c, r, n in rows]
+    """Every edge's refusals by channel and reason: the counts the edges flush, and the
+    web forms' refused posts (each kept as a row of its own, counted here as ``web``)."""
+    totals: dict[tuple[str, str], int] = {}
+    for channel, reason, count in session.execute(
+        select(RefusalCount.channel, RefusalCount.reason, RefusalCount.count)
+    ):
+        totals[(channel, reason)] = totals.get((channel, reason), 0) + int(count)
+    for reason, count in session.execute(
+        select(FormRefusal.reason, func.count()).group_by(FormRefusal.reason)
+    ):
+        totals[(WEB_FORMS, reason)] = totals.get((WEB_FORMS, reason), 0) + int(count)
+    return [(channel, reason, count) for (channel, reason), count in sorted(totals.items())]
 
 
 def limiter_trips(session: Session) -> int:

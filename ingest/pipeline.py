@@ -23,6 +23,7 @@ from ingest.blobs import blob_store_for
 from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
+from ingest.raw_inputs import raw_bytes
 from ingest.status import change_status
 from ingest.threading import ConversationWindow, ThreadMatch, find_thread
 from ingest.ticket_messages import (
@@ -77,7 +78,10 @@ def _process(
     session: Session, record: InboundRecord, settings: Settings, then: Continuation | None
 ) -> IngestOutcome:
     try:
-        parsed = parse_record(record.channel, record.raw, record.envelope, parse_context(settings))
+        # A missing blob raises ``BlobMissing`` (recorded as a failure of this stage,
+        # replayable once the blob is back); an unreachable store ``BlobUnavailable``.
+        raw = raw_bytes(record, blob_store_for(settings))
+        parsed = parse_record(record.channel, raw, record.envelope, parse_context(settings))
     except Unparseable as exc:
         return finish(record, "quarantined", exc.reason)
 

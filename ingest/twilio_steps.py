@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from ingest import outbox
+from ingest.blobs import blob_store_for
 from ingest.events import record_event
 from ingest.identity import sender_for, suppress, unsuppress
 from ingest.models import InboundRecord, TwilioMedia, utcnow
+from ingest.raw_inputs import raw_bytes
 from ingest.threading import ConversationWindow, find_thread
 from ingest.ticket_messages import IngestOutcome, add_message, finish
 from normalize.twilio import HELP, OPT_IN, OPT_OUT, form_of, keyword_of, media_of
@@ -32,7 +34,7 @@ def before_thread(
     msg = parsed.message
     keyword = keyword_of(msg.body_text)
     if keyword is None:
-        plan_media(session, record)
+        plan_media(session, record, settings)
         return None
     sender = sender_for(session, msg.sender)
     word = msg.body_text.strip().upper()
@@ -59,14 +61,15 @@ def before_thread(
         session, ticket, record, parsed, match, kind=keyword, identity_id=sender.identity.id
     )
     record_event(session, ticket, what, channel=str(msg.channel))
-    plan_media(session, record)
+    plan_media(session, record, settings)
     finish(record, "processed", what)
     return IngestOutcome("processed", ticket_id=ticket.id, message_id=note.id)
 
 
-def plan_media(session: Session, record: InboundRecord) -> None:
+def plan_media(session: Session, record: InboundRecord, settings: Settings) -> None:
     """One ``twilio_media`` row per media item, and the work to fetch them."""
-    form = form_of(record.raw, str(record.envelope.get("content_type", "form")))
+    raw = raw_bytes(record, blob_store_for(settings))
+    form = form_of(raw, str(record.envelope.get("content_type", "form")))
     items = media_of(form)
     if not items:
         return

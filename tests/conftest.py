@@ -27,6 +27,7 @@ from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
 from ingest.models import Base, FailedWork
+from ingest.refusals import REFUSALS
 from workers.process.broker import is_rabbitmq
 from workers.process.embedded_redis import EmbeddedRedis
 
@@ -44,6 +45,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "failed_work: the test provokes a bug on purpose; failed_work rows are expected"
     )
+
+
+@pytest.fixture(autouse=True)
+def no_refusals_from_other_tests() -> None:
+    """Each test starts with this process's refusal tally empty (it is process-wide)."""
+    REFUSALS.take()
 
 
 @pytest.fixture(autouse=True)

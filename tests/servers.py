@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.smtp import IngestHandler, start_smtp_server
 from channels.smtp_limits import SmtpLimits
+from ingest.raw_inputs import RawSpill
 
 
 def free_port() -> int:
@@ -68,9 +69,10 @@ def smtp_edge(
     max_bytes: int = 1024 * 1024,
     on_accepted: Callable[[], None] | None = None,
     limits: SmtpLimits | None = None,
+    spill: RawSpill | None = None,
 ) -> Iterator[tuple[IngestHandler, int]]:
     limits = limits or SmtpLimits(max_message_bytes=max_bytes)
-    handler = IngestHandler(sessions, recipients, on_accepted, limits)
+    handler = IngestHandler(sessions, recipients, on_accepted, limits, spill=spill)
     port = free_port()
     controller = start_smtp_server(handler, host="127.0.0.1", port=port, hostname="mx.example.com")
     try:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.rules import RuleSet, default_rules
 from config.settings import Settings
+from ingest.raw_inputs import RawSpill
 from tests.servers import smtp_edge
 from workers.process.actors import register_actors
 from workers.process.broker import create_broker, queue_for
@@ -53,7 +54,10 @@ def running_stack(
     relay.start()
     try:
         with smtp_edge(
-            sessions, recipients=settings.recipients, on_accepted=runtime.outbox_signal.set
+            sessions,
+            recipients=settings.recipients,
+            on_accepted=runtime.outbox_signal.set,
+            spill=RawSpill.for_settings(settings),
         ) as (_, port):
             yield Stack(runtime, port)
     finally:

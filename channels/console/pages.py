@@ -29,6 +29,7 @@ from channels.console.auth import (
     sign_out,
 )
 from channels.console.charts import bar_chart, line_chart
+from channels.edge_metrics import refused
 from ingest.console_views import (
     FAILING,
     TicketFilter,
@@ -151,9 +152,11 @@ class ConsolePages:
         try:
             form = await checked_form(request)
         except FormRefused as exc:
+            refused("console", "bad form")
             return self.render(request, "login.html", 400, error=str(exc))
         token = form.get("token", "").strip()
         if not token or not await asyncio.to_thread(self.config.is_admin_token, token):
+            refused("console", "bad token" if token else "missing token")
             return self.render(
                 request, "login.html", 401, error="that token is unknown, revoked or not admin"
             )

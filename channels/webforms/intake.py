@@ -20,9 +20,10 @@ from channels.webforms.inline import TicketView, ingest_now
 from config.settings import Settings
 from ingest.accept import RawInput, accept_raw
 from ingest.db import connection_unit
-from ingest.form_refusals import Refused, record_refusal
+from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
 from ingest.rate_buckets import Limit, Refusal, take
+from ingest.raw_inputs import RawSpill
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,10 @@ class Intake:
             return ingest_now(self.sessions, self.settings, admitted)
 
     def record(self, refused: Refused) -> None:
+        """Keep a refused post; raises ``StoreUnavailable`` when it cannot be kept."""
+        kept = spill_refused(refused, RawSpill.for_settings(self.settings))
         with self._writer(), connection_unit(self.sessions) as conn:
-            record_refusal(conn, refused)
+            record_refusal(conn, kept)
 
     def _writer(self) -> AbstractContextManager[object]:
         bind = self.sessions.kw["bind"]
@@ -82,4 +85,5 @@ class Intake:
             dedupe_key=item.dedupe_key,
             raw=item.raw,
             envelope=item.envelope,
+            spill=RawSpill.for_settings(self.settings),
         ).inbound_id

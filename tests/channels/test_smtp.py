@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.db import create_store_engine, session_factory
 from ingest.models import InboundRecord, OutboxEntry
 from ingest.ops_queries import refusals_by_reason
+from ingest.refusals import REFUSALS
 from tests.mail import customer_mail, wire
 from tests.servers import smtp_edge
 
@@ -67,7 +68,10 @@ def test_unknown_recipient_is_refused_with_550(sessions: sessionmaker[Session]) 
     assert code == 550
     assert reply.startswith(b"5.1.1")
     assert stored(sessions) == []
-    # And the refusal is counted by reason, for metrics and the console
+    # And the refusal is counted by reason, in memory until the process's next flush
+    assert REFUSALS.pending() == {("email", "unknown recipient"): 1}
+    assert refusals_by_reason_now(sessions) == []
+    assert REFUSALS.flush(sessions) == 1
     assert refusals_by_reason_now(sessions) == [("email", "unknown recipient", 1)]
 
 

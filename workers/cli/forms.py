@@ -7,6 +7,7 @@ import json
 
 import click
 
+from ingest.blobs import BlobError, blob_store_for
 from ingest.db import unit_of_work
 from ingest.follow_ups import revoke as revoke_links
 from ingest.form_refusals import NotReleasable, list_refusals, release
@@ -42,10 +43,11 @@ def refused(limit: int, as_json: bool) -> None:
 @click.argument("refusal_id", type=int)
 def release_command(refusal_id: int) -> None:
     """Accept a refused post after all (the worker makes it a ticket)."""
-    with store(command_settings()) as sessions:
+    settings = command_settings()
+    with store(settings) as sessions:
         try:
-            accepted = release(sessions, refusal_id)
-        except NotReleasable as exc:
+            accepted = release(sessions, refusal_id, blob_store_for(settings))
+        except (NotReleasable, BlobError) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Released refused post {refusal_id} as inbound {accepted.inbound_id}.")
 

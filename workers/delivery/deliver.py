@@ -245,10 +245,11 @@ def _handoff(
     tried = session.execute(
         select(func.count(DeliveryAttempt.id)).where(DeliveryAttempt.delivery_id == delivery.id)
     ).scalar_one()
-    raw = None
+    raw, raw_blob = None, None
     if isinstance(destination, EmailDestination) and message.inbound_id is not None:
         record = session.get(InboundRecord, message.inbound_id)
-        raw = None if record is None or record.channel != "email" else record.raw
+        if record is not None and record.channel == "email":
+            raw, raw_blob = (None, record.raw_blob) if record.raw_blob else (record.raw, None)
     parent_external_id = parent.external_id if parent is not None else None
     decision = latest_decision(session, ticket.id)
     return Handoff(
@@ -285,6 +286,7 @@ def _handoff(
         ),
         parent_external_id=parent_external_id,
         raw_message=raw,
+        raw_message_blob=raw_blob,
     )
 
 
@@ -304,8 +306,17 @@ def _attachment_files(message: Message) -> list[AttachmentFile]:
 def load_attachments(handoff: Handoff, blobs: BlobStore) -> Handoff:
     """The hand-off with every accepted attachment's bytes read from the blob store.
 
-    Raises ``BlobError`` naming the attachment when one cannot be read.
+    Raises ``BlobError`` naming the attachment when one cannot be read. A large
+    original mail stored as a blob is read here too.
     """
+    if handoff.raw_message_blob is not None:
+        try:
+            original = blobs.get(handoff.raw_message_blob)
+        except BlobError as exc:
+            raise type(exc)(
+                f"the original mail cannot be read from {blobs.location}: {exc}"
+            ) from exc
+        handoff = replace(handoff, raw_message=original, raw_message_blob=None)
     if not any(a.key for a in handoff.attachments):
         return handoff
     loaded = []

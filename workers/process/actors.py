@@ -37,6 +37,7 @@ from channels.twilio_webhooks import STATUS as TWILIO_STATUS
 from config.logs import CONTEXT_FIELDS, log_context
 from config.statuses import OutboundState
 from ingest import outbox
+from ingest.blobs import BlobUnavailable
 from ingest.db import unit_of_work
 from ingest.errors import SourceUnavailable, StoreUnavailable
 from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, utcnow
@@ -212,8 +213,8 @@ def _guarded(
             # The peer said when (a rate limit's Retry-After): wait that long, not the backoff.
             raise dramatiq.Retry(str(exc), delay=int(exc.retry_after_seconds * 1000)) from exc
         raise  # Dramatiq's Retries middleware backs off and tries again
-    except (StoreUnavailable, SourceUnavailable):
-        raise
+    except (StoreUnavailable, SourceUnavailable, BlobUnavailable):
+        raise  # transient: Dramatiq retries with backoff
     except Exception as exc:
         log.exception("%s failed with a bug for %s; recorded, not retried", stage, payload)
         _record_bug(runtime, stage, payload, exc, entry_id)

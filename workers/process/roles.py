@@ -23,6 +23,7 @@ from ingest.blobs import blob_store_for, host_local_warning
 from ingest.db import create_store_engine, session_factory
 from ingest.health import HeartbeatThread
 from ingest.migrate import upgrade
+from ingest.raw_inputs import RawSpill
 from workers.process.actors import register_actors
 from workers.process.broker import ping, queue_depth
 from workers.process.console_actions import console_actions
@@ -132,7 +133,13 @@ def smtp_server(
     # The edge waits at most 10 s on the store, then answers 451 so the sender retries.
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
     limits = SmtpLimits.from_settings(settings)
-    handler = IngestHandler(session_factory(engine), settings.recipients, on_accepted, limits)
+    handler = IngestHandler(
+        session_factory(engine),
+        settings.recipients,
+        on_accepted,
+        limits,
+        spill=RawSpill.for_settings(settings),
+    )
     controller = start_smtp_server(
         handler,
         host=settings.smtp_host,
@@ -159,6 +166,7 @@ def imap_readers(
         session_factory(engine),
         lease_seconds=settings.imap_lease_seconds,
         on_accepted=on_accepted,
+        spill=RawSpill.for_settings(settings),
     )
     log.info("imap reading %s", ", ".join(m.name for m in settings.imap_mailboxes))
     try:

@@ -86,6 +86,9 @@ class Handoff:
     document: Mapping[str, Any] = field(default_factory=dict)
     parent_external_id: str | None = None
     raw_message: bytes | None = None
+    # A large original's blob key: ``raw_message`` is read from the store with the
+    # attachments, so a hand-off never goes on with only the stored head.
+    raw_message_blob: str | None = None
 
     @property
     def sendable_attachments(self) -> tuple[AttachmentFile, ...]:
