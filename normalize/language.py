@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
 
 MAX_CHARS = 2048
 MIN_LETTERS = 12
@@ -55,5 +57,8 @@ def _letters(text: str) -> int:
 
 @cache
 def _identifier() -> LanguageIdentifier:
+    # Imported here: py3langid brings NumPy, and only the processes that ingest need it.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
     # Probabilities rather than raw scores, so the confidence is comparable across texts.
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
