@@ -1,8 +1,9 @@
 """Detect the language of a message: an ISO 639-1 code and a confidence, or None.
 
 py3langid (a naive Bayes model over byte n-grams that ships inside the package and
-is read once, at first use) scores the text. Links, addresses and digits are removed
-first: they carry no language and would only add noise. The answer is None when the
+is read once, at first use, from an unpacked copy: see ``language_model``) scores
+the text. Links, addresses and digits are removed first: they carry no language and
+would only add noise. The answer is None when the
 text is too short to tell (fewer than ``MIN_LETTERS`` letters), when the best guess
 is below ``MIN_CONFIDENCE``, when the text has no linguistic content (py3langid's
 ``zxx``), or when the language has no ISO 639-1 code. Only the first ``MAX_CHARS``
@@ -58,7 +59,7 @@ def _letters(text: str) -> int:
 @cache
 def _identifier() -> LanguageIdentifier:
     # Imported here: py3langid brings NumPy, and only the processes that ingest need it.
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
     # Probabilities rather than raw scores, so the confidence is comparable across texts.
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    from normalize.language_model import load_identifier
+
+    return load_identifier()
