@@ -349,10 +349,15 @@ def role_of(pid: int) -> str:
 
 
 def memory_by_role(pids: list[int]) -> dict[str, tuple[int, int]]:
-    """RSS and PSS in bytes of each process, by role (summed when a role has several)."""
+    """RSS and PSS in bytes of each process, by role (summed when a role has several;
+    ``run``'s forked edge children, which keep its command line, as ``run-fork``)."""
     found: dict[str, tuple[int, int]] = {}
+    seen: set[str] = set()
     for pid in pids:
         role = role_of(pid)
+        if role in seen and role == "run":
+            role = "run-fork"  # an edge forked from `omniroute run` keeps its command line
+        seen.add(role)
         rss, pss = found.get(role, (0, 0))
         found[role] = (rss + rss_bytes([pid]), pss + pss_bytes(pid))
     return found

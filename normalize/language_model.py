@@ -159,7 +159,7 @@ class RowsOnDemand:
 
         wanted = np.asarray(rows, dtype=np.intp)
         out = np.empty((len(wanted), self.shape[1]), dtype=self.dtype)
-        view = memoryview(out).cast("B")
+        view = memoryview(out.data).cast("B")
         size = self._row_bytes
         for place, row in enumerate(wanted.tolist()):
             if not 0 <= row < self.shape[0]:

@@ -261,6 +261,15 @@ def run_all(settings: Settings) -> None:
     check_deployment(settings, f"run ({', '.join(here)}; children {', '.join(edges)})")
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
+        # The edges first, while this process has no thread yet: each is forked from it
+        # and shares its interpreter and common libraries (see ``supervisor``).
+        stack.enter_context(
+            child_roles(
+                edges,
+                {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url},
+                serve=lambda role: run_role(role, settings),
+            )
+        )
         broker_url = settings.broker_url
         if broker_url is None:
             embedded = EmbeddedRedis(settings.data_dir / "redis")
@@ -273,9 +282,6 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
-        stack.enter_context(
-            child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
-        )
         for role in here:
             stack.enter_context(heartbeat(settings, role, serves(role, settings)))
         log.info(
