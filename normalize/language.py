@@ -13,6 +13,7 @@ characters are read, so a long message costs no more than a short one.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -56,8 +57,17 @@ def _letters(text: str) -> int:
     return sum(2 if ord(char) >= _WIDE else 1 for char in text if char.isalpha())
 
 
-@cache
 def _identifier() -> LanguageIdentifier:
+    # One load per process even when several worker threads ask at once.
+    with _LOADING:
+        return _load_identifier()
+
+
+_LOADING = threading.Lock()
+
+
+@cache
+def _load_identifier() -> LanguageIdentifier:
     # Imported here: py3langid brings NumPy, and only the processes that ingest need it.
     # Probabilities rather than raw scores, so the confidence is comparable across texts.
     from normalize.language_model import load_identifier
