@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import weakref
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,6 +154,9 @@ class RowsOnDemand:
         del header
         self._row_bytes = self.shape[1] * self.dtype.itemsize
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # Closed when the table goes away, or at exit (a finalizer, unlike __del__, runs
+        # before the interpreter tears its modules down).
+        weakref.finalize(self, os.close, self._fd)
 
     def __getitem__(self, rows: Any) -> Any:
         import numpy as np
@@ -170,8 +174,3 @@ class RowsOnDemand:
             if got != size:
                 raise OSError(f"short read of the language model ({got} of {size} bytes)")
         return out
-
-    def __del__(self) -> None:
-        fd = getattr(self, "_fd", None)
-        if fd is not None:
-            os.close(fd)
