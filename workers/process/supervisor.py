@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ def fork_role(role: str, serve: Callable[[], None]) -> ForkedProcess | None:
         log.exception("%s stopped on an error", role)
     finally:
         logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
         os._exit(code)
 
 
