@@ -12,8 +12,10 @@ What is measured
     acknowledgement left ``sending``.
 
     Printed: emails per second, CPU seconds per email of the omniroute process
-    tree, its peak RSS (sum over the tree, sampled every 50 ms), the p50/p99 time
-    of the SMTP transaction as the client sees it, and the correctness counts:
+    tree (with the embedded redis-server, which daemonizes), its peak RSS (sum
+    over the tree, sampled every 50 ms) and PSS (shared pages counted once), each
+    process's RSS/PSS idle and at peak, the p50/p99 time of the SMTP transaction
+    as the client sees it, and the correctness counts:
     originals that did not open their own ticket, replies on the wrong ticket or
     split off, markers and non-ASCII phrases lost from the stored text, and
     attachments lost.
@@ -25,6 +27,7 @@ What is measured
 Run from the repository root:
     .venv/bin/python bench/email_e2e.py [--n 2000] [--seed 42] [--connections 4]
                                         [--worker-threads 4] [--rounds 1]
+                                        [--rules FILE | --no-model] [--settle 3]
 """
 
 from __future__ import annotations
@@ -222,7 +225,7 @@ def free_port() -> int:
 
 @contextmanager
 def omniroute_run(
-    data_dir: Path, worker_threads: int
+    data_dir: Path, worker_threads: int, rules_file: Path | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
     smtp_port, http_port = free_port(), free_port()
     env = {
@@ -238,6 +241,8 @@ def omniroute_run(
         "OMNIROUTE_SMTP_MAX_CONNECTIONS_PER_CLIENT": "0",
         "OMNIROUTE_LOG_LEVEL": "WARNING",
     }
+    if rules_file is not None:
+        env["OMNIROUTE_RULES_FILE"] = str(rules_file.resolve())
     url = env.get("OMNIROUTE_DATABASE_URL") or f"sqlite:///{data_dir / 'omniroute.db'}"
     subprocess.run([str(OMNIROUTE), "db", "upgrade"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([str(OMNIROUTE), "run"], env=env, start_new_session=True)
@@ -279,6 +284,21 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def daemons_in(directory: Path) -> list[int]:
+    """Processes working in ``directory`` outside the tree: the embedded redis-server,
+    which daemonizes (its working directory is the data dir's ``redis`` folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cwd = (entry / "cwd").resolve(strict=True)
+            except OSError:
+                continue
+            if cwd.is_relative_to(directory.resolve()):
+                found.append(int(entry.name))
+    return found
+
+
 def cpu_seconds(pids: list[int]) -> float:
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
@@ -303,22 +323,84 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
-class Sampler(threading.Thread):
-    """Peak RSS and CPU of a process tree, sampled until stopped."""
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages count once over the processes sharing them."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self, pid: int) -> None:
+
+def role_of(pid: int) -> str:
+    """What a process of the tree is: ``run``, a role child (``smtp``...) or ``redis``."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [a.decode(errors="replace") for a in argv if a]
+    if not words:
+        return "?"
+    if "redis" in Path(words[0]).name:
+        return "redis"
+    return words[-1]
+
+
+def memory_by_role(pids: list[int]) -> dict[str, tuple[int, int]]:
+    """RSS and PSS in bytes of each process, by role (summed when a role has several;
+    ``run``'s forked edge children, which keep its command line, as ``run-fork``)."""
+    found: dict[str, tuple[int, int]] = {}
+    seen: set[str] = set()
+    for pid in pids:
+        role = role_of(pid)
+        if role in seen and role == "run":
+            role = "run-fork"  # an edge forked from `omniroute run` keeps its command line
+        seen.add(role)
+        rss, pss = found.get(role, (0, 0))
+        found[role] = (rss + rss_bytes([pid]), pss + pss_bytes(pid))
+    return found
+
+
+class Sampler(threading.Thread):
+    """Peak RSS and CPU of a process tree every 50 ms; peak PSS and each role's peak
+    RSS/PSS every 0.5 s (reading smaps walks the page tables), until stopped."""
+
+    def __init__(self, pid: int, extra: list[int]) -> None:
         super().__init__(daemon=True)
         self.pid = pid
+        self.extra = extra
         self.peak = 0
+        self.peak_pss = 0
+        self.roles: dict[str, tuple[int, int]] = {}
         self.cpu = 0.0
         self.stop = threading.Event()
 
     def run(self) -> None:
+        tick = 0
         while not self.stop.is_set():
-            pids = tree(self.pid)
+            pids = tree(self.pid) + self.extra
             self.peak = max(self.peak, rss_bytes(pids))
             self.cpu = max(self.cpu, cpu_seconds(pids))
+            if tick % 10 == 0:
+                self.sample_roles(pids)
+            tick += 1
             self.stop.wait(0.05)
+
+    def sample_roles(self, pids: list[int]) -> None:
+        by_role = memory_by_role(pids)
+        self.peak_pss = max(self.peak_pss, sum(pss for _, pss in by_role.values()))
+        for role, (rss, pss) in by_role.items():
+            old_rss, old_pss = self.roles.get(role, (0, 0))
+            self.roles[role] = (max(old_rss, rss), max(old_pss, pss))
+
+
+def mib_by_role(by_role: dict[str, tuple[int, int]]) -> str:
+    return "  ".join(
+        f"{role} {rss / 2**20:.0f}/{pss / 2**20:.0f}"
+        for role, (rss, pss) in sorted(by_role.items())
+    )
 
 
 def send_all(port: int, mails: list[Mail], connections: int) -> list[float]:
@@ -466,14 +548,27 @@ def tag_replies(store: Store, corpus: Corpus) -> list[Mail]:
     return out
 
 
+def rules_without_model() -> Path:
+    """A copy of the shipped rules that turns the category model off."""
+    shipped = (ROOT / "config" / "default_rules.yaml").read_text()
+    head, sep, tail = shipped.partition("\ncategorize:\n")
+    assert sep, "the shipped rules have no categorize: section"
+    path = Path(tempfile.mkdtemp(prefix="omniroute-e2e-rules-")) / "rules.yaml"
+    path.write_text(head + sep + "  classifier:\n    model: none\n" + tail)
+    return path
+
+
 def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="omniroute-e2e-"))
     try:
-        with omniroute_run(work / "data", args.worker_threads) as (proc, port, url):
+        with omniroute_run(work / "data", args.worker_threads, args.rules) as (proc, port, url):
             store = Store(url)
-            sampler = Sampler(proc.pid)
+            time.sleep(args.settle)
+            extra = [pid for pid in daemons_in(work / "data") if pid not in tree(proc.pid)]
+            idle = memory_by_role(tree(proc.pid) + extra)
+            sampler = Sampler(proc.pid, extra)
             sampler.start()
-            cpu_before = cpu_seconds(tree(proc.pid))
+            cpu_before = cpu_seconds(tree(proc.pid) + extra)
             first = [m for m in corpus.mails if not m.by_tag]
             started = time.perf_counter()
             timings = send_all(port, first, args.connections)
@@ -484,17 +579,23 @@ def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             sampler.stop.set()
             sampler.join()
-            cpu = cpu_seconds(tree(proc.pid)) - cpu_before
+            sampler.sample_roles(tree(proc.pid) + extra)
+            cpu = cpu_seconds(tree(proc.pid) + extra) - cpu_before
             counts = check(store, corpus)
             store.engine.dispose()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     timings.sort()
     n = len(corpus.mails)
+    print(f"  idle RSS/PSS MiB by process: {mib_by_role(idle)}")
+    print(f"  peak RSS/PSS MiB by process: {mib_by_role(sampler.roles)}")
     return {
         "emails_per_second": n / elapsed,
         "cpu_ms_per_email": max(cpu, sampler.cpu - cpu_before) * 1000 / n,
         "peak_rss_mib": sampler.peak / 2**20,
+        "peak_pss_mib": sampler.peak_pss / 2**20,
+        "idle_rss_mib": sum(rss for rss, _ in idle.values()) / 2**20,
+        "idle_pss_mib": sum(pss for _, pss in idle.values()) / 2**20,
         "smtp_p50_ms": statistics.median(timings) * 1000,
         "smtp_p99_ms": timings[int(len(timings) * 0.99) - 1] * 1000,
         **counts,
@@ -509,7 +610,21 @@ def main() -> int:
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
+    rules = parser.add_mutually_exclusive_group()
+    rules.add_argument(
+        "--rules", type=Path, help="rules file for omniroute (default: the shipped rules)"
+    )
+    rules.add_argument(
+        "--no-model",
+        action="store_true",
+        help="the shipped rules with `classifier: {model: none}` (no category model)",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds idle before the idle memory figures"
+    )
     args = parser.parse_args()
+    if args.no_model:
+        args.rules = rules_without_model()
     print(f"nproc={os.cpu_count()} load={os.getloadavg()[0]:.2f} n={args.n} seed={args.seed}")
     results = []
     for number in range(args.rounds):

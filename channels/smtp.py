@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, AnyStr
 
@@ -35,6 +36,11 @@ from ingest.raw_inputs import RawSpill
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
+
+# ``<local@domain>`` with both sides dot-atoms (RFC 5321 §4.1.2), then the parameters:
+# what nearly every client sends in MAIL FROM and RCPT TO.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*)>(?:[ \t]+([^(]*))?")
 
 # aiosmtpd's own replies past the size limit (MAIL ... SIZE=, DATA) and for a
 # line past its stream limit, which here is past the size limit too.
@@ -150,6 +156,22 @@ class EdgeSMTP(SMTP):
         self._client: str | None = None
         self._refused = False
         super().__init__(handler, data_size_limit=handler.limits.max_message_bytes, **kwargs)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's address parsing, with a fast path for a plain ``<local@domain>``.
+
+        aiosmtpd parses every MAIL and RCPT argument with the e-mail header parser
+        (``get_angle_addr``), about a fifth of its CPU per message; a plain path gives
+        the same address and parameters without it. Anything else (quoted local
+        parts, address literals, source routes, comments) takes aiosmtpd's path.
+        """
+        plain = _PLAIN_PATH.fullmatch(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, plain.group(2) or ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._client is None and not self._refused:  # not again after STARTTLS

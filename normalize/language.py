@@ -1,8 +1,9 @@
 """Detect the language of a message: an ISO 639-1 code and a confidence, or None.
 
 py3langid (a naive Bayes model over byte n-grams that ships inside the package and
-is read once, at first use) scores the text. Links, addresses and digits are removed
-first: they carry no language and would only add noise. The answer is None when the
+is read once, at first use, from an unpacked copy: see ``language_model``) scores
+the text. Links, addresses and digits are removed first: they carry no language and
+would only add noise. The answer is None when the
 text is too short to tell (fewer than ``MIN_LETTERS`` letters), when the best guess
 is below ``MIN_CONFIDENCE``, when the text has no linguistic content (py3langid's
 ``zxx``), or when the language has no ISO 639-1 code. Only the first ``MAX_CHARS``
@@ -12,10 +13,13 @@ characters are read, so a long message costs no more than a short one.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
 
 MAX_CHARS = 2048
 MIN_LETTERS = 12
@@ -53,7 +57,19 @@ def _letters(text: str) -> int:
     return sum(2 if ord(char) >= _WIDE else 1 for char in text if char.isalpha())
 
 
-@cache
 def _identifier() -> LanguageIdentifier:
+    # One load per process even when several worker threads ask at once.
+    with _LOADING:
+        return _load_identifier()
+
+
+_LOADING = threading.Lock()
+
+
+@cache
+def _load_identifier() -> LanguageIdentifier:
+    # Imported here: py3langid brings NumPy, and only the processes that ingest need it.
     # Probabilities rather than raw scores, so the confidence is comparable across texts.
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    from normalize.language_model import load_identifier
+
+    return load_identifier()

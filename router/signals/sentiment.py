@@ -7,12 +7,14 @@ they wrote first, and VADER's cost grows with the text.
 from __future__ import annotations
 
 from functools import cache
-
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from typing import TYPE_CHECKING
 
 from config.scoring import Scoring
 from router.rules.base import Context
 from router.signals.base import Contribution
+
+if TYPE_CHECKING:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 NAME = "sentiment"
 MAX_CHARS = 4000
@@ -20,6 +22,9 @@ MAX_CHARS = 4000
 
 @cache
 def _analyzer() -> SentimentIntensityAnalyzer:
+    # Imported here: rules without the sentiment signal never load VADER or its lexicon.
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
     return SentimentIntensityAnalyzer()
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,68 @@ def test_an_edge_child_that_dies_is_started_again(database_url: str, tmp_path: P
         child.stop()
     # And once stopped, it stays stopped
     assert child.process is not None and child.process.poll() is not None
+
+
+FORKED_EDGE = """
+import json, os, signal, socket, sys, time
+from pathlib import Path
+from config.settings import load_settings
+from workers.process.roles import run_role
+from workers.process.supervisor import Child, ForkedProcess
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+def wait_until(check):
+    deadline = time.monotonic() + 60
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+port = int(os.environ["OMNIROUTE_SMTP_PORT"])
+settings = load_settings()
+child = Child("smtp", os.environ, serve=lambda: run_role("smtp", settings))
+child.start()
+seen = {}
+try:
+    wait_until(lambda: listening(port))
+    first = child.process
+    seen["first_forked"] = isinstance(first, ForkedProcess) and first.pid != os.getpid()
+    os.kill(first.pid, signal.SIGKILL)
+    wait_until(lambda: child.process is not first and listening(port))
+    seen["restart_forked"] = isinstance(child.process, ForkedProcess)
+finally:
+    child.stop()
+seen["stopped"] = child.process.poll() is not None and not listening(port)
+print(json.dumps(seen))
+"""
+
+
+def test_the_first_edge_process_is_forked_and_a_restart_is_fresh(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Given a process with no thread yet that supervises the SMTP edge (as `run` does)
+    port = free_port()
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=database_url,
+        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+        OMNIROUTE_SMTP_PORT=str(port),
+    )
+    # When its first process is killed, and the supervisor is then stopped
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_EDGE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # Then the first was a fork serving the port, the restart a fresh interpreter
+    # (the supervisor has threads by then), and once stopped nothing serves it
+    assert seen == {"first_forked": True, "restart_forked": False, "stopped": True}

@@ -1,4 +1,8 @@
-"""Process roles: what ``omniroute run`` starts all at once, and each Procfile role alone."""
+"""Process roles: what ``omniroute run`` starts all at once, and each Procfile role alone.
+
+Each role imports only what it runs, inside the functions below: the ``smtp`` edge
+never loads the worker, HTTP or classifier stacks, and ``web`` never the worker's.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +11,17 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
-import uvicorn
-from dramatiq.worker import Worker
-
-from channels.imap import start_readers
-from channels.slack_http import slack_routes
-from channels.slack_socket import socket_mode_handler
-from channels.smtp import IngestHandler, start_smtp_server
-from channels.smtp_limits import SmtpLimits
-from channels.web import create_app
 from config.errors import ConfigError
 from config.settings import Settings
-from ingest.blobs import blob_store_for, host_local_warning
-from ingest.db import create_store_engine, session_factory
-from ingest.health import HeartbeatThread
-from ingest.migrate import upgrade
-from ingest.raw_inputs import RawSpill
-from workers.process.actors import register_actors
-from workers.process.broker import ping, queue_depth
-from workers.process.console_actions import console_actions
-from workers.process.embedded_redis import EmbeddedRedis
-from workers.process.redeliver import redeliverer
-from workers.process.relay import RelayLoop
-from workers.process.runtime import Runtime, build_runtime
-from workers.process.supervisor import child_roles
-from workers.sla.sweep import sla_sweeper
-from workers.triage.retrain_schedule import retrainer
+
+if TYPE_CHECKING:
+    from dramatiq.worker import Worker
+    from starlette.types import ASGIApp
+
+    from workers.process.relay import RelayLoop
+    from workers.process.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +40,8 @@ def check_deployment(settings: Settings, roles: str) -> None:
     Raises ``ConfigError`` when the database is shared but no signing key is set
     (each process would otherwise invent its own).
     """
+    from ingest.blobs import blob_store_for, host_local_warning
+
     settings.signing_key  # noqa: B018 - raises ConfigError when it would be host-local
     blobs = blob_store_for(settings)
     log.info(
@@ -69,6 +59,9 @@ def check_deployment(settings: Settings, roles: str) -> None:
 @contextmanager
 def heartbeat(settings: Settings, role: str, serves: str) -> Iterator[None]:
     """Record ``role``'s heartbeat while the block runs; say what it serves, once."""
+    from ingest.db import create_store_engine, session_factory
+    from ingest.health import HeartbeatThread
+
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
     beats = HeartbeatThread(session_factory(engine), role, serves)
     beats.start()
@@ -90,6 +83,8 @@ def wait_for_shutdown() -> None:
 
 @contextmanager
 def runtime_for(settings: Settings, broker_url: str | None) -> Iterator[Runtime]:
+    from workers.process.runtime import build_runtime
+
     if broker_url is None:
         raise MissingBroker()
     runtime = build_runtime(settings, broker_url)
@@ -101,6 +96,10 @@ def runtime_for(settings: Settings, broker_url: str | None) -> Iterator[Runtime]
 
 @contextmanager
 def worker_pool(runtime: Runtime) -> Iterator[Worker]:
+    from dramatiq.worker import Worker
+
+    from workers.process.actors import register_actors
+
     register_actors(runtime)
     worker = Worker(runtime.broker, worker_threads=runtime.settings.worker_threads)
     worker.start()
@@ -112,6 +111,8 @@ def worker_pool(runtime: Runtime) -> Iterator[Worker]:
 
 @contextmanager
 def relay(runtime: Runtime) -> Iterator[RelayLoop]:
+    from workers.process.relay import RelayLoop
+
     loop = RelayLoop(
         runtime.sessions,
         runtime.broker,
@@ -130,6 +131,11 @@ def relay(runtime: Runtime) -> Iterator[RelayLoop]:
 def smtp_server(
     settings: Settings, on_accepted: Callable[[], None] | None = None
 ) -> Iterator[None]:
+    from channels.smtp import IngestHandler, start_smtp_server
+    from channels.smtp_limits import SmtpLimits
+    from ingest.db import create_store_engine, session_factory
+    from ingest.raw_inputs import RawSpill
+
     # The edge waits at most 10 s on the store, then answers 451 so the sender retries.
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
     limits = SmtpLimits.from_settings(settings)
@@ -160,6 +166,10 @@ def imap_readers(
     settings: Settings, on_accepted: Callable[[], None] | None = None
 ) -> Iterator[None]:
     """One reader per configured mailbox; each reads only while it holds the mailbox's lease."""
+    from channels.imap import start_readers
+    from ingest.db import create_store_engine, session_factory
+    from ingest.raw_inputs import RawSpill
+
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
     readers = start_readers(
         settings.imap_mailboxes,
@@ -182,6 +192,9 @@ def slack_socket_mode(
     settings: Settings, on_accepted: Callable[[], None] | None = None
 ) -> Iterator[None]:
     """Slack's Socket Mode: events arrive over a WebSocket this process opens."""
+    from channels.slack_socket import socket_mode_handler
+    from ingest.db import create_store_engine, session_factory
+
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
     handler = socket_mode_handler(settings, session_factory(engine), on_accepted=on_accepted)
     handler.connect()
@@ -193,13 +206,18 @@ def slack_socket_mode(
         engine.dispose()
 
 
-def serve_http(runtime: Runtime) -> None:
-    """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
+def http_app(runtime: Runtime) -> ASGIApp:
+    """The HTTP app (API, console, metrics, webhooks) on this process's store and broker."""
+    from channels.slack_http import slack_routes
+    from channels.web import create_app
+    from workers.process.broker import ping, queue_depth
+    from workers.process.console_actions import console_actions
+
     broker = runtime.broker
     wake = runtime.outbox_signal.set
     # A reply stored here wakes this process's relay (``omniroute run``) at once.
     settings = runtime.settings
-    app = create_app(
+    return create_app(
         runtime.sessions,
         broker_ping=lambda: ping(broker, runtime.queue),
         on_work=wake,
@@ -209,6 +227,14 @@ def serve_http(runtime: Runtime) -> None:
         console=console_actions(runtime.sessions, settings),
         extra_routes=slack_routes(settings, runtime.sessions, on_accepted=wake),
     )
+
+
+def serve_http(runtime: Runtime) -> None:
+    """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
+    import uvicorn
+
+    app = http_app(runtime)
+    settings = runtime.settings
     # log_config=None: uvicorn's records go through this process's logging set-up
     # (text or JSON); the app writes its own access line (channels/access_log.py).
     config = uvicorn.Config(
@@ -225,6 +251,13 @@ def serve_http(runtime: Runtime) -> None:
 def run_all(settings: Settings) -> None:
     """``omniroute run``: migrations, broker, workers, relay, sweeps and HTTP here; the SMTP edge
     and IMAP readers as child processes on the same store."""
+    from ingest.migrate import upgrade
+    from workers.process.embedded_redis import EmbeddedRedis
+    from workers.process.redeliver import redeliverer
+    from workers.process.supervisor import child_roles
+    from workers.sla.sweep import sla_sweeper
+    from workers.triage.retrain_schedule import retrainer
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The edges answer senders from processes of their own, so work never slows a 250;
     # each child says what it serves and beats for its role itself.
@@ -237,6 +270,15 @@ def run_all(settings: Settings) -> None:
     check_deployment(settings, f"run ({', '.join(here)}; children {', '.join(edges)})")
     upgrade(settings.resolved_database_url)
     with ExitStack() as stack:
+        # The edges first, while this process has no thread yet: each is forked from it
+        # and shares its interpreter and common libraries (see ``supervisor``).
+        stack.enter_context(
+            child_roles(
+                edges,
+                {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url},
+                serve=lambda role: run_role(role, settings),
+            )
+        )
         broker_url = settings.broker_url
         if broker_url is None:
             embedded = EmbeddedRedis(settings.data_dir / "redis")
@@ -249,9 +291,6 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
-        stack.enter_context(
-            child_roles(edges, {"OMNIROUTE_DATABASE_URL": settings.resolved_database_url})
-        )
         for role in here:
             stack.enter_context(heartbeat(settings, role, serves(role, settings)))
         log.info(
@@ -328,6 +367,10 @@ def _serve_role(role: str, settings: Settings) -> None:
         ):
             wait_for_shutdown()
     else:
+        from workers.process.redeliver import redeliverer
+        from workers.sla.sweep import sla_sweeper
+        from workers.triage.retrain_schedule import retrainer
+
         with (
             runtime_for(settings, settings.broker_url) as runtime,
             relay(runtime),

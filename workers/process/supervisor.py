@@ -5,18 +5,27 @@ workers are doing; in one interpreter a burst of work holds the GIL and slows
 every ``250``. ``run`` therefore starts them as ``omniroute smtp`` / ``omniroute
 imap`` children on the same store, and keeps them running: a child that exits on
 its own is started again after a short, growing pause.
+
+The first start may be a fork of ``run`` itself, made before ``run`` starts any
+thread or loads the worker's stack: the child then shares the interpreter and the
+libraries both need (SQLAlchemy, pydantic, the settings and models) with ``run``
+page for page, copy-on-write, instead of loading its own. A restart comes later,
+when ``run`` has threads (forking then is unsafe), and is a fresh interpreter.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -24,23 +33,117 @@ STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
 
 
-class Child:
-    """One role process, watched by a thread that restarts it when it exits early."""
+class RoleProcess(Protocol):
+    """What the supervisor needs of a child: ``subprocess.Popen`` or a ``ForkedProcess``."""
 
-    def __init__(self, role: str, env: Mapping[str, str]) -> None:
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class ForkedProcess:
+    """A child made with ``os.fork``, waited for like a ``subprocess.Popen``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._lock = threading.Lock()
+
+    def poll(self) -> int | None:
+        with self._lock:
+            if self.returncode is None:
+                try:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:
+                    self.returncode = -1  # reaped elsewhere: gone all the same
+                else:
+                    if pid:
+                        self.returncode = os.waitstatus_to_exitcode(status)
+            return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"process {self.pid}", timeout or 0.0)
+            time.sleep(0.05)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def fork_role(role: str, serve: Callable[[], None]) -> ForkedProcess | None:
+    """Fork a child that runs ``serve`` and exits; None when this process has threads.
+
+    Objects alive now are frozen out of the garbage collector first, so neither
+    process's collections write to the pages they share.
+    """
+    if threading.active_count() > 1:
+        return None
+    gc.freeze()
+    pid = os.fork()
+    if pid:
+        log.info("%s started as process %s (forked)", role, pid)
+        return ForkedProcess(pid)
+    code = 1
+    try:
+        serve()
+        code = 0
+    except BaseException:
+        log.exception("%s stopped on an error", role)
+    finally:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+class Child:
+    """One role process, watched by a thread that restarts it when it exits early.
+
+    With ``serve``, the first start forks this process to run ``serve`` (see the
+    module's docstring); every other start runs ``omniroute <role>`` afresh.
+    """
+
+    def __init__(
+        self, role: str, env: Mapping[str, str], serve: Callable[[], None] | None = None
+    ) -> None:
         self.role = role
         self.env = dict(env)
+        self.serve = serve
         self._stopping = threading.Event()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: RoleProcess | None = None
         self._watcher = threading.Thread(target=self._watch, name=f"child-{role}", daemon=True)
 
     @property
-    def process(self) -> subprocess.Popen[bytes] | None:
+    def process(self) -> RoleProcess | None:
         """The role's current process (a new one after each restart)."""
         return self._process
 
     def start(self) -> None:
-        self._process = self._spawn()
+        self.launch()
+        self.watch()
+
+    def launch(self) -> None:
+        """Start the role's first process."""
+        forked = fork_role(self.role, self.serve) if self.serve is not None else None
+        self._process = forked or self._spawn()
+
+    def watch(self) -> None:
+        """Restart the role's process whenever it exits, until ``stop``."""
         self._watcher.start()
 
     def stop(self) -> None:
@@ -82,14 +185,26 @@ class Child:
 
 
 @contextmanager
-def child_roles(roles: list[str], env_overrides: Mapping[str, str]) -> Iterator[list[Child]]:
-    """Run each of ``roles`` as a child process for the duration of the block."""
+def child_roles(
+    roles: list[str],
+    env_overrides: Mapping[str, str],
+    serve: Callable[[str], None] | None = None,
+) -> Iterator[list[Child]]:
+    """Run each of ``roles`` as a child process for the duration of the block; with
+    ``serve`` (what a child runs), the first of each is forked from this process."""
     env = {**os.environ, **env_overrides}
-    children = [Child(role, env) for role in roles]
+    children = [Child(role, env, None if serve is None else _bound(serve, role)) for role in roles]
     try:
+        # Every first process before any watcher thread, so each can be a fork.
         for child in children:
-            child.start()
+            child.launch()
+        for child in children:
+            child.watch()
         yield children
     finally:
         for child in children:
             child.stop()
+
+
+def _bound(serve: Callable[[str], None], role: str) -> Callable[[], None]:
+    return lambda: serve(role)

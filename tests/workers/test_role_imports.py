@@ -1,0 +1,124 @@
+"""Each role imports only what it runs: the SMTP edge no worker, HTTP or model stack, the
+web role no worker stack, triage no model or VADER unless the rules use them.
+
+Each check runs in a fresh interpreter, does the role's real work (an SMTP
+transaction over loopback, building the HTTP app, deciding a ticket) and then
+lists what is in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+# What no role but the worker loads; the classifier only when the rules use a model.
+MODEL_STACK = ["sklearn", "scipy", "skops"]
+WORKER_STACK = [
+    "workers.process.actors",
+    "workers.triage.decide",
+    "router.engine",
+    "vaderSentiment",
+    "py3langid",
+    "numpy",
+]
+HTTP_STACK = ["starlette", "uvicorn"]
+
+
+def loaded_after(probe: str, *names: str) -> list[str]:
+    """Which of ``names`` (packages or modules) ``probe`` left imported, run on its own."""
+    script = (
+        f"{probe}\n"
+        "import json, sys\n"
+        f"names = {list(names)!r}\n"
+        "print(json.dumps([n for n in names if n in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_smtp_role_takes_mail_without_the_worker_http_or_model_stacks(tmp_path: Path) -> None:
+    # Given the smtp role's server on a fresh, migrated store
+    probe = f"""
+import smtplib, socket
+from pathlib import Path
+from config.settings import Settings
+from ingest.migrate import upgrade
+from workers.process.roles import smtp_server
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+settings = Settings(data_dir=Path({str(tmp_path)!r}), smtp_host="127.0.0.1", smtp_port=port,
+                    recipients=["support@example.com"])
+upgrade(settings.resolved_database_url)
+# When a mail is sent to it over loopback
+with smtp_server(settings):
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        refused = client.sendmail("jane@customer.example", ["support@example.com"],
+                                  b"Subject: Help\\r\\n\\r\\nMy export fails.\\r\\n")
+assert refused == {{}}, refused
+"""
+    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, *HTTP_STACK, "dramatiq")
+    # Then it took the mail with none of those stacks imported
+    assert loaded == []
+
+
+def test_web_role_builds_its_app_without_the_worker_or_model_stacks(tmp_path: Path) -> None:
+    # Given the web role's runtime (the broker is connected lazily)
+    probe = f"""
+from pathlib import Path
+from config.settings import Settings
+from workers.process.roles import http_app, runtime_for
+settings = Settings(data_dir=Path({str(tmp_path)!r}), recipients=["support@example.com"])
+# When its HTTP app is built
+with runtime_for(settings, "redis://127.0.0.1:1/0") as runtime:
+    app = http_app(runtime)
+"""
+    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, "starlette")
+    # Then the app is there, and neither the worker's nor the model's code was imported
+    assert loaded == ["starlette"]
+
+
+DECIDE = """
+from config.rules import load_rules_text
+from router.engine import decide
+from router.types import TicketFacts
+from workers.triage.classifier_loader import load_classifier
+rules = load_rules_text('''
+format: 1
+categorize:
+  classifier: {{model: none}}
+prioritize:
+  match: score
+  scoring:
+    levels: {{medium: 0, high: 40}}
+    urgency: {{outage: 70}}
+    sentiment: {sentiment}
+routes:
+  - name: default
+    team: support
+''')
+facts = TicketFacts(number=1, channel="email", subject="Export",
+                    body="I am upset: the export fails again.", sender_email="j@c.example")
+decision = decide(facts, rules, classifier=load_classifier(rules))
+assert decision.priority in ("medium", "high"), decision.priority
+"""
+
+
+def test_triage_without_a_model_or_sentiment_loads_neither() -> None:
+    # Given rules with `model: none` and no sentiment weight
+    # When a ticket is decided
+    loaded = loaded_after(DECIDE.format(sentiment=0), *MODEL_STACK, "vaderSentiment")
+    # Then neither scikit-learn (and its stack) nor VADER was imported
+    assert loaded == []
+
+
+def test_triage_with_sentiment_loads_vader_only() -> None:
+    # Given the same rules with the sentiment signal on
+    # When a ticket is decided
+    loaded = loaded_after(DECIDE.format(sentiment=20), *MODEL_STACK, "vaderSentiment")
+    # Then VADER scored it, and still no model stack was imported
+    assert loaded == ["vaderSentiment"]
