@@ -81,7 +81,7 @@ def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 intake.take = timed("rate limits", intake.take)  # type: ignore[assignment]
-intake.accept_raw = timed("durable accept", intake.accept_raw)  # type: ignore[assignment]
+intake.record_inputs = timed("durable accept", intake.record_inputs)  # type: ignore[assignment]
 intake.ingest_now = timed("inline ingest", intake.ingest_now)  # type: ignore[assignment]
 intake.Intake.store = timed("all store work", intake.Intake.store)  # type: ignore[method-assign]
 

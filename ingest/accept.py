@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
@@ -59,53 +59,51 @@ def accept_batch(sessions: sessionmaker[Session], items: Sequence[RawInput]) -> 
     Two set-based statements per batch in the common case (no repeats), not a
     few per item: this is the write every sender waits on.
     """
+    with connection_unit(sessions) as conn:
+        accepted = record_inputs(conn, items)
+        queue_ingest(conn, [a.inbound_id for a in accepted if not a.duplicate])
+    return accepted
+
+
+def record_inputs(conn: Connection, items: Sequence[RawInput]) -> list[Accepted]:
+    """Insert the inputs not seen before, inside the caller's transaction; no work is queued.
+
+    The caller queues the ingest of the new ones (:func:`queue_ingest`) in the same
+    transaction, unless it ingests them there itself.
+    """
     unique: dict[str, RawInput] = {}
     for item in items:
         unique.setdefault(item.dedupe_key, item)
-    with connection_unit(sessions) as conn:
-        now = utcnow()
-        add_inbound, add_work = _statements(conn.dialect.name)
-        inserted = {
-            key: inbound_id
-            for inbound_id, key in conn.execute(
-                add_inbound,
-                [
-                    {
-                        "channel": item.channel,
-                        "dedupe_key": key,
-                        "raw": item.raw,
-                        "envelope": item.envelope,
-                        "received_at": now,
-                        "status": "pending",
-                    }
-                    for key, item in unique.items()
-                ],
-            )
-        }
-        ids = dict(inserted)
-        repeats = [key for key in unique if key not in inserted]
-        if repeats:
-            ids.update(
-                (key, inbound_id)
-                for key, inbound_id in conn.execute(
-                    select(InboundRecord.dedupe_key, InboundRecord.id).where(
-                        InboundRecord.dedupe_key.in_(repeats)
-                    )
+    now = utcnow()
+    add_inbound, _ = _statements(conn.dialect.name)
+    inserted = {
+        key: inbound_id
+        for inbound_id, key in conn.execute(
+            add_inbound,
+            [
+                {
+                    "channel": item.channel,
+                    "dedupe_key": key,
+                    "raw": item.raw,
+                    "envelope": item.envelope,
+                    "received_at": now,
+                    "status": "pending",
+                }
+                for key, item in unique.items()
+            ],
+        )
+    }
+    ids = dict(inserted)
+    repeats = [key for key in unique if key not in inserted]
+    if repeats:
+        ids.update(
+            (key, inbound_id)
+            for key, inbound_id in conn.execute(
+                select(InboundRecord.dedupe_key, InboundRecord.id).where(
+                    InboundRecord.dedupe_key.in_(repeats)
                 )
             )
-        if inserted:
-            conn.execute(
-                add_work,
-                [
-                    {
-                        "actor": outbox.INGEST,
-                        "payload": {"inbound_id": inbound_id},
-                        "created_at": now,
-                        "not_before": now,
-                    }
-                    for inbound_id in inserted.values()
-                ],
-            )
+        )
     results: list[Accepted] = []
     announced: set[str] = set()
     for item in items:
@@ -113,6 +111,26 @@ def accept_batch(sessions: sessionmaker[Session], items: Sequence[RawInput]) -> 
         announced.add(item.dedupe_key)
         results.append(Accepted(inbound_id=ids[item.dedupe_key], duplicate=not new))
     return results
+
+
+def queue_ingest(conn: Connection, inbound_ids: Sequence[int]) -> None:
+    """Queue the worker's ingest of these records, committed with the caller's transaction."""
+    if not inbound_ids:
+        return
+    now = utcnow()
+    _, add_work = _statements(conn.dialect.name)
+    conn.execute(
+        add_work,
+        [
+            {
+                "actor": outbox.INGEST,
+                "payload": {"inbound_id": inbound_id},
+                "created_at": now,
+                "not_before": now,
+            }
+            for inbound_id in inbound_ids
+        ],
+    )
 
 
 @cache
