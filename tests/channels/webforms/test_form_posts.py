@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.web import create_app
 from config.form_settings import FormSettings
 from config.settings import Settings
+from ingest import pipeline
 from ingest.blobs import blob_store_for
 from ingest.db import create_store_engine, session_factory
-from ingest import pipeline
 from ingest.models import Attachment, Identity, InboundRecord, Message, OutboxEntry, Ticket
 from ingest.signals import Defer
 from tests.channels.webforms.support import (
