@@ -182,7 +182,9 @@ def omniroute_round(posts: int, clients: int, database_url: str | None) -> float
         upgrade(url)
         engine = create_store_engine(url, statement_timeout_ms=10_000)
         sessions = session_factory(engine)
-        settings = Settings(data_dir=Path(tmp) / "data", database_url=url, signing_secret=SecretStr("bench"))
+        settings = Settings(
+            data_dir=Path(tmp) / "data", database_url=url, signing_secret=SecretStr("bench")
+        )
         limits = FormSettings(
             min_seconds=0,
             ip_burst=10**9,
