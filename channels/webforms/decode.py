@@ -88,8 +88,8 @@ async def decode_body(request: Request, raw: bytes, max_files: int) -> Decoded:
 
 
 def _decode_urlencoded(raw: bytes) -> Decoded:
-    # Every post of the hosted form without a file comes this way: no parser object,
-    # no replayed request, one pass over the bytes.
+    # Scripts, curl and a site's own HTML forms post this way: no parser object, no
+    # replayed request, one pass over the bytes.
     try:
         pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except ValueError as exc:
