@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
@@ -69,57 +69,59 @@ def accept_batch(
     few per item: this is the write every sender waits on. Inputs larger than
     ``spill``'s threshold are written to the blob store before the transaction.
     """
+    if spill is not None:
+        spilled: dict[str, RawInput] = {}
+        for item in items:
+            if item.dedupe_key not in spilled:
+                spilled[item.dedupe_key] = spill_input(item, spill)
+        items = [spilled[item.dedupe_key] for item in items]
+    with connection_unit(sessions) as conn:
+        accepted = record_inputs(conn, items)
+        queue_ingest(conn, [a.inbound_id for a in accepted if not a.duplicate])
+    return accepted
+
+
+def record_inputs(conn: Connection, items: Sequence[RawInput]) -> list[Accepted]:
+    """Insert the inputs not seen before, inside the caller's transaction; no work is queued.
+
+    The caller queues the ingest of the new ones (:func:`queue_ingest`) in the same
+    transaction, unless it ingests them there itself.
+    """
     unique: dict[str, RawInput] = {}
     for item in items:
         unique.setdefault(item.dedupe_key, item)
-    if spill is not None:
-        unique = {key: spill_input(item, spill) for key, item in unique.items()}
-    with connection_unit(sessions) as conn:
-        now = utcnow()
-        add_inbound, add_work = _statements(conn.dialect.name)
-        inserted = {
-            key: inbound_id
-            for inbound_id, key in conn.execute(
-                add_inbound,
-                [
-                    {
-                        "channel": item.channel,
-                        "dedupe_key": key,
-                        "raw": item.raw,
-                        "raw_blob": item.raw_blob,
-                        "raw_size": item.raw_size,
-                        "envelope": item.envelope,
-                        "received_at": now,
-                        "status": "pending",
-                    }
-                    for key, item in unique.items()
-                ],
-            )
-        }
-        ids = dict(inserted)
-        repeats = [key for key in unique if key not in inserted]
-        if repeats:
-            ids.update(
-                (key, inbound_id)
-                for key, inbound_id in conn.execute(
-                    select(InboundRecord.dedupe_key, InboundRecord.id).where(
-                        InboundRecord.dedupe_key.in_(repeats)
-                    )
+    now = utcnow()
+    add_inbound, _ = _statements(conn.dialect.name)
+    inserted = {
+        key: inbound_id
+        for inbound_id, key in conn.execute(
+            add_inbound,
+            [
+                {
+                    "channel": item.channel,
+                    "dedupe_key": key,
+                    "raw": item.raw,
+                    "raw_blob": item.raw_blob,
+                    "raw_size": item.raw_size,
+                    "envelope": item.envelope,
+                    "received_at": now,
+                    "status": "pending",
+                }
+                for key, item in unique.items()
+            ],
+        )
+    }
+    ids = dict(inserted)
+    repeats = [key for key in unique if key not in inserted]
+    if repeats:
+        ids.update(
+            (key, inbound_id)
+            for key, inbound_id in conn.execute(
+                select(InboundRecord.dedupe_key, InboundRecord.id).where(
+                    InboundRecord.dedupe_key.in_(repeats)
                 )
             )
-        if inserted:
-            conn.execute(
-                add_work,
-                [
-                    {
-                        "actor": outbox.INGEST,
-                        "payload": {"inbound_id": inbound_id},
-                        "created_at": now,
-                        "not_before": now,
-                    }
-                    for inbound_id in inserted.values()
-                ],
-            )
+        )
     results: list[Accepted] = []
     announced: set[str] = set()
     for item in items:
@@ -127,6 +129,26 @@ def accept_batch(
         announced.add(item.dedupe_key)
         results.append(Accepted(inbound_id=ids[item.dedupe_key], duplicate=not new))
     return results
+
+
+def queue_ingest(conn: Connection, inbound_ids: Sequence[int]) -> None:
+    """Queue the worker's ingest of these records, committed with the caller's transaction."""
+    if not inbound_ids:
+        return
+    now = utcnow()
+    _, add_work = _statements(conn.dialect.name)
+    conn.execute(
+        add_work,
+        [
+            {
+                "actor": outbox.INGEST,
+                "payload": {"inbound_id": inbound_id},
+                "created_at": now,
+                "not_before": now,
+            }
+            for inbound_id in inbound_ids
+        ],
+    )
 
 
 @cache

@@ -3,8 +3,8 @@
 A bucket holds up to ``burst`` tokens and refills at ``per_hour``; a post takes one
 token from each of its buckets (client IP, submitted email, form) or, when any is
 empty, takes none and learns how long to wait. The rows are locked in key order,
-so two processes never deadlock over the same buckets. Core statements on one
-connection: this runs on every form post, before the accept.
+so two processes never deadlock over the same buckets. Two Core statements on the
+caller's connection, built once: this runs on every form post, before the accept.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, update
 
-from ingest.db import insert_ignoring_conflicts
+from ingest.db import insert_for_dialect
 from ingest.models import RateBucket
 
 
@@ -45,18 +47,16 @@ _SET_LEVEL = (
 
 def take(conn: Connection, limits: list[Limit], now: datetime) -> Refusal | None:
     """Take one token from every bucket, or none if any is empty (then say which)."""
-    ordered = sorted(limits, key=lambda limit: limit.key)
-    conn.execute(
-        insert_ignoring_conflicts(conn, RateBucket),
-        [{"key": limit.key, "tokens": limit.burst, "updated_at": now} for limit in ordered],
-    )
+    unique: dict[str, Limit] = {}
+    for limit in limits:
+        unique.setdefault(limit.key, limit)  # one row may not be updated twice in a statement
+    ordered = sorted(unique.values(), key=lambda limit: limit.key)
+    # One statement makes the missing buckets (full) and reads and locks every one.
     rows = {
         key: (tokens, updated_at)
         for key, tokens, updated_at in conn.execute(
-            select(RateBucket.key, RateBucket.tokens, RateBucket.updated_at)
-            .where(RateBucket.key.in_([limit.key for limit in ordered]))
-            .order_by(RateBucket.key)
-            .with_for_update()
+            _touch(conn.dialect.name),
+            [{"key": limit.key, "tokens": limit.burst, "updated_at": now} for limit in ordered],
         )
     }
     levels: dict[str, float] = {}
@@ -75,3 +75,16 @@ def take(conn: Connection, limits: list[Limit], now: datetime) -> Refusal | None
         [{"bucket": key, "level": level - spent, "at": now} for key, level in levels.items()],
     )
     return refusal
+
+
+@cache
+def _touch(dialect: str) -> Any:
+    """Insert each bucket unless it exists, returning its row either way, locked.
+
+    ``ON CONFLICT DO UPDATE`` (a no-op update) rather than ``DO NOTHING``: it returns
+    the existing row and, on PostgreSQL, locks it as ``SELECT ... FOR UPDATE`` would.
+    """
+    statement = insert_for_dialect(dialect, RateBucket)
+    return statement.on_conflict_do_update(
+        index_elements=[RateBucket.key], set_={"tokens": RateBucket.tokens}
+    ).returning(RateBucket.key, RateBucket.tokens, RateBucket.updated_at)

@@ -1,10 +1,11 @@
 """The ingest step, run inline on an accepted submission so the answer can name the ticket.
 
 It is the worker's own step (:func:`ingest.pipeline.process_inbound`) on the same
-record, in its own transaction after the accept committed: should it fail, the
-record stays pending and the worker's ``ingest`` (queued by the accept) does it.
-A submission seen before (a double click) finds the ticket it already made. In the
-same transaction the form's tags join the ticket, before triage runs.
+record, in the accept's transaction behind a savepoint: should it fail (or wait for
+something, ``Defer``), the savepoint is rolled back, the caller queues the worker's
+``ingest`` instead and commits the raw submission all the same. A submission seen
+before (a double click) finds the ticket it already made. In the same transaction the
+form's tags join the ticket, before triage runs.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from ingest.db import unit_of_work
 from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import process_inbound
@@ -31,41 +31,46 @@ class TicketView:
     status: str
 
 
-def ingest_now(
-    sessions: sessionmaker[Session], settings: Settings, inbound_id: int
-) -> TicketView | None:
-    """The ticket the submission is on, or None when the worker must finish it."""
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """What the inline ingest did: the ticket (if any), and whether the record is handled."""
+
+    ticket: TicketView | None
+    handled: bool
+
+
+def ingest_now(session: Session, settings: Settings, inbound_id: int) -> Inline:
+    """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint.
+
+    ``handled`` is False when the worker must do it: the savepoint was rolled back
+    and nothing but what the caller wrote before is left in the transaction."""
     try:
-        with unit_of_work(sessions) as session:
+        with session.begin_nested():
             outcome = process_inbound(session, inbound_id, settings)
-            return _ticket_of(session, inbound_id, outcome.message_id)
+            return Inline(_ticket_of(session, inbound_id, outcome.ticket_id), handled=True)
     except Defer as signal:
-        # Not a failure: the worker's ingest (queued by the accept) waits and does it.
+        # Not a failure: the worker's ingest (queued by the caller) waits and does it.
         log.info("inline ingest of inbound %s deferred: %s", inbound_id, signal.reason)
-        return None
     except Exception:
-        # The record is committed and its ingest work queued: the worker retries it.
+        # The record is committed with the caller's transaction and its ingest queued.
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
-        return None
+    return Inline(None, handled=False)
 
 
-def _ticket_of(session: Session, inbound_id: int, message_id: int | None) -> TicketView | None:
-    # Just processed: the rows are in the session already. Seen before: look it up.
-    message = (
-        session.get(Message, message_id)
-        if message_id is not None
-        else session.execute(
-            select(Message).where(Message.inbound_id == inbound_id)
+def _ticket_of(session: Session, inbound_id: int, ticket_id: int | None) -> TicketView | None:
+    # Just processed: the ticket is in the session (changed, so held). Seen before:
+    # look up the ticket its message is on.
+    if ticket_id is None:
+        ticket_id = session.execute(
+            select(Message.ticket_id).where(Message.inbound_id == inbound_id)
         ).scalar_one_or_none()
-    )
-    if message is None:
-        return None
-    ticket = session.get(Ticket, message.ticket_id)
+        if ticket_id is None:
+            return None
+    ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
     record = session.get(InboundRecord, inbound_id)
     assert record is not None
-    envelope = record.envelope
-    tags = text_list(envelope, "tags")
+    tags = text_list(record.envelope, "tags")
     if tags and not set(tags) <= set(ticket.tags):
         ticket.tags = [*ticket.tags, *(t for t in tags if t not in ticket.tags)]
     return TicketView(ticket.id, ticket.status)

@@ -1,10 +1,15 @@
 """Storing a post that passed the guards: rate limits, the durable accept, the inline ingest.
 
-Three transactions, in order, in one worker thread: the rate-limit buckets (a post
-over a limit is refused, recorded, and nothing of it stored), the accept (raw input,
-dedupe key and outbox row), then the inline ingest that makes the ticket. On SQLite,
-which takes one writer at a time, the web process's writers queue on a lock rather
-than in SQLite's busy handler, whose sleeps grow to 100 ms.
+One transaction, in one worker thread: the rate-limit buckets (a post over a limit
+is refused, recorded, and nothing of it stored), the raw submission with its dedupe
+key, then the inline ingest that makes the ticket, behind a savepoint. Should the
+ingest fail, the savepoint is rolled back and the worker's ``ingest`` queued in its
+place; either way the raw submission is committed before the answer is sent.
+
+On SQLite, which takes one writer at a time, the web process's writers queue on a
+lock rather than in SQLite's busy handler, whose sleeps grow to 100 ms. On
+PostgreSQL the buckets take their own short transaction first: every post to a form
+updates that form's bucket row, whose lock must not be held through an ingest.
 """
 
 from __future__ import annotations
@@ -13,17 +18,18 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.webforms.guards import RATE_LIMIT
 from channels.webforms.inline import TicketView, ingest_now
 from config.settings import Settings
-from ingest.accept import RawInput, accept_raw
-from ingest.db import connection_unit
+from ingest.accept import RawInput, queue_ingest, record_inputs
+from ingest.db import connection_unit, unit_of_work
 from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
 from ingest.rate_buckets import Limit, Refusal, take
-from ingest.raw_inputs import RawSpill
+from ingest.raw_inputs import RawSpill, spill_input
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +53,14 @@ class Intake:
         """The ticket (None when the worker must make it), or the rate-limit refusal.
 
         Raises ``StoreUnavailable`` when nothing could be stored."""
-        with self._writer():
-            admitted = self._admit(item, buckets, sender)
-            if isinstance(admitted, Refusal):
-                return admitted
-            return ingest_now(self.sessions, self.settings, admitted)
+        if self._serialized():
+            with self.sqlite_writes:
+                return self._admit(item, buckets, sender)
+        with connection_unit(self.sessions) as conn:
+            refusal = self._limit(conn, buckets, sender)
+        if refusal is not None:
+            return refusal
+        return self._admit(item, [], sender)
 
     def record(self, refused: Refused) -> None:
         """Keep a refused post; raises ``StoreUnavailable`` when it cannot be kept."""
@@ -59,31 +68,42 @@ class Intake:
         with self._writer(), connection_unit(self.sessions) as conn:
             record_refusal(conn, kept)
 
-    def _writer(self) -> AbstractContextManager[object]:
-        bind = self.sessions.kw["bind"]
-        return self.sqlite_writes if bind.dialect.name == "sqlite" else nullcontext()
+    def _serialized(self) -> bool:
+        return bool(self.sessions.kw["bind"].dialect.name == "sqlite")
 
-    def _admit(self, item: RawInput, buckets: list[Limit], sender: Sender) -> int | Refusal:
-        with connection_unit(self.sessions) as conn:
-            refusal = take(conn, buckets, utcnow())
+    def _writer(self) -> AbstractContextManager[object]:
+        return self.sqlite_writes if self._serialized() else nullcontext()
+
+    def _admit(
+        self, item: RawInput, buckets: list[Limit], sender: Sender
+    ) -> TicketView | Refusal | None:
+        with unit_of_work(self.sessions) as session:
+            conn = session.connection()
+            refusal = self._limit(conn, buckets, sender)
             if refusal is not None:
-                # The sender is told when to try again, so the post itself is not kept.
-                refused = Refused(
-                    sender.form,
-                    RATE_LIMIT,
-                    f"{refusal.key} is empty",
-                    sender.client_ip,
-                    sender.email,
-                    b"",
-                    {},
-                )
-                record_refusal(conn, refused)
                 return refusal
-        return accept_raw(
-            self.sessions,
-            channel=item.channel,
-            dedupe_key=item.dedupe_key,
-            raw=item.raw,
-            envelope=item.envelope,
-            spill=RawSpill.for_settings(self.settings),
-        ).inbound_id
+            # A large post's bytes go to the blob store once the limits let it in.
+            item = spill_input(item, RawSpill.for_settings(self.settings))
+            accepted = record_inputs(conn, [item])[0]
+            inline = ingest_now(session, self.settings, accepted.inbound_id)
+            if not inline.handled and not accepted.duplicate:
+                queue_ingest(conn, [accepted.inbound_id])
+            return inline.ticket
+
+    def _limit(self, conn: Connection, buckets: list[Limit], sender: Sender) -> Refusal | None:
+        if not buckets:
+            return None
+        refusal = take(conn, buckets, utcnow())
+        if refusal is not None:
+            # The sender is told when to try again, so the post itself is not kept.
+            refused = Refused(
+                sender.form,
+                RATE_LIMIT,
+                f"{refusal.key} is empty",
+                sender.client_ip,
+                sender.email,
+                b"",
+                {},
+            )
+            record_refusal(conn, refused)
+        return refusal

@@ -7,8 +7,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+# The templates ship with the package: compiled once, never checked for changes per request.
 _PAGES = Environment(
     loader=PackageLoader("channels.webforms", "templates"),
+    auto_reload=False,
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,

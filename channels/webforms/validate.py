@@ -8,6 +8,7 @@ dropped quietly: a refused file is an error the customer sees next to the field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -43,17 +44,35 @@ def check_submission(form: FormSpec, decoded: Decoded, limits: FormSettings) -> 
             )
             continue
         if spec.kind == "email":
-            try:
-                value = validate_email(value, check_deliverability=limits.check_mx).normalized
-            except EmailNotValidError as exc:
-                checked.errors[spec.name] = f"{spec.label}: {exc}"
+            if limits.check_mx:
+                # A DNS answer may change: looked up every time.
+                normalized, problem = _checked_email(value, check_mx=True)
+            else:
+                normalized, problem = _syntax_checked_email(value)
+            if problem is not None:
+                checked.errors[spec.name] = f"{spec.label}: {problem}"
                 continue
+            value = normalized
         if spec.kind == "select" and value not in spec.options:
             checked.errors[spec.name] = f"{spec.label}: choose one of the options."
             continue
         checked.values[spec.name] = value
     _check_files(form, decoded.files, limits, checked)
     return checked
+
+
+def _checked_email(value: str, *, check_mx: bool) -> tuple[str, str | None]:
+    """The normalized address, or the reason it is not one."""
+    try:
+        return validate_email(value, check_deliverability=check_mx).normalized, None
+    except EmailNotValidError as exc:
+        return value, str(exc)
+
+
+@lru_cache(maxsize=4096)
+def _syntax_checked_email(value: str) -> tuple[str, str | None]:
+    # The syntax check is a pure function and the same customers post again.
+    return _checked_email(value, check_mx=False)
 
 
 def _check_files(

@@ -8,15 +8,18 @@ import re
 import time
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.web import create_app
 from config.form_settings import FormSettings
 from config.settings import Settings
+from ingest import pipeline
 from ingest.blobs import blob_store_for
 from ingest.db import create_store_engine, session_factory
-from ingest.models import Attachment, Identity, InboundRecord, Message, Ticket
+from ingest.models import Attachment, Identity, InboundRecord, Message, OutboxEntry, Ticket
+from ingest.signals import Defer
 from tests.channels.webforms.support import (
     JSON,
     FormSite,
@@ -250,6 +253,63 @@ def test_a_post_is_503_with_retry_after_when_the_store_is_down(settings: Setting
     assert response.headers["retry-after"] == "5"
     assert "Nothing was saved" in response.json()["error"]
     assert "Nothing was saved" in html.text
+
+
+def test_the_inline_ingest_leaves_the_worker_no_ingest_to_redo(
+    site: FormSite, sessions: sessionmaker[Session]
+) -> None:
+    # When a post is made into a ticket inline
+    response = site.post(contact(), headers=JSON)
+    assert response.status_code == 201
+    # Then the raw submission was committed with it, processed, and the work queued is
+    # the new ticket's (triage, acknowledgement), not a second ingest
+    with sessions() as session:
+        record = session.execute(select(InboundRecord)).scalar_one()
+        assert record.status == "processed"
+        actors = sorted(session.execute(select(OutboxEntry.actor)).scalars())
+    assert actors == ["acknowledge", "triage"]
+
+
+def test_a_failing_inline_ingest_leaves_the_submission_committed_for_the_worker(
+    site: FormSite, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an ingest step that breaks after it has written the ticket and message
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("identity claims broke")
+
+    monkeypatch.setattr(pipeline, "link_claims", broken)
+    # When the customer posts the form
+    response = site.post(contact(), headers=JSON)
+    # Then the answer says the request was received, without a number yet
+    assert response.status_code == 202
+    assert response.json()["ticket"] is None
+    # And the raw submission is committed and pending, with the worker's ingest queued,
+    # and nothing of the failed ingest is left
+    with sessions() as session:
+        record = session.execute(select(InboundRecord)).scalar_one()
+        assert record.status == "pending"
+        work = session.execute(select(OutboxEntry.actor, OutboxEntry.payload)).all()
+        assert [tuple(w) for w in work] == [("ingest", {"inbound_id": record.id})]
+    assert stored(sessions) == (1, 0, 0, 0)
+
+
+def test_a_deferred_inline_ingest_is_queued_for_the_worker(
+    site: FormSite, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an ingest that must wait for something stored but not processed yet
+    def waits(*args: object, **kwargs: object) -> None:
+        raise Defer(1.0, "waits for another record")
+
+    monkeypatch.setattr(pipeline, "link_claims", waits)
+    # When the customer posts the form
+    response = site.post(contact(), headers=JSON)
+    # Then it is accepted, and the worker's ingest is queued for it
+    assert response.status_code == 202
+    with sessions() as session:
+        record = session.execute(select(InboundRecord)).scalar_one()
+        assert record.status == "pending"
+        actors = session.execute(select(OutboxEntry.actor)).scalars().all()
+    assert actors == ["ingest"]
 
 
 def test_a_client_copying_only_the_hidden_inputs_gets_201(
