@@ -310,12 +310,7 @@ def load_attachments(handoff: Handoff, blobs: BlobStore) -> Handoff:
     original mail stored as a blob is read here too.
     """
     if handoff.raw_message_blob is not None:
-        try:
-            original = blobs.get(handoff.raw_message_blob)
-        except BlobError as exc:
-            raise type(exc)(
-                f"the original mail cannot be read from {blobs.location}: {exc}"
-            ) from exc
+        original = _read_blob(blobs, handoff.raw_message_blob, "the original mail")
         handoff = replace(handoff, raw_message=original, raw_message_blob=None)
     if not any(a.key for a in handoff.attachments):
         return handoff
@@ -324,14 +319,17 @@ def load_attachments(handoff: Handoff, blobs: BlobStore) -> Handoff:
         if attachment.key is None:
             loaded.append(attachment)
             continue
-        try:
-            content = blobs.get(attachment.key)
-        except BlobError as exc:
-            raise type(exc)(
-                f"attachment {attachment.filename!r} cannot be read from {blobs.location}: {exc}"
-            ) from exc
+        content = _read_blob(blobs, attachment.key, f"attachment {attachment.filename!r}")
         loaded.append(replace(attachment, content=content))
     return replace(handoff, attachments=tuple(loaded))
+
+
+def _read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
+    """The blob's bytes; a ``BlobError`` of the same kind names ``what`` could not be read."""
+    try:
+        return blobs.get(key)
+    except BlobError as exc:
+        raise type(exc)(f"{what} cannot be read from {blobs.location}: {exc}") from exc
 
 
 def _record(session: Session, prepared: PreparedDelivery, result: AttemptResult) -> str:
