@@ -222,7 +222,7 @@ def free_port() -> int:
 
 @contextmanager
 def omniroute_run(
-    data_dir: Path, worker_threads: int
+    data_dir: Path, worker_threads: int, extra_workers: int = 0
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
     smtp_port, http_port = free_port(), free_port()
     env = {
@@ -241,6 +241,14 @@ def omniroute_run(
     url = env.get("OMNIROUTE_DATABASE_URL") or f"sqlite:///{data_dir / 'omniroute.db'}"
     subprocess.run([str(OMNIROUTE), "db", "upgrade"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([str(OMNIROUTE), "run"], env=env, start_new_session=True)
+    # More worker processes on the same store and broker, as a deployment scales out;
+    # started in the run's process group, so the samplers and the shutdown include them.
+    extras = [
+        subprocess.Popen(
+            [str(OMNIROUTE), "worker"], env=env, process_group=proc.pid, stdin=subprocess.DEVNULL
+        )
+        for _ in range(extra_workers)
+    ]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -255,15 +263,18 @@ def omniroute_run(
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=30)
+            for member in (proc, *extras):
+                member.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            for member in (proc, *extras):
+                member.wait()
 
 
 def tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
+    """``pid``, the processes of its process group, and all their descendants."""
     children: dict[int, list[int]] = {}
+    group: list[int] = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -271,9 +282,16 @@ def tree(pid: int) -> list[int]:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
+            if int(fields[2]) == pid and int(entry.name) != pid:
+                group.append(int(entry.name))
+    found: list[int] = []
+    seen: set[int] = set()
+    todo = [pid, *group]
     while todo:
         current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
         found.append(current)
         todo.extend(children.get(current, []))
     return found
@@ -469,7 +487,11 @@ def tag_replies(store: Store, corpus: Corpus) -> list[Mail]:
 def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="omniroute-e2e-"))
     try:
-        with omniroute_run(work / "data", args.worker_threads) as (proc, port, url):
+        with omniroute_run(work / "data", args.worker_threads, args.extra_workers) as (
+            proc,
+            port,
+            url,
+        ):
             store = Store(url)
             sampler = Sampler(proc.pid)
             sampler.start()
@@ -508,6 +530,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--extra-workers",
+        type=int,
+        default=0,
+        help="start this many `omniroute worker` processes beside `omniroute run` "
+        "(needs OMNIROUTE_DATABASE_URL and OMNIROUTE_BROKER_URL: a server store and broker)",
+    )
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     print(f"nproc={os.cpu_count()} load={os.getloadavg()[0]:.2f} n={args.n} seed={args.seed}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, mail_transport
-from channels.reply_senders import SenderResources, build_senders
+from channels.reply_senders import ReplySender, SenderResources, build_senders
 from channels.slack_intake import install as install_slack
 from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
@@ -39,7 +39,7 @@ from config.statuses import OutboundState
 from ingest import outbox
 from ingest.db import unit_of_work
 from ingest.errors import SourceUnavailable, StoreUnavailable
-from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, utcnow
+from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, OutboxEntry, utcnow
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
 from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
@@ -73,7 +73,8 @@ def register_actors(
             entry_id = _outbox_id()
             loaded = runtime.rules_source.snapshot()
             classifier = classifier_for(loaded, runtime.live_model.current())
-            then = RouteInline(settings, loaded.rules, classifier, senders)
+            claimed: list[OutboxEntry] = []
+            then = RouteInline(settings, loaded.rules, classifier, senders, claimed)
             try:
                 with unit_of_work(runtime.sessions) as session:
                     process_inbound(session, inbound_id, settings, then)
@@ -88,6 +89,11 @@ def register_actors(
                     if entry_id is not None:
                         outbox.mark_done(session, entry_id)
                 log.info("inbound %s deferred: %s", inbound_id, signal.reason)
+                return True
+            # The acknowledgement goes out now, from this thread: no relay pass, no broker
+            # round trip. Committed as claimed work, so nothing else runs it meanwhile.
+            for entry in claimed:
+                _acknowledge_now(runtime, senders, entry)
             return True
 
         _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
@@ -224,6 +230,24 @@ def _guarded(
     finally:
         # Work committed by this step goes to the broker now, not on the next poll.
         runtime.outbox_signal.set()
+
+
+def _acknowledge_now(
+    runtime: Runtime, senders: Mapping[str, ReplySender], entry: OutboxEntry
+) -> None:
+    """Run a claimed acknowledgement and mark its row done; on any failure give it back
+    to the relay, so the ``acknowledge`` actor runs it with its retries and bug record."""
+    try:
+        acknowledge(runtime.sessions, runtime.settings, senders, entry.payload["ticket_id"])
+        with unit_of_work(runtime.sessions) as session:
+            outbox.mark_done(session, entry.id)
+    except Exception as exc:
+        log.warning("outbox %s goes to the broker instead: %r", entry.id, exc)
+        try:
+            with unit_of_work(runtime.sessions) as session:
+                outbox.release(session, entry.id)
+        except StoreUnavailable:
+            log.warning("outbox %s stays claimed until the redelivery sweep", entry.id)
 
 
 def _outbox_id() -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from config.rules import RuleSet
 from config.settings import Settings
 from ingest import outbox
 from ingest.errors import StoreUnavailable
-from ingest.models import Message, Ticket
+from ingest.models import Message, OutboxEntry, Ticket
 from ingest.opened import Opened
 from router.classifier.types import CategoryClassifier
 from workers.delivery.followups import plan_followups
@@ -38,6 +38,9 @@ class RouteInline:
     rules: RuleSet
     classifier: CategoryClassifier | None
     senders: Mapping[str, ReplySender]
+    # Acknowledgements the caller sends itself right after the commit (see
+    # ``outbox.add_work(claimed=True)``); None: they go through the relay.
+    claimed: list[OutboxEntry] | None = field(default=None)
 
     def ticket_opened(self, session: Session, ticket: Ticket, first: Message) -> None:
         opened = Opened(ticket, first)
@@ -48,7 +51,12 @@ class RouteInline:
                 session, self.settings, self.senders, ticket_id, opened=opened
             )
             if isinstance(planned, int):
-                outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket_id)
+                claim = self.claimed is not None
+                entry = outbox.add_work(
+                    session, outbox.ACKNOWLEDGE, claimed=claim, ticket_id=ticket_id
+                )
+                if self.claimed is not None:
+                    self.claimed.append(entry)
 
         def both() -> None:
             triage_ticket(session, ticket_id, self.rules, classifier=self.classifier, opened=opened)
@@ -57,8 +65,11 @@ class RouteInline:
         # One savepoint for both in the common case. After a bug, each step again on its
         # own savepoint (reading the ticket back as its own actor would), so the one that
         # works is kept and only the other is queued.
+        mark = len(self.claimed) if self.claimed is not None else 0
         if self._try(session, both):
             return
+        if self.claimed is not None:
+            del self.claimed[mark:]  # rolled back with the savepoint
         self._step(
             session,
             lambda: triage_ticket(session, ticket_id, self.rules, classifier=self.classifier),
