@@ -14,14 +14,13 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender
 from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
-from ingest.db import unit_of_work
 from ingest.identity import is_bouncing, normalized_value, suppression_of
 from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
 from ingest.opened import Opened
@@ -50,26 +49,39 @@ def acknowledge(
     settings: Settings,
     senders: Mapping[str, ReplySender],
     ticket_id: int,
+    finish: Callable[[Session], None] | None = None,
 ) -> str:
-    """Send (or decide not to send) the acknowledgement; returns the send's status."""
-    with unit_of_work(sessions) as session:
+    """Send (or decide not to send) the acknowledgement; returns the send's status.
+
+    ``finish`` runs in the transaction that records the outcome (marking the work done).
+    """
+    outcome: list[str] = []
+
+    def plan(session: Session) -> int | str:
         planned = plan_acknowledgement(session, settings, senders, ticket_id)
-    if isinstance(planned, str):
+        if isinstance(planned, str) and finish is not None:
+            finish(session)
         return planned
-    state = send_outbound(sessions, senders, planned, _ack_text)
-    with unit_of_work(sessions) as session:
-        send = session.execute(
-            select(AutomatedSend).where(
-                AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
-            )
-        ).scalar_one()
-        message = session.get(Message, planned)
-        assert message is not None
+
+    def record(session: Session, message_id: int, state: str) -> None:
         if state == OutboundState.FAILED:
-            send.status, send.reason = "suppressed", message.delivery_error
+            error = session.execute(
+                select(Message.delivery_error).where(Message.id == message_id)
+            ).scalar_one()
+            values: dict[str, object] = {"status": "suppressed", "reason": error}
         else:
-            send.status, send.sent_at = "sent", utcnow()
-        return send.status
+            values = {"status": "sent", "sent_at": utcnow()}
+        session.execute(
+            update(AutomatedSend)
+            .where(AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE)
+            .values(**values)
+        )
+        outcome.append(str(values["status"]))
+        if finish is not None:
+            finish(session)
+
+    state = send_outbound(sessions, senders, plan, _ack_text, after=record)
+    return outcome[-1] if outcome else state
 
 
 def plan_acknowledgement(
