@@ -223,7 +223,7 @@ def free_port() -> int:
 @contextmanager
 def omniroute_run(
     data_dir: Path, worker_threads: int, extra_workers: int = 0
-) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+) -> Iterator[tuple[list[int], int, str]]:
     smtp_port, http_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -241,12 +241,9 @@ def omniroute_run(
     url = env.get("OMNIROUTE_DATABASE_URL") or f"sqlite:///{data_dir / 'omniroute.db'}"
     subprocess.run([str(OMNIROUTE), "db", "upgrade"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([str(OMNIROUTE), "run"], env=env, start_new_session=True)
-    # More worker processes on the same store and broker, as a deployment scales out;
-    # started in the run's process group, so the samplers and the shutdown include them.
+    # More worker processes on the same store and broker, as a deployment scales out.
     extras = [
-        subprocess.Popen(
-            [str(OMNIROUTE), "worker"], env=env, process_group=proc.pid, stdin=subprocess.DEVNULL
-        )
+        subprocess.Popen([str(OMNIROUTE), "worker"], env=env, start_new_session=True)
         for _ in range(extra_workers)
     ]
     try:
@@ -259,22 +256,21 @@ def omniroute_run(
                 time.sleep(0.2)
         else:
             raise RuntimeError("omniroute run did not open its SMTP port")
-        yield proc, smtp_port, url
+        yield [proc.pid, *(extra.pid for extra in extras)], smtp_port, url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            for member in (proc, *extras):
+        for member in (proc, *extras):
+            os.killpg(member.pid, signal.SIGTERM)
+        for member in (proc, *extras):
+            try:
                 member.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            for member in (proc, *extras):
+            except subprocess.TimeoutExpired:
+                os.killpg(member.pid, signal.SIGKILL)
                 member.wait()
 
 
-def tree(pid: int) -> list[int]:
-    """``pid``, the processes of its process group, and all their descendants."""
+def tree(roots: list[int]) -> list[int]:
+    """The ``roots`` processes and all their descendants."""
     children: dict[int, list[int]] = {}
-    group: list[int] = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -282,16 +278,9 @@ def tree(pid: int) -> list[int]:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-            if int(fields[2]) == pid and int(entry.name) != pid:
-                group.append(int(entry.name))
-    found: list[int] = []
-    seen: set[int] = set()
-    todo = [pid, *group]
+    found, todo = [], list(roots)
     while todo:
         current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
         found.append(current)
         todo.extend(children.get(current, []))
     return found
@@ -324,16 +313,16 @@ def rss_bytes(pids: list[int]) -> int:
 class Sampler(threading.Thread):
     """Peak RSS and CPU of a process tree, sampled until stopped."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, roots: list[int]) -> None:
         super().__init__(daemon=True)
-        self.pid = pid
+        self.roots = roots
         self.peak = 0
         self.cpu = 0.0
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
-            pids = tree(self.pid)
+            pids = tree(self.roots)
             self.peak = max(self.peak, rss_bytes(pids))
             self.cpu = max(self.cpu, cpu_seconds(pids))
             self.stop.wait(0.05)
@@ -488,14 +477,14 @@ def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="omniroute-e2e-"))
     try:
         with omniroute_run(work / "data", args.worker_threads, args.extra_workers) as (
-            proc,
+            roots,
             port,
             url,
         ):
             store = Store(url)
-            sampler = Sampler(proc.pid)
+            sampler = Sampler(roots)
             sampler.start()
-            cpu_before = cpu_seconds(tree(proc.pid))
+            cpu_before = cpu_seconds(tree(roots))
             first = [m for m in corpus.mails if not m.by_tag]
             started = time.perf_counter()
             timings = send_all(port, first, args.connections)
@@ -506,7 +495,7 @@ def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             sampler.stop.set()
             sampler.join()
-            cpu = cpu_seconds(tree(proc.pid)) - cpu_before
+            cpu = cpu_seconds(tree(roots)) - cpu_before
             counts = check(store, corpus)
             store.engine.dispose()
     finally:
