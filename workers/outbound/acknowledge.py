@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 
 PURPOSE = "acknowledgement"
 
+# The lock acknowledgements to one identity take turns on: FOR NO KEY UPDATE on
+# PostgreSQL. Plain FOR UPDATE would also wait for the key-share locks that every
+# transaction inserting a message of that identity holds (the foreign key), so two
+# new tickets from one customer, each waiting for the other's insert, deadlocked.
+TAKE_TURNS = {"key_share": True}
+
 # A customer-visible link per channel (the web channel's follow-up page), if any.
 LinkFor = Callable[[Settings, int], str]
 _LINKS: dict[str, LinkFor] = {"web": follow_up_link}
@@ -241,7 +247,7 @@ def _suppression_reason(
         if first.identity_id is not None:
             # Acknowledgements to one recipient take turns here, so each count sees the
             # others' sends (under read committed two workers would both pass the limit).
-            session.get(Identity, first.identity_id, with_for_update=True)
+            session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
         select(func.count(AutomatedSend.id)).where(
@@ -260,7 +266,7 @@ def _recipient_identity(session: Session, first: Message, recipient: Party) -> I
     recipient (other kinds also consult the email identity of the same address)."""
     if first.identity_id is None or recipient.kind is not PartyKind.EMAIL:
         return None
-    identity = session.get(Identity, first.identity_id, with_for_update=True)
+    identity = session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
     if identity is None or identity.kind != recipient.kind.value:
         return None
     if identity.value != normalized_value(identity.kind, recipient.value):
