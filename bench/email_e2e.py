@@ -225,8 +225,8 @@ def free_port() -> int:
 
 @contextmanager
 def omniroute_run(
-    data_dir: Path, worker_threads: int, rules_file: Path | None = None
-) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+    data_dir: Path, worker_threads: int, rules_file: Path | None = None, extra_workers: int = 0
+) -> Iterator[tuple[list[int], int, str]]:
     smtp_port, http_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -246,6 +246,11 @@ def omniroute_run(
     url = env.get("OMNIROUTE_DATABASE_URL") or f"sqlite:///{data_dir / 'omniroute.db'}"
     subprocess.run([str(OMNIROUTE), "db", "upgrade"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([str(OMNIROUTE), "run"], env=env, start_new_session=True)
+    # More worker processes on the same store and broker, as a deployment scales out.
+    extras = [
+        subprocess.Popen([str(OMNIROUTE), "worker"], env=env, start_new_session=True)
+        for _ in range(extra_workers)
+    ]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -256,18 +261,20 @@ def omniroute_run(
                 time.sleep(0.2)
         else:
             raise RuntimeError("omniroute run did not open its SMTP port")
-        yield proc, smtp_port, url
+        yield [proc.pid, *(extra.pid for extra in extras)], smtp_port, url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        for member in (proc, *extras):
+            os.killpg(member.pid, signal.SIGTERM)
+        for member in (proc, *extras):
+            try:
+                member.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(member.pid, signal.SIGKILL)
+                member.wait()
 
 
-def tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
+def tree(roots: list[int]) -> list[int]:
+    """The ``roots`` processes and all their descendants."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -276,7 +283,7 @@ def tree(pid: int) -> list[int]:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
+    found, todo = [], list(roots)
     while todo:
         current = todo.pop()
         found.append(current)
@@ -367,9 +374,9 @@ class Sampler(threading.Thread):
     """Peak RSS and CPU of a process tree every 50 ms; peak PSS and each role's peak
     RSS/PSS every 0.5 s (reading smaps walks the page tables), until stopped."""
 
-    def __init__(self, pid: int, extra: list[int]) -> None:
+    def __init__(self, roots: list[int], extra: list[int]) -> None:
         super().__init__(daemon=True)
-        self.pid = pid
+        self.roots = roots
         self.extra = extra
         self.peak = 0
         self.peak_pss = 0
@@ -380,7 +387,7 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         tick = 0
         while not self.stop.is_set():
-            pids = tree(self.pid) + self.extra
+            pids = tree(self.roots) + self.extra
             self.peak = max(self.peak, rss_bytes(pids))
             self.cpu = max(self.cpu, cpu_seconds(pids))
             if tick % 10 == 0:
@@ -561,14 +568,18 @@ def rules_without_model() -> Path:
 def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="omniroute-e2e-"))
     try:
-        with omniroute_run(work / "data", args.worker_threads, args.rules) as (proc, port, url):
+        with omniroute_run(work / "data", args.worker_threads, args.rules, args.extra_workers) as (
+            roots,
+            port,
+            url,
+        ):
             store = Store(url)
             time.sleep(args.settle)
-            extra = [pid for pid in daemons_in(work / "data") if pid not in tree(proc.pid)]
-            idle = memory_by_role(tree(proc.pid) + extra)
-            sampler = Sampler(proc.pid, extra)
+            extra = [pid for pid in daemons_in(work / "data") if pid not in tree(roots)]
+            idle = memory_by_role(tree(roots) + extra)
+            sampler = Sampler(roots, extra)
             sampler.start()
-            cpu_before = cpu_seconds(tree(proc.pid) + extra)
+            cpu_before = cpu_seconds(tree(roots) + extra)
             first = [m for m in corpus.mails if not m.by_tag]
             started = time.perf_counter()
             timings = send_all(port, first, args.connections)
@@ -579,8 +590,8 @@ def one_round(args: argparse.Namespace, corpus: Corpus) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             sampler.stop.set()
             sampler.join()
-            sampler.sample_roles(tree(proc.pid) + extra)
-            cpu = cpu_seconds(tree(proc.pid) + extra) - cpu_before
+            sampler.sample_roles(tree(roots) + extra)
+            cpu = cpu_seconds(tree(roots) + extra) - cpu_before
             counts = check(store, corpus)
             store.engine.dispose()
     finally:
@@ -609,6 +620,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--extra-workers",
+        type=int,
+        default=0,
+        help="start this many `omniroute worker` processes beside `omniroute run` "
+        "(needs OMNIROUTE_DATABASE_URL and OMNIROUTE_BROKER_URL: a server store and broker)",
+    )
     parser.add_argument("--timeout", type=float, default=600)
     rules = parser.add_mutually_exclusive_group()
     rules.add_argument(

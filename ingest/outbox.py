@@ -35,14 +35,40 @@ OUTBOX_ID = "outbox_id"
 
 
 def add_work(
-    session: Session, actor: str, *, delay: timedelta | None = None, **payload: Any
+    session: Session,
+    actor: str,
+    *,
+    delay: timedelta | None = None,
+    claimed: bool = False,
+    **payload: Any,
 ) -> OutboxEntry:
-    """Queue ``actor(**payload)`` to run once the surrounding transaction commits."""
+    """Queue ``actor(**payload)`` to run once the surrounding transaction commits.
+
+    ``claimed``: the caller runs the work itself right after the commit, so the relay
+    leaves the row alone; should the caller die first, the redelivery sweep finds the
+    row not done and hands it to the broker (:func:`reset_overdue`), as it does for
+    work a broker lost. A caller that cannot finish it gives it back (:func:`release`).
+    """
     now = utcnow()
     not_before: datetime = now + delay if delay else now
-    entry = OutboxEntry(actor=actor, payload=payload, created_at=now, not_before=not_before)
+    entry = OutboxEntry(
+        actor=actor,
+        payload=payload,
+        created_at=now,
+        not_before=not_before,
+        enqueued_at=now if claimed else None,
+    )
     session.add(entry)
     return entry
+
+
+def release(session: Session, entry_id: int) -> None:
+    """Give claimed work back to the relay, which hands it to the broker on its next pass."""
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
+        .values(enqueued_at=None)
+    )
 
 
 def mark_done(session: Session, entry_id: int) -> None:

@@ -46,10 +46,11 @@ __all__ = ["Continuation", "IngestOutcome", "parse_context", "process_inbound"]
 
 class Continuation(Protocol):
     """What the shell does next inside the same unit of work, instead of queueing it:
-    triage and the acknowledgement's plan for a new ticket, follow-ups for a message
-    on an existing one. Without one, ingest queues that work in the outbox."""
+    triage and the acknowledgement's plan for a new ticket (opened by ``first``, the
+    message just stored), follow-ups for a message on an existing one. Without one,
+    ingest queues that work in the outbox."""
 
-    def ticket_opened(self, session: Session, ticket: Ticket) -> None: ...
+    def ticket_opened(self, session: Session, ticket: Ticket, first: Message) -> None: ...
 
     def message_added(self, session: Session, ticket: Ticket, message: Message) -> None: ...
 
@@ -116,14 +117,15 @@ def _process(
     message = add_message(session, ticket, record, parsed, match, identity_id=identity_id)
     link_claims(session, sender, msg.also_known_as, ticket)
 
-    ticket.updated_at = utcnow()
     if match.ticket is None or match.ticket.id != ticket.id:
+        # A new ticket: its updated_at is its creation, moments ago.
         if then is not None:
-            then.ticket_opened(session, ticket)
+            then.ticket_opened(session, ticket, message)
         else:
             outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
             outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket.id)
     else:
+        ticket.updated_at = utcnow()
         # A customer message on an existing ticket follows it to where it was handed off.
         _follow(session, ticket, message, then)
     outcome = finish(record, "processed", None)

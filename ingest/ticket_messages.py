@@ -65,13 +65,10 @@ def add_message(
         thread_signal=signal,
         thread_detail=detail,
         created_at=record.received_at,
-    )
-    session.add(message)
-    session.flush()
-    for info in msg.attachments:
-        session.add(
+        # Built with the message, so one flush writes both and later readers of
+        # ``message.attachments`` (triage's facts) need no query.
+        attachments=[
             Attachment(
-                message_id=message.id,
                 filename=info.filename,
                 content_type=info.content_type,
                 size=info.size,
@@ -80,7 +77,11 @@ def add_message(
                 inline=info.inline,
                 refused_reason=info.refused_reason,
             )
-        )
+            for info in msg.attachments
+        ],
+    )
+    session.add(message)
+    session.flush()
     return message
 
 

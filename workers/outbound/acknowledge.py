@@ -14,18 +14,18 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender
 from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
-from ingest.db import unit_of_work
-from ingest.identity import is_bouncing, suppression_of
-from ingest.models import AutomatedSend, Identity, InboundRecord, Message, Ticket, utcnow
-from ingest.queries import first_inbound
-from normalize.types import Party
+from ingest.identity import is_bouncing, normalized_value, suppression_of
+from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
+from ingest.opened import Opened
+from ingest.queries import first_inbound, inbound_envelope
+from normalize.types import Party, PartyKind
 from workers.outbound.send import recipient_of, send_outbound
 from workers.outbound.templates import AckValues, render_acknowledgement
 from workers.triage.facts import language_of
@@ -33,6 +33,12 @@ from workers.triage.facts import language_of
 log = logging.getLogger(__name__)
 
 PURPOSE = "acknowledgement"
+
+# The lock acknowledgements to one identity take turns on: FOR NO KEY UPDATE on
+# PostgreSQL. Plain FOR UPDATE would also wait for the key-share locks that every
+# transaction inserting a message of that identity holds (the foreign key), so two
+# new tickets from one customer, each waiting for the other's insert, deadlocked.
+TAKE_TURNS = {"key_share": True}
 
 # A customer-visible link per channel (the web channel's follow-up page), if any.
 LinkFor = Callable[[Settings, int], str]
@@ -49,48 +55,71 @@ def acknowledge(
     settings: Settings,
     senders: Mapping[str, ReplySender],
     ticket_id: int,
+    finish: Callable[[Session], None] | None = None,
 ) -> str:
-    """Send (or decide not to send) the acknowledgement; returns the send's status."""
-    with unit_of_work(sessions) as session:
+    """Send (or decide not to send) the acknowledgement; returns the send's status.
+
+    ``finish`` runs in the transaction that records the outcome (marking the work done).
+    """
+    outcome: list[str] = []
+
+    def plan(session: Session) -> int | str:
         planned = plan_acknowledgement(session, settings, senders, ticket_id)
-    if isinstance(planned, str):
+        if isinstance(planned, str) and finish is not None:
+            finish(session)
         return planned
-    state = send_outbound(sessions, senders, planned, _ack_text)
-    with unit_of_work(sessions) as session:
-        send = session.execute(
-            select(AutomatedSend).where(
-                AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
-            )
-        ).scalar_one()
-        message = session.get(Message, planned)
-        assert message is not None
+
+    def record(session: Session, message_id: int, state: str) -> None:
         if state == OutboundState.FAILED:
-            send.status, send.reason = "suppressed", message.delivery_error
+            error = session.execute(
+                select(Message.delivery_error).where(Message.id == message_id)
+            ).scalar_one()
+            values: dict[str, object] = {"status": "suppressed", "reason": error}
         else:
-            send.status, send.sent_at = "sent", utcnow()
-        return send.status
+            values = {"status": "sent", "sent_at": utcnow()}
+        session.execute(
+            update(AutomatedSend)
+            .where(AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE)
+            .values(**values)
+        )
+        outcome.append(str(values["status"]))
+        if finish is not None:
+            finish(session)
+
+    state = send_outbound(sessions, senders, plan, _ack_text, after=record)
+    return outcome[-1] if outcome else state
 
 
 def plan_acknowledgement(
-    session: Session, settings: Settings, senders: Mapping[str, ReplySender], ticket_id: int
+    session: Session,
+    settings: Settings,
+    senders: Mapping[str, ReplySender],
+    ticket_id: int,
+    opened: Opened | None = None,
 ) -> int | str:
     """The acknowledgement message to send (its id), or the recorded status (suppressed…).
 
-    Runs in the caller's transaction: inline after triage, or in the actor."""
-    ticket = session.get(Ticket, ticket_id, with_for_update=True)
-    if ticket is None:
-        return "missing"
-    existing = session.execute(
-        select(AutomatedSend).where(
-            AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
-        )
-    ).scalar_one_or_none()
-    if existing is not None and existing.status != "sending":
-        return existing.status
-    first = first_inbound(session, ticket_id)
-    assert first is not None, f"ticket #{ticket_id} has no inbound message"
-    if existing is not None:
-        return _ack_message_id(session, ticket_id)
+    Runs in the caller's transaction: inline after triage, or in the actor. ``opened``:
+    the ticket was opened in this transaction, so it has no acknowledgement yet."""
+    if opened is not None:
+        ticket, first = opened.ticket, opened.first
+    else:
+        found = session.get(Ticket, ticket_id, with_for_update=True)
+        if found is None:
+            return "missing"
+        ticket = found
+        existing = session.execute(
+            select(AutomatedSend).where(
+                AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
+            )
+        ).scalar_one_or_none()
+        if existing is not None and existing.status != "sending":
+            return existing.status
+        if existing is not None:
+            return _ack_message_id(session, ticket_id)
+        first_found = first_inbound(session, ticket_id)
+        assert first_found is not None, f"ticket #{ticket_id} has no inbound message"
+        first = first_found
     recipient = recipient_of(session, first, ticket)
     sender = senders.get(first.channel)
     reason = _suppression_reason(session, settings, first, recipient, sender)
@@ -176,9 +205,7 @@ def _declined_at_the_edge(session: Session, first: Message) -> str | None:
     """The edge stored ``"acknowledge": false`` with the input (a form that sends none)."""
     if first.inbound_id is None:
         return None
-    envelope = session.execute(
-        select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
-    ).scalar_one_or_none()
+    envelope = inbound_envelope(session, first.inbound_id)
     if not envelope or envelope.get("acknowledge") is not False:
         return None
     form = envelope.get("form")
@@ -204,15 +231,23 @@ def _suppression_reason(
     refusal = sender.refusal(recipient)
     if refusal is not None:
         return refusal
-    if is_bouncing(session, recipient.value):
-        return "recipient address is bouncing"
-    suppressed = suppression_of(session, recipient)
-    if suppressed is not None:
-        return f"recipient is suppressed: {suppressed}"
-    if first.identity_id is not None:
-        # Acknowledgements to one recipient take turns here, so each count sees the
-        # others' sends (under read committed two workers would both pass the limit).
-        session.get(Identity, first.identity_id, with_for_update=True)
+    own = _recipient_identity(session, first, recipient)
+    if own is not None:
+        # The recipient is the identity the customer wrote from: lock it (acknowledgements
+        # to one recipient take turns here, so each count below sees the others' sends)
+        # and read its suppression from the row just locked.
+        if own.bouncing_since is not None:
+            return "recipient address is bouncing"
+    else:
+        if is_bouncing(session, recipient.value):
+            return "recipient address is bouncing"
+        suppressed = suppression_of(session, recipient)
+        if suppressed is not None:
+            return f"recipient is suppressed: {suppressed}"
+        if first.identity_id is not None:
+            # Acknowledgements to one recipient take turns here, so each count sees the
+            # others' sends (under read committed two workers would both pass the limit).
+            session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
         select(func.count(AutomatedSend.id)).where(
@@ -224,3 +259,16 @@ def _suppression_reason(
     if recent >= settings.automated_sends_per_hour:
         return f"rate limit: {recent} automated sends to this address in the last hour"
     return None
+
+
+def _recipient_identity(session: Session, first: Message, recipient: Party) -> Identity | None:
+    """The sender's email identity, locked and fresh, when it is the acknowledgement's
+    recipient (other kinds also consult the email identity of the same address)."""
+    if first.identity_id is None or recipient.kind is not PartyKind.EMAIL:
+        return None
+    identity = session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
+    if identity is None or identity.kind != recipient.kind.value:
+        return None
+    if identity.value != normalized_value(identity.kind, recipient.value):
+        return None
+    return identity

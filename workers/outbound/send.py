@@ -37,36 +37,60 @@ log = logging.getLogger(__name__)
 TextFor = Callable[[Session, Message, Ticket, Party], OutboundText | str]
 
 
+# Picks the message to send inside the first transaction: its id, or a status when
+# there is nothing to send.
+Planner = Callable[[Session], int | str]
+# Runs in the transaction that records how the send ended (message id, delivery state).
+After = Callable[[Session, int, str], None]
+
+
 def send_outbound(
     sessions: sessionmaker[Session],
     senders: Mapping[str, ReplySender],
-    message_id: int,
+    message_id: int | Planner,
     text_for: TextFor,
+    after: After | None = None,
 ) -> str:
-    """Send outbound message ``message_id``; returns its delivery state afterwards."""
+    """Send outbound message ``message_id``; returns its delivery state afterwards.
+
+    ``message_id`` may be a planner that picks the message in the first transaction
+    (a status it returns is returned as is). ``after`` joins the transaction that
+    records the outcome, so a caller's own bookkeeping costs no transaction of its own.
+    """
     with unit_of_work(sessions) as session:
-        planned = _prepare(session, senders, message_id, text_for)
+        chosen = message_id(session) if callable(message_id) else message_id
+        if isinstance(chosen, str):
+            return chosen
+        planned = _prepare(session, senders, chosen, text_for)
+        if isinstance(planned, str) and after is not None:
+            after(session, chosen, planned)
     if isinstance(planned, str):
         return planned
     channel, text = planned
     try:
         sent = senders[channel].send(text)
     except SendRefused as exc:
-        return mark_failed(sessions, message_id, exc.reason, suppress_recipient=exc.suppress)
+        state = mark_failed(sessions, chosen, exc.reason, suppress_recipient=exc.suppress)
+        if after is not None:
+            with unit_of_work(sessions) as session:
+                after(session, chosen, state)
+        return state
     except SendFailed as exc:
         # Still ``sending``; the reason shows until a retry succeeds or gives up.
         with unit_of_work(sessions) as session:
-            message = session.get(Message, message_id, with_for_update=True)
+            message = session.get(Message, chosen, with_for_update=True)
             assert message is not None
             message.delivery_error = str(exc)
         raise TransientError(str(exc), exc.retry_after_seconds) from exc
     with unit_of_work(sessions) as session:
-        message = session.get(Message, message_id, with_for_update=True)
+        message = session.get(Message, chosen, with_for_update=True)
         assert message is not None
         message.external_id = sent.external_id or message.external_id
         message.delivery_state = sent.state
         message.delivery_error = None
-    log.info("%s %s on ticket #%s %s", text.purpose, message_id, text.ticket_number, sent.state)
+        if after is not None:
+            after(session, chosen, sent.state)
+    log.info("%s %s on ticket #%s %s", text.purpose, chosen, text.ticket_number, sent.state)
     return sent.state
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, mail_transport
-from channels.reply_senders import SenderResources, build_senders
+from channels.reply_senders import ReplySender, SenderResources, build_senders
 from channels.slack_intake import install as install_slack
 from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
@@ -40,7 +40,7 @@ from ingest import outbox
 from ingest.blobs import BlobUnavailable
 from ingest.db import unit_of_work
 from ingest.errors import SourceUnavailable, StoreUnavailable
-from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, utcnow
+from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, OutboxEntry, utcnow
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
 from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
@@ -70,28 +70,12 @@ def register_actors(
     install_slack(settings)
 
     def run_ingest(inbound_id: int) -> None:
-        def step() -> bool:
-            entry_id = _outbox_id()
-            loaded = runtime.rules_source.snapshot()
-            classifier = classifier_for(loaded, runtime.live_model.current())
-            then = RouteInline(settings, loaded.rules, classifier, senders)
-            try:
-                with unit_of_work(runtime.sessions) as session:
-                    process_inbound(session, inbound_id, settings, then)
-                    if entry_id is not None:
-                        outbox.mark_done(session, entry_id)
-            except Defer as signal:
-                # Not a failure: the record stays pending and comes back after the delay,
-                # as new work; this message's work is done.
-                with unit_of_work(runtime.sessions) as session:
-                    delay = timedelta(seconds=signal.seconds)
-                    outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
-                    if entry_id is not None:
-                        outbox.mark_done(session, entry_id)
-                log.info("inbound %s deferred: %s", inbound_id, signal.reason)
-            return True
-
-        _guarded(runtime, outbox.INGEST, {"inbound_id": inbound_id}, step)
+        _guarded(
+            runtime,
+            outbox.INGEST,
+            {"inbound_id": inbound_id},
+            lambda: _ingest(runtime, senders, inbound_id),
+        )
 
     def run_triage(ticket_id: int) -> None:
         def step(session: Session) -> None:
@@ -124,12 +108,12 @@ def register_actors(
         _guarded(runtime, outbox.STATUS_CHANGE, payload, _in_one_unit(runtime, step))
 
     def run_acknowledge(ticket_id: int) -> None:
-        _guarded(
-            runtime,
-            outbox.ACKNOWLEDGE,
-            {"ticket_id": ticket_id},
-            lambda: acknowledge(runtime.sessions, settings, senders, ticket_id),
-        )
+        def step() -> bool:
+            entry_id = _outbox_id()
+            acknowledge(runtime.sessions, settings, senders, ticket_id, _done_with(entry_id))
+            return True
+
+        _guarded(runtime, outbox.ACKNOWLEDGE, {"ticket_id": ticket_id}, step)
 
     def run_send_reply(message_id: int) -> None:
         _guarded(
@@ -225,6 +209,60 @@ def _guarded(
     finally:
         # Work committed by this step goes to the broker now, not on the next poll.
         runtime.outbox_signal.set()
+
+
+def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: int) -> bool:
+    """One inbound record to a routed ticket in one transaction, then its acknowledgement."""
+    settings = runtime.settings
+    entry_id = _outbox_id()
+    loaded = runtime.rules_source.snapshot()
+    classifier = classifier_for(loaded, runtime.live_model.current())
+    claimed: list[OutboxEntry] = []
+    then = RouteInline(settings, loaded.rules, classifier, senders, claimed)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            process_inbound(session, inbound_id, settings, then)
+            if entry_id is not None:
+                outbox.mark_done(session, entry_id)
+    except Defer as signal:
+        # Not a failure: the record stays pending and comes back after the delay,
+        # as new work; this message's work is done.
+        with unit_of_work(runtime.sessions) as session:
+            delay = timedelta(seconds=signal.seconds)
+            outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+            if entry_id is not None:
+                outbox.mark_done(session, entry_id)
+        log.info("inbound %s deferred: %s", inbound_id, signal.reason)
+        return True
+    # The acknowledgement goes out now, from this thread: no relay pass, no broker
+    # round trip. Committed as claimed work, so nothing else runs it meanwhile.
+    for entry in claimed:
+        _acknowledge_now(runtime, senders, entry)
+    return True
+
+
+def _acknowledge_now(
+    runtime: Runtime, senders: Mapping[str, ReplySender], entry: OutboxEntry
+) -> None:
+    """Run a claimed acknowledgement and mark its row done; on any failure give it back
+    to the relay, so the ``acknowledge`` actor runs it with its retries and bug record."""
+    try:
+        ticket_id = entry.payload["ticket_id"]
+        acknowledge(runtime.sessions, runtime.settings, senders, ticket_id, _done_with(entry.id))
+    except Exception as exc:
+        log.warning("outbox %s goes to the broker instead: %r", entry.id, exc)
+        try:
+            with unit_of_work(runtime.sessions) as session:
+                outbox.release(session, entry.id)
+        except StoreUnavailable:
+            log.warning("outbox %s stays claimed until the redelivery sweep", entry.id)
+
+
+def _done_with(entry_id: int | None) -> Callable[[Session], None] | None:
+    """Marks outbox row ``entry_id`` done inside the work's own last transaction."""
+    if entry_id is None:
+        return None
+    return lambda session: outbox.mark_done(session, entry_id)
 
 
 def _outbox_id() -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,8 @@ from config.rules import RuleSet
 from config.settings import Settings
 from ingest import outbox
 from ingest.errors import StoreUnavailable
-from ingest.models import Message, Ticket
+from ingest.models import Message, OutboxEntry, Ticket
+from ingest.opened import Opened
 from router.classifier.types import CategoryClassifier
 from workers.delivery.followups import plan_followups
 from workers.outbound.acknowledge import plan_acknowledgement
@@ -37,23 +38,46 @@ class RouteInline:
     rules: RuleSet
     classifier: CategoryClassifier | None
     senders: Mapping[str, ReplySender]
+    # Acknowledgements the caller sends itself right after the commit (see
+    # ``outbox.add_work(claimed=True)``); None: they go through the relay.
+    claimed: list[OutboxEntry] | None = field(default=None)
 
-    def ticket_opened(self, session: Session, ticket: Ticket) -> None:
+    def ticket_opened(self, session: Session, ticket: Ticket, first: Message) -> None:
+        opened = Opened(ticket, first)
         ticket_id = ticket.id
+
+        def acknowledgement(opened: Opened | None) -> None:
+            planned = plan_acknowledgement(
+                session, self.settings, self.senders, ticket_id, opened=opened
+            )
+            if isinstance(planned, int):
+                claim = self.claimed is not None
+                entry = outbox.add_work(
+                    session, outbox.ACKNOWLEDGE, claimed=claim, ticket_id=ticket_id
+                )
+                if self.claimed is not None:
+                    self.claimed.append(entry)
+
+        def both() -> None:
+            triage_ticket(session, ticket_id, self.rules, classifier=self.classifier, opened=opened)
+            acknowledgement(opened)
+
+        # One savepoint for both in the common case. After a bug, each step again on its
+        # own savepoint (reading the ticket back as its own actor would), so the one that
+        # works is kept and only the other is queued.
+        mark = len(self.claimed) if self.claimed is not None else 0
+        if self._try(session, both):
+            return
+        if self.claimed is not None:
+            del self.claimed[mark:]  # rolled back with the savepoint
         self._step(
             session,
             lambda: triage_ticket(session, ticket_id, self.rules, classifier=self.classifier),
             fallback=lambda: outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket_id),
         )
-
-        def acknowledgement() -> None:
-            planned = plan_acknowledgement(session, self.settings, self.senders, ticket_id)
-            if isinstance(planned, int):
-                outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket_id)
-
         self._step(
             session,
-            acknowledgement,
+            lambda: acknowledgement(None),
             fallback=lambda: outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket_id),
         )
 
@@ -68,12 +92,22 @@ class RouteInline:
         )
 
     @staticmethod
-    def _step(session: Session, step: Callable[[], object], fallback: Callable[[], object]) -> None:
+    def _try(session: Session, step: Callable[[], object]) -> bool:
+        """Run ``step`` in a savepoint; False (rolled back, logged) when it raised a bug."""
         try:
             with session.begin_nested():
                 step()
         except StoreUnavailable:
             raise
         except Exception:
-            log.exception("inline step failed; queued as its own work instead")
+            log.exception("inline step failed")
+            return False
+        return True
+
+    @classmethod
+    def _step(
+        cls, session: Session, step: Callable[[], object], fallback: Callable[[], object]
+    ) -> None:
+        if not cls._try(session, step):
+            log.warning("inline step queued as its own work instead")
             fallback()

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
 from ingest.corrections import AGENT
-from ingest.models import DecisionRecord, Ticket, utcnow
+from ingest.models import DecisionRecord, Message, Ticket, utcnow
+from ingest.opened import Opened
 from ingest.queries import first_inbound
 from router.classifier.types import CategoryClassifier
 from router.engine import decide
@@ -28,31 +29,29 @@ def triage_ticket(
     rules: RuleSet,
     now: datetime | None = None,
     classifier: CategoryClassifier | None = None,
+    *,
+    opened: Opened | None = None,
 ) -> Decision | None:
     """Decide once per ticket and rule version; a second run with the same rules changes nothing.
 
     ``now`` is when agents' availability is judged (the current time by default);
     ``classifier`` is the category model the rules name, if any. A category an agent
-    corrected stays.
+    corrected stays. ``opened``: the ticket was opened in this transaction by its
+    first message, so there is nothing to look up or lock (no decision, no breach).
     """
-    ticket = session.get(Ticket, ticket_id, with_for_update=True)
-    if ticket is None:
-        return None
-    already = session.execute(
-        select(DecisionRecord.id).where(
-            DecisionRecord.ticket_id == ticket.id, DecisionRecord.rules_version == rules.version
-        )
-    ).scalar_one_or_none()
-    if already is not None:
-        return None
-    first = first_inbound(session, ticket.id)
-    if first is None:
-        return None
+    if opened is not None:
+        ticket, first = opened.ticket, opened.first
+    else:
+        found = _ticket_to_decide(session, ticket_id, rules)
+        if found is None:
+            return None
+        ticket, first = found
     state = routing_state(session, ticket, rules)
-    facts = ticket_facts(session, ticket, first)
+    facts = ticket_facts(session, ticket, first, opened=opened is not None)
     decision = decide(facts, rules, state, now or utcnow(), classifier)
-    # New rules never undo an SLA escalation: the ticket keeps at least the raised priority.
-    decision = keep_escalated(decision, escalation_floor(session, ticket.id))
+    if opened is None:
+        # New rules never undo an SLA escalation: the ticket keeps at least the raised priority.
+        decision = keep_escalated(decision, escalation_floor(session, ticket.id))
     session.add(
         DecisionRecord(
             ticket_id=ticket.id,
@@ -79,3 +78,23 @@ def triage_ticket(
     for destination in decision.destinations:
         plan_delivery(session, ticket.id, first.id, destination, TICKET_CREATED)
     return decision
+
+
+def _ticket_to_decide(
+    session: Session, ticket_id: int, rules: RuleSet
+) -> tuple[Ticket, Message] | None:
+    """The ticket, locked, and its first message; None when there is nothing to decide."""
+    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None:
+        return None
+    already = session.execute(
+        select(DecisionRecord.id).where(
+            DecisionRecord.ticket_id == ticket.id, DecisionRecord.rules_version == rules.version
+        )
+    ).scalar_one_or_none()
+    if already is not None:
+        return None
+    first = first_inbound(session, ticket.id)
+    if first is None:
+        return None
+    return ticket, first

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.envelope import text_list
-from ingest.models import InboundRecord, Message, Ticket
+from ingest.models import Message, Ticket
+from ingest.queries import inbound_envelope
 from normalize.language import detect_language
 from router.types import TicketFacts
 
@@ -20,13 +21,14 @@ from router.types import TicketFacts
 RECENT_CONTACT_DAYS = 7
 
 
-def ticket_facts(session: Session, ticket: Ticket, first: Message) -> TicketFacts:
-    """The facts of ``ticket`` as of its first inbound message ``first``."""
-    count = session.execute(
-        select(func.count(Message.id)).where(
-            Message.ticket_id == ticket.id, Message.direction == "inbound"
-        )
-    ).scalar_one()
+def ticket_facts(
+    session: Session, ticket: Ticket, first: Message, *, opened: bool = False
+) -> TicketFacts:
+    """The facts of ``ticket`` as of its first inbound message ``first``.
+
+    ``opened``: ``first`` opened the ticket in this transaction, so it is its only message.
+    """
+    count = 1 if opened else _inbound_count(session, ticket)
     return TicketFacts(
         number=ticket.id,
         channel=ticket.channel,
@@ -45,6 +47,16 @@ def ticket_facts(session: Session, ticket: Ticket, first: Message) -> TicketFact
     )
 
 
+def _inbound_count(session: Session, ticket: Ticket) -> int:
+    return int(
+        session.execute(
+            select(func.count(Message.id)).where(
+                Message.ticket_id == ticket.id, Message.direction == "inbound"
+            )
+        ).scalar_one()
+    )
+
+
 def language_of(subject: str, body: str) -> str | None:
     guess = detect_language(f"{subject}\n{body}")
     return None if guess is None else guess.code
@@ -54,18 +66,14 @@ def _channel_tags(session: Session, first: Message) -> tuple[str, ...]:
     """The tags the edge recorded with the raw input (a web form's ``tags:`` fields)."""
     if first.inbound_id is None:
         return ()
-    envelope = session.execute(
-        select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
-    ).scalar_one_or_none()
+    envelope = inbound_envelope(session, first.inbound_id)
     return tuple(text_list(envelope or {}, "tags"))
 
 
 def _mailbox(session: Session, first: Message) -> str | None:
     if first.inbound_id is None:
         return None
-    envelope = session.execute(
-        select(InboundRecord.envelope).where(InboundRecord.id == first.inbound_id)
-    ).scalar_one_or_none()
+    envelope = inbound_envelope(session, first.inbound_id)
     mailbox = (envelope or {}).get("mailbox")
     return str(mailbox) if mailbox else None
 
