@@ -36,6 +36,19 @@ def show_ticket(session: Session, number: int) -> dict[str, Any] | None:
     return None if ticket is None else ticket_view(session, ticket, with_messages=True)
 
 
+def first_sender(session: Session, number: int) -> str | None:
+    """The address (email, phone number, chat user) ticket ``number``'s first customer
+    message came from."""
+    first = session.execute(
+        select(Message)
+        .where(Message.ticket_id == number, Message.direction == "inbound")
+        .order_by(Message.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    identity = None if first is None else _identity_of(first)
+    return None if identity is None else identity["value"]
+
+
 def ticket_view(session: Session, ticket: Ticket, *, with_messages: bool) -> dict[str, Any]:
     decision = latest_decision(session, ticket.id)
     first = session.execute(

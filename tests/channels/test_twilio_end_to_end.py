@@ -70,6 +70,11 @@ def test_text_ticket_reply_by_text_delivered_and_the_next_text_threads(
             shown = CliRunner().invoke(main, ["tickets", "show", str(ticket.id), "--json"], env=env)
             assert shown.exit_code == 0, shown.output
             assert json.loads(shown.output)["channel"] == "sms"
+            # And the ticket and the list name the customer by the number that texted
+            text = CliRunner().invoke(main, ["tickets", "show", str(ticket.id)], env=env)
+            assert f"Customer:  {CUSTOMER} (phone)" in text.output
+            listed = CliRunner().invoke(main, ["tickets", "list"], env=env)
+            assert f"{CUSTOMER}  " in listed.output
             # When the agent replies from the command line
             result = CliRunner().invoke(
                 main,

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,37 @@ def test_an_edge_child_that_dies_is_started_again(database_url: str, tmp_path: P
         child.stop()
     # And once stopped, it stays stopped
     assert child.process is not None and child.process.poll() is not None
+
+
+def test_a_child_stopped_with_run_by_one_signal_is_not_restarted(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Given the SMTP edge running as a supervised child
+    port = free_port()
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=database_url,
+        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+        OMNIROUTE_SMTP_PORT=str(port),
+    )
+    child = Child("smtp", env)
+    child.start()
+    try:
+        wait_until(lambda: listening(port), "the SMTP child to listen")
+        first = child.process
+        assert first is not None
+        # When the signal that stops run reaches it too (Ctrl+C or a service manager
+        # signals the whole process group; SIGTERM, as SIGINT may be ignored in a
+        # background job) and it stops
+        os.kill(first.pid, signal.SIGTERM)
+        wait_until(lambda: first.poll() is not None, "the SMTP child to stop")
+        # And run stops its workers and broker first, which takes a moment
+        time.sleep(2.0)
+    finally:
+        # And then stops the supervisor
+        child.stop()
+    # Then no second process was started
+    assert child.process is first
+    assert not listening(port)
 
 
 FORKED_EDGE = """

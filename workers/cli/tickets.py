@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ingest.db import read_only
-from ingest.views import list_tickets, show_ticket
+from ingest.views import first_sender, list_tickets, show_ticket
 from workers.cli.lazy import LazyGroup
 from workers.cli.support import command_settings, store
 
@@ -40,16 +40,24 @@ def tickets_list(as_json: bool, limit: int) -> None:
     """The most recent tickets."""
     with store(command_settings()) as sessions, read_only(sessions) as session:
         rows = list_tickets(session, limit=limit)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        # A customer known only by a phone number or a chat user has no email: show the
+        # address their first message came from instead.
+        senders = {
+            row["number"]: first_sender(session, row["number"])
+            for row in rows
+            if not row["customer"]["email"]
+        }
     if not rows:
         click.echo("no tickets yet")
     for row in rows:
+        who = row["customer"]["email"] or senders.get(row["number"]) or "-"
         click.echo(
             f"#{row['number']:<6} {row['status']:<8} {row['channel']:<6} "
             f"{row['priority'] or '-':<8} {row['category'] or '-':<15} {row['team'] or '-':<12} "
-            f"{row['customer']['email'] or '-'}  {row['subject'][:60]}"
+            f"{who}  {row['subject'][:60]}"
         )
 
 
@@ -68,11 +76,24 @@ def tickets_show(number: int, as_json: bool) -> None:
     click.echo(_render_ticket(view))
 
 
-def _render_ticket(view: dict[str, Any]) -> str:
+def _customer_label(view: dict[str, Any]) -> str:
+    """``Jane Doe <jane@customer.test>``; without an email, the name and the address
+    the first message came from (``+14155550100 (phone)``)."""
     customer = view["customer"]
+    name, email = customer["name"].strip(), customer["email"]
+    if email:
+        return f"{name} <{email}>" if name else email
+    first = next(
+        (m["identity"] for m in view.get("messages", []) if m["direction"] == "inbound"), None
+    )
+    address = f"{first['value']} ({first['kind']})" if first else ""
+    return " ".join(part for part in (name, address) if part) or "-"
+
+
+def _render_ticket(view: dict[str, Any]) -> str:
     lines = [
         f"Ticket #{view['number']}  [{view['status']}]  via {view['channel']}",
-        f"Customer:  {customer['name'] or ''} <{customer['email']}>",
+        f"Customer:  {_customer_label(view)}",
         f"Subject:   {view['subject']}",
         f"Category:  {view['category']}   Priority: {view['priority']}   Team: {view['team']}",
         f"Assignee:  {view['assignee'] or '-'}   Tier: {view['tier'] or '-'}   "

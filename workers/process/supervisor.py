@@ -4,7 +4,9 @@ The SMTP edge (and the IMAP readers) must answer senders quickly whatever the
 workers are doing; in one interpreter a burst of work holds the GIL and slows
 every ``250``. ``run`` therefore starts them as ``omniroute smtp`` / ``omniroute
 imap`` children on the same store, and keeps them running: a child that exits on
-its own is started again after a short, growing pause.
+its own is started again after a short, growing pause. A child that stopped as a
+signal asked (Ctrl+C in a terminal signals ``run`` and its children alike) is
+given ``STOP_GRACE_SECONDS`` for ``run`` to stop too before it counts as gone.
 
 The first start may be a fork of ``run`` itself, made before ``run`` starts any
 thread or loads the worker's stack: the child then shares the interpreter and the
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
+# Exit statuses of a child that stopped because it was signalled to, not because it broke.
+ASKED_TO_STOP = frozenset({0, -signal.SIGINT, -signal.SIGTERM})
 
 
 class RoleProcess(Protocol):
@@ -173,6 +177,10 @@ class Child:
             process = self._process
             assert process is not None
             code = process.wait()
+            if code in ASKED_TO_STOP and self._stopping.wait(STOP_GRACE_SECONDS):
+                # Ctrl+C in a terminal reaches the whole process group: the child
+                # stopped as asked and ``run`` is stopping too, not a crash.
+                return
             if self._stopping.is_set():
                 return
             log.error(
