@@ -27,8 +27,9 @@ def listening(port: int) -> bool:
     return True
 
 
-def test_an_edge_child_that_dies_is_started_again(database_url: str, tmp_path: Path) -> None:
-    # Given the SMTP edge running as a supervised child
+@pytest.fixture
+def smtp_child(database_url: str, tmp_path: Path) -> tuple[Child, int]:
+    """The SMTP edge as a supervised child, listening on the returned port (not yet stopped)."""
     port = free_port()
     env = clean_env(
         OMNIROUTE_DATABASE_URL=database_url,
@@ -39,6 +40,16 @@ def test_an_edge_child_that_dies_is_started_again(database_url: str, tmp_path: P
     child.start()
     try:
         wait_until(lambda: listening(port), "the SMTP child to listen")
+    except BaseException:
+        child.stop()
+        raise
+    return child, port
+
+
+def test_an_edge_child_that_dies_is_started_again(smtp_child: tuple[Child, int]) -> None:
+    # Given the SMTP edge running as a supervised child
+    child, port = smtp_child
+    try:
         first = child.process
         assert first is not None
         # When it is killed
@@ -54,19 +65,11 @@ def test_an_edge_child_that_dies_is_started_again(database_url: str, tmp_path: P
 
 
 def test_a_child_stopped_with_run_by_one_signal_is_not_restarted(
-    database_url: str, tmp_path: Path
+    smtp_child: tuple[Child, int],
 ) -> None:
     # Given the SMTP edge running as a supervised child
-    port = free_port()
-    env = clean_env(
-        OMNIROUTE_DATABASE_URL=database_url,
-        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
-        OMNIROUTE_SMTP_PORT=str(port),
-    )
-    child = Child("smtp", env)
-    child.start()
+    child, port = smtp_child
     try:
-        wait_until(lambda: listening(port), "the SMTP child to listen")
         first = child.process
         assert first is not None
         # When the signal that stops run reaches it too (Ctrl+C or a service manager
