@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.rules import default_rules
 from config.settings import Settings
-from ingest.accept import accept_raw
 from ingest.models import InboundRecord, OutboxEntry, Ticket
-from normalize.dedupe import email_dedupe_key
+from tests.edge import accept_mail
 from tests.harness import MemoryTransport
 from tests.integration.support import BrokerServer, wait_until
 from tests.mail import customer_mail
@@ -70,13 +69,7 @@ def test_broker_down_while_mail_arrives_then_work_runs_once_back(
 
         # When a mail arrives and the relay runs during the outage
         raw = bytes(customer_mail(subject="Broker outage"))
-        accepted = accept_raw(
-            sessions,
-            channel="email",
-            dedupe_key=email_dedupe_key(raw),
-            raw=raw,
-            envelope={"rcpt_tos": ["support@example.com"]},
-        )
+        accepted = accept_mail(sessions, raw)
         sent_during_outage = relay_once(sessions, broker, queue=queue)
 
         # Then nothing reached the broker and the work is still pending in the outbox

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest import outbox
-from ingest.accept import accept_raw
 from ingest.models import InboundRecord, Message, OutboxEntry, Ticket, utcnow
-from normalize.dedupe import email_dedupe_key
+from tests.edge import accept_mail
 from tests.integration.support import (
     OMNIROUTE,
     BrokerServer,
@@ -60,13 +59,7 @@ def test_work_lost_by_a_broker_restart_is_processed_without_anyone_typing_a_comm
     # Given mails accepted while no worker runs
     for n in range(MAILS):
         raw = bytes(customer_mail(subject=f"Queued {n}", sender=f"c{n}@customer.test"))
-        accept_raw(
-            sessions,
-            channel="email",
-            dedupe_key=email_dedupe_key(raw),
-            raw=raw,
-            envelope={"rcpt_tos": ["support@example.com"]},
-        )
+        accept_mail(sessions, raw)
     # And a scheduler whose relay moved their work into the broker
     processes.start("scheduler", [str(OMNIROUTE), "scheduler"], env, cwd=tmp_path)
     handed_over = select(func.count()).where(OutboxEntry.enqueued_at.is_not(None))
@@ -117,13 +110,7 @@ def test_omniroute_run_hands_over_again_what_its_broker_lost_while_it_was_down(
     # Given mails whose ingest went to a broker that lost it before the process stopped
     for n in range(3):
         raw = bytes(customer_mail(subject=f"Lost before restart {n}", sender=f"r{n}@cust.test"))
-        accept_raw(
-            sessions,
-            channel="email",
-            dedupe_key=email_dedupe_key(raw),
-            raw=raw,
-            envelope={"rcpt_tos": ["support@example.com"]},
-        )
+        accept_mail(sessions, raw)
     with sessions.begin() as session:
         session.execute(update(OutboxEntry).values(enqueued_at=utcnow() - timedelta(minutes=10)))
     # When `omniroute run` starts with its embedded Redis (empty: it kept nothing)

@@ -15,9 +15,8 @@ from sqlalchemy import Engine, func, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from ingest.accept import accept_raw
 from ingest.models import InboundRecord, Message, OutboxEntry, Ticket
-from normalize.dedupe import email_dedupe_key
+from tests.edge import accept_mail
 from tests.integration.support import OMNIROUTE, Processes, clean_env, wait_until
 from tests.mail import customer_mail
 from workers.process.broker import QUEUE, create_broker, queue_for
@@ -111,13 +110,7 @@ def test_worker_killed_mid_message_is_processed_exactly_once(
 ) -> None:
     # Given a mail accepted at the edge and its ingest message relayed to the broker
     raw = bytes(customer_mail(subject="Killed worker"))
-    accepted = accept_raw(
-        sessions,
-        channel="email",
-        dedupe_key=email_dedupe_key(raw),
-        raw=raw,
-        envelope={"rcpt_tos": ["support@example.com"]},
-    )
+    accepted = accept_mail(sessions, raw)
     broker: Any = create_broker(broker_url, settings)
     try:
         queue = queue_for(broker_url, settings)

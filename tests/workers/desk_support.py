@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.email_out import MailTransport
 from config.rules import RuleSet, load_rules_text
 from config.settings import Settings
-from ingest.accept import accept_raw
 from ingest.models import Delivery, Ticket
 from ingest.pipeline import process_inbound
-from normalize.dedupe import email_dedupe_key
+from tests.edge import accept_mail
 from tests.harness import MemoryTransport
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import DeskContext, desk_context
@@ -70,13 +69,7 @@ class Desks:
     def receive(self, mail: EmailMessage) -> tuple[int, int]:
         """Accept and ingest one mail; its (ticket id, message id)."""
         raw = bytes(mail)
-        accepted = accept_raw(
-            self.sessions,
-            channel="email",
-            dedupe_key=email_dedupe_key(raw),
-            raw=raw,
-            envelope={"rcpt_tos": ["support@example.com"]},
-        )
+        accepted = accept_mail(self.sessions, raw)
         with self.sessions.begin() as session:
             outcome = process_inbound(session, accepted.inbound_id, self.settings)
         assert outcome.ticket_id is not None and outcome.message_id is not None, outcome

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest import outbox
-from ingest.accept import accept_raw
 from ingest.models import AutomatedSend, OutboxEntry
-from normalize.dedupe import email_dedupe_key
+from tests.edge import accept_mail
 from tests.harness import MemoryTransport, Pipeline
 from tests.mail import customer_mail
 
@@ -36,16 +35,6 @@ class FailsOnce(MemoryTransport):
         super().send(message, sender, recipients)
 
 
-def accept(sessions: sessionmaker[Session], raw: bytes) -> None:
-    accept_raw(
-        sessions,
-        channel="email",
-        dedupe_key=email_dedupe_key(raw),
-        raw=raw,
-        envelope={"rcpt_tos": ["support@example.com"]},
-    )
-
-
 def acknowledgement_rows(sessions: sessionmaker[Session]) -> list[OutboxEntry]:
     with sessions() as session:
         return list(
@@ -61,7 +50,7 @@ def test_the_acknowledgement_is_sent_by_the_ingest_worker_without_the_broker(
     # Given a pipeline and a new customer mail
     pipe = Pipeline(settings, sessions)
     try:
-        accept(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
+        accept_mail(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
         # When the workers run
         pipe.drain()
         # Then one acknowledgement went out and its outbox row is done without a broker
@@ -85,7 +74,7 @@ def test_an_acknowledgement_that_fails_goes_to_the_relay_and_is_sent_once(
     failing = FailsOnce()
     pipe.transport.send = failing.send  # type: ignore[method-assign]
     try:
-        accept(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
+        accept_mail(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
         # When the workers run
         pipe.drain()
         # Then the row went back to the relay, the acknowledge actor sent it, once

@@ -15,14 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from ingest.accept import accept_raw
 from ingest.blobs import BlobUnavailable, blob_store_for
 from ingest.blobs.local import LocalBlobStore
 from ingest.db import unit_of_work
 from ingest.failures import inbound_view, retry_failed
 from ingest.models import Attachment, FailedWork, InboundRecord, Message, Ticket
 from ingest.raw_inputs import HEAD_BYTES, RawSpill, raw_key
-from normalize.dedupe import email_dedupe_key
+from tests.edge import accept_mail
 from tests.harness import Pipeline
 from tests.mail import customer_mail, wire
 from tests.s3_server import S3Bucket
@@ -142,14 +141,7 @@ def test_a_blob_store_that_cannot_write_answers_451_and_stores_nothing(
 
 def accept_large(settings: Settings, sessions: sessionmaker[Session]) -> tuple[int, bytes]:
     raw = wire(large_mail())
-    accepted = accept_raw(
-        sessions,
-        channel="email",
-        dedupe_key=email_dedupe_key(raw),
-        raw=raw,
-        envelope={"rcpt_tos": ["support@example.com"]},
-        spill=RawSpill.for_settings(settings),
-    )
+    accepted = accept_mail(sessions, raw, RawSpill.for_settings(settings))
     return accepted.inbound_id, raw
 
 

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ def child_roles(
     """Run each of ``roles`` as a child process for the duration of the block; with
     ``serve`` (what a child runs), the first of each is forked from this process."""
     env = {**os.environ, **env_overrides}
-    children = [Child(role, env, None if serve is None else _bound(serve, role)) for role in roles]
+    children = [Child(role, env, None if serve is None else partial(serve, role)) for role in roles]
     try:
         # Every first process before any watcher thread, so each can be a fork.
         for child in children:
@@ -212,7 +213,3 @@ def child_roles(
     finally:
         for child in children:
             child.stop()
-
-
-def _bound(serve: Callable[[str], None], role: str) -> Callable[[], None]:
-    return lambda: serve(role)
