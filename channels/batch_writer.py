@@ -32,6 +32,7 @@ from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from ingest.accept import Accepted, RawInput, accept_batch
 from ingest.errors import StoreUnavailable
 from ingest.raw_inputs import RawSpill, spill_input
+from ingest.write_gate import edge_writes
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,10 @@ class BatchWriter:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        with edge_writes():
+            self._drain()
+
+    def _drain(self) -> None:
         while True:
             first = self._jobs.get()
             if first is None:

@@ -37,6 +37,7 @@ from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import utcnow
 from ingest.raw_inputs import RawSpill
+from ingest.write_gate import edge_writes
 from normalize.twilio import message_sid
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ def twilio_routes(
             return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
 
         def store() -> None:
-            with unit_of_work(sessions) as session:
+            with edge_writes(), unit_of_work(sessions) as session:
                 outbox.add_work(
                     session,
                     STATUS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import StoreUnavailable
+from ingest.write_gate import gate_for, is_edge_thread
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "omniroute_read_only"
@@ -71,14 +72,57 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
+    gate, edge_flag = gate_for(path)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers take the write lock up front (no deadlock upgrading a read lock);
         # readers (``read_only``) take none and never wait behind a writer in WAL.
-        reading = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        owner = _raw(connection.connection)
+        # A second connection of the thread that holds the gate skips it: it waits
+        # in SQLite's busy handler and times out, as it always did.
+        gated = not gate.held_by_this_thread() and gate.acquire(
+            owner, edge=is_edge_thread(), timeout=busy_timeout_ms / 1000
+        )
+        try:
+            if edge_flag is None:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif is_edge_thread():
+                with edge_flag.announced():
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                edge_flag.defer_to_edges()
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if gated:
+                gate.release(owner)
+            raise
 
+    def _ending(end: Callable[[Any], None]) -> Callable[[Any], None]:
+        def ended(dbapi_connection: Any) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                gate.release(_raw(dbapi_connection))
+
+        return ended
+
+    # The transaction's end hands the gate on: COMMIT, ROLLBACK (also the pool's
+    # reset on return), and a connection dropped or closed in the middle of one.
+    dialect = engine.dialect
+    dialect.do_commit = _ending(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = _ending(dialect.do_rollback)  # type: ignore[method-assign,assignment]
+    for dropped in ("checkin", "invalidate", "close"):
+        event.listen(engine, dropped, lambda dbapi_connection, *_: gate.release(dbapi_connection))
     return engine
+
+
+def _raw(connection: Any) -> Any:
+    """The DBAPI connection behind the pool's proxy (the gate's owner)."""
+    return getattr(connection, "dbapi_connection", connection)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,17 +6,15 @@ key, then the inline ingest that makes the ticket, behind a savepoint. Should th
 ingest fail, the savepoint is rolled back and the worker's ``ingest`` queued in its
 place; either way the raw submission is committed before the answer is sent.
 
-On SQLite, which takes one writer at a time, the web process's writers queue on a
-lock rather than in SQLite's busy handler, whose sleeps grow to 100 ms. On
-PostgreSQL the buckets take their own short transaction first: every post to a form
-updates that form's bucket row, whose lock must not be held through an ingest.
+Posts are edge writes (``ingest.write_gate``): on SQLite, which takes one writer at
+a time, they go before the workers' transactions. On PostgreSQL the buckets take
+their own short transaction first: every post to a form updates that form's bucket
+row, whose lock must not be held through an ingest.
 """
 
 from __future__ import annotations
 
-import threading
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +28,7 @@ from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
 from ingest.rate_buckets import Limit, Refusal, take
 from ingest.raw_inputs import RawSpill, spill_input
+from ingest.write_gate import edge_writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +44,6 @@ class Sender:
 class Intake:
     sessions: sessionmaker[Session]
     settings: Settings
-    sqlite_writes: threading.Lock = field(default_factory=threading.Lock)
 
     def store(
         self, item: RawInput, buckets: list[Limit], sender: Sender
@@ -53,9 +51,15 @@ class Intake:
         """The ticket (None when the worker must make it), or the rate-limit refusal.
 
         Raises ``StoreUnavailable`` when nothing could be stored."""
-        if self._serialized():
-            with self.sqlite_writes:
+        with edge_writes():
+            if self._one_writer():
+                # SQLite writes one transaction at a time anyway: buckets and post together.
                 return self._admit(item, buckets, sender)
+            return self._limited_then_admitted(item, buckets, sender)
+
+    def _limited_then_admitted(
+        self, item: RawInput, buckets: list[Limit], sender: Sender
+    ) -> TicketView | Refusal | None:
         with connection_unit(self.sessions) as conn:
             refusal = self._limit(conn, buckets, sender)
         if refusal is not None:
@@ -65,14 +69,11 @@ class Intake:
     def record(self, refused: Refused) -> None:
         """Keep a refused post; raises ``StoreUnavailable`` when it cannot be kept."""
         kept = spill_refused(refused, RawSpill.for_settings(self.settings))
-        with self._writer(), connection_unit(self.sessions) as conn:
+        with edge_writes(), connection_unit(self.sessions) as conn:
             record_refusal(conn, kept)
 
-    def _serialized(self) -> bool:
+    def _one_writer(self) -> bool:
         return bool(self.sessions.kw["bind"].dialect.name == "sqlite")
-
-    def _writer(self) -> AbstractContextManager[object]:
-        return self.sqlite_writes if self._serialized() else nullcontext()
 
     def _admit(
         self, item: RawInput, buckets: list[Limit], sender: Sender
