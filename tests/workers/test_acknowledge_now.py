@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from ingest import outbox
-from ingest.models import AutomatedSend, OutboxEntry
+from ingest.models import AutomatedSend, Message, OutboxEntry, Ticket
 from tests.edge import accept_mail
 from tests.harness import MemoryTransport, Pipeline
 from tests.mail import customer_mail
+from workers.outbound import acknowledge as acknowledge_module
+from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
 
 
 class FailsOnce(MemoryTransport):
@@ -86,5 +90,72 @@ def test_an_acknowledgement_that_fails_goes_to_the_relay_and_is_sent_once(
         with sessions() as session:
             [send] = session.execute(select(AutomatedSend)).scalars()
         assert send.status == "sent"
+    finally:
+        pipe.close()
+
+
+def test_the_send_is_prepared_in_the_transaction_that_opens_the_ticket(
+    settings: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a pipeline whose outbound mail leaves only after the ingest has committed
+    pipe = Pipeline(settings, sessions)
+    seen: list[tuple[str | None, str | None]] = []
+    send = pipe.transport.send
+
+    def observe(message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        with sessions() as session:
+            [ack] = session.execute(
+                select(Message).where(Message.kind == ACKNOWLEDGEMENT)
+            ).scalars()
+            seen.append((ack.delivery_state, ack.message_id_header))
+        send(message, sender, recipients)
+
+    monkeypatch.setattr(pipe.transport, "send", observe)
+    try:
+        accept_mail(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
+        # When the workers run
+        pipe.drain()
+        # Then at the send the acknowledgement was already committed as ``sending``
+        # with the Message-ID it went out with
+        [(state, reference)] = seen
+        assert state == "sending"
+        assert reference == pipe.transport.sent[0][0]["Message-ID"]
+        with sessions() as session:
+            [ack] = session.execute(
+                select(Message).where(Message.kind == ACKNOWLEDGEMENT)
+            ).scalars()
+        assert ack.delivery_state == "sent"
+    finally:
+        pipe.close()
+
+
+def test_a_bug_preparing_the_send_inline_leaves_the_ticket_and_sends_it_on_its_own(
+    settings: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the acknowledgement's text fails once with a bug
+    calls: list[int] = []
+    text_for = acknowledge_module._ack_text
+
+    def fails_once(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("template bug")
+        return text_for(*args)
+
+    monkeypatch.setattr(acknowledge_module, "_ack_text", fails_once)
+    pipe = Pipeline(settings, sessions)
+    try:
+        accept_mail(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
+        # When the workers run
+        pipe.drain()
+        # Then the ticket was made, and the acknowledgement sent once, on its own
+        with sessions() as session:
+            assert session.execute(select(func.count(Ticket.id))).scalar_one() == 1
+            [send] = session.execute(select(AutomatedSend)).scalars()
+        assert send.status == "sent"
+        assert len(pipe.transport.sent) == 1
+        assert len(calls) == 2
+        [row] = acknowledgement_rows(sessions)
+        assert row.done_at is not None
     finally:
         pipe.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -21,12 +22,14 @@ from channels.reply_senders import OutboundText, ReplySender
 from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
+from ingest.db import unit_of_work
 from ingest.identity import is_bouncing, normalized_value, suppression_of
 from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
 from ingest.opened import Opened
 from ingest.queries import first_inbound, inbound_envelope
 from normalize.types import Party, PartyKind
-from workers.outbound.send import recipient_of, send_outbound
+from workers.outbound.send import ReadyToSend, prepare_send, recipient_of
+from workers.outbound.send import deliver as deliver_ready
 from workers.outbound.templates import AckValues, render_acknowledgement
 from workers.triage.facts import language_of
 
@@ -61,15 +64,43 @@ def acknowledge(
 
     ``finish`` runs in the transaction that records the outcome (marking the work done).
     """
-    outcome: list[str] = []
+    ack = AcknowledgementSend(settings, senders, ticket_id, finish)
+    with unit_of_work(sessions) as session:
+        ready = ack.prepare(session)
+    return ack.deliver(sessions, ready)
 
-    def plan(session: Session) -> int | str:
-        planned = plan_acknowledgement(session, settings, senders, ticket_id)
-        if isinstance(planned, str) and finish is not None:
-            finish(session)
+
+@dataclass
+class AcknowledgementSend:
+    """One acknowledgement's send in two halves: ``prepare`` in a transaction (the
+    caller's own, such as the one that opened the ticket), ``deliver`` after its commit.
+
+    ``finish`` runs in the transaction that records the outcome (marking the work done).
+    """
+
+    settings: Settings
+    senders: Mapping[str, ReplySender]
+    ticket_id: int
+    finish: Callable[[Session], None] | None = None
+    outcome: list[str] = field(default_factory=list)
+
+    def prepare(self, session: Session) -> ReadyToSend | str:
+        return prepare_send(session, self.senders, self._plan, _ack_text, after=self._record)
+
+    def deliver(self, sessions: sessionmaker[Session], ready: ReadyToSend | str) -> str:
+        if isinstance(ready, str):
+            state = ready
+        else:
+            state = deliver_ready(sessions, self.senders, ready, after=self._record)
+        return self.outcome[-1] if self.outcome else state
+
+    def _plan(self, session: Session) -> int | str:
+        planned = plan_acknowledgement(session, self.settings, self.senders, self.ticket_id)
+        if isinstance(planned, str) and self.finish is not None:
+            self.finish(session)
         return planned
 
-    def record(session: Session, message_id: int, state: str) -> None:
+    def _record(self, session: Session, message_id: int, state: str) -> None:
         if state == OutboundState.FAILED:
             error = session.execute(
                 select(Message.delivery_error).where(Message.id == message_id)
@@ -79,15 +110,12 @@ def acknowledge(
             values = {"status": "sent", "sent_at": utcnow()}
         session.execute(
             update(AutomatedSend)
-            .where(AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE)
+            .where(AutomatedSend.ticket_id == self.ticket_id, AutomatedSend.purpose == PURPOSE)
             .values(**values)
         )
-        outcome.append(str(values["status"]))
-        if finish is not None:
-            finish(session)
-
-    state = send_outbound(sessions, senders, plan, _ack_text, after=record)
-    return outcome[-1] if outcome else state
+        self.outcome.append(str(values["status"]))
+        if self.finish is not None:
+            self.finish(session)
 
 
 def plan_acknowledgement(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -44,6 +44,15 @@ Planner = Callable[[Session], int | str]
 After = Callable[[Session, int, str], None]
 
 
+@dataclass(frozen=True, slots=True)
+class ReadyToSend:
+    """A message marked ``sending`` with its reference, committed or about to be."""
+
+    message_id: int
+    channel: str
+    text: OutboundText
+
+
 def send_outbound(
     sessions: sessionmaker[Session],
     senders: Mapping[str, ReplySender],
@@ -58,17 +67,43 @@ def send_outbound(
     records the outcome, so a caller's own bookkeeping costs no transaction of its own.
     """
     with unit_of_work(sessions) as session:
-        chosen = message_id(session) if callable(message_id) else message_id
-        if isinstance(chosen, str):
-            return chosen
-        planned = _prepare(session, senders, chosen, text_for)
-        if isinstance(planned, str) and after is not None:
-            after(session, chosen, planned)
+        ready = prepare_send(session, senders, message_id, text_for, after)
+    if isinstance(ready, str):
+        return ready
+    return deliver(sessions, senders, ready, after)
+
+
+def prepare_send(
+    session: Session,
+    senders: Mapping[str, ReplySender],
+    message_id: int | Planner,
+    text_for: TextFor,
+    after: After | None = None,
+) -> ReadyToSend | str:
+    """The first half of a send, in the caller's transaction: the message to send, or
+    the state it ended in without a send (``after`` has then run)."""
+    chosen = message_id(session) if callable(message_id) else message_id
+    if isinstance(chosen, str):
+        return chosen
+    planned = _prepare(session, senders, chosen, text_for)
     if isinstance(planned, str):
+        if after is not None:
+            after(session, chosen, planned)
         return planned
     channel, text = planned
+    return ReadyToSend(chosen, channel, text)
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    senders: Mapping[str, ReplySender],
+    ready: ReadyToSend,
+    after: After | None = None,
+) -> str:
+    """The second half, once ``ready`` is committed: the send and its outcome."""
+    chosen, text = ready.message_id, ready.text
     try:
-        sent = senders[channel].send(text)
+        sent = senders[ready.channel].send(text)
     except SendRefused as exc:
         state = mark_failed(sessions, chosen, exc.reason, suppress_recipient=exc.suppress)
         if after is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,7 +50,8 @@ from workers.delivery.desks.handoff import desk_context
 from workers.delivery.followups import plan_followups, plan_status_change
 from workers.errors import TransientError
 from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
-from workers.outbound.acknowledge import acknowledge
+from workers.outbound.acknowledge import AcknowledgementSend, acknowledge
+from workers.outbound.send import ReadyToSend
 from workers.outbound.send_reply import send_reply
 from workers.process.continuation import RouteInline
 from workers.process.runtime import Runtime
@@ -222,6 +224,10 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
     try:
         with unit_of_work(runtime.sessions) as session:
             process_inbound(session, inbound_id, settings, then)
+            # The acknowledgement's send is prepared in this same transaction (its
+            # reference given, marked ``sending``); only the send itself and its
+            # outcome come after the commit.
+            sends = [_prepare_inline(session, runtime, senders, entry) for entry in claimed]
             if entry_id is not None:
                 outbox.mark_done(session, entry_id)
     except Defer as signal:
@@ -236,19 +242,51 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
         return True
     # The acknowledgement goes out now, from this thread: no relay pass, no broker
     # round trip. Committed as claimed work, so nothing else runs it meanwhile.
-    for entry in claimed:
-        _acknowledge_now(runtime, senders, entry)
+    for entry, send in zip(claimed, sends, strict=True):
+        _acknowledge_now(runtime, senders, entry, send)
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _PreparedAck:
+    ack: AcknowledgementSend
+    ready: ReadyToSend | str
+
+
+def _prepare_inline(
+    session: Session, runtime: Runtime, senders: Mapping[str, ReplySender], entry: OutboxEntry
+) -> _PreparedAck | None:
+    """The acknowledgement's first half in a savepoint of the ingest's transaction; None
+    after a bug there (rolled back, logged), and the whole send runs on its own."""
+    ack = AcknowledgementSend(
+        runtime.settings, senders, entry.payload["ticket_id"], _done_with(entry.id)
+    )
+    try:
+        with session.begin_nested():
+            return _PreparedAck(ack, ack.prepare(session))
+    except StoreUnavailable:
+        raise
+    except Exception:
+        log.exception("preparing the acknowledgement of outbox %s inline failed", entry.id)
+        return None
+
+
 def _acknowledge_now(
-    runtime: Runtime, senders: Mapping[str, ReplySender], entry: OutboxEntry
+    runtime: Runtime,
+    senders: Mapping[str, ReplySender],
+    entry: OutboxEntry,
+    prepared: _PreparedAck | None,
 ) -> None:
     """Run a claimed acknowledgement and mark its row done; on any failure give it back
     to the relay, so the ``acknowledge`` actor runs it with its retries and bug record."""
     try:
-        ticket_id = entry.payload["ticket_id"]
-        acknowledge(runtime.sessions, runtime.settings, senders, ticket_id, _done_with(entry.id))
+        if prepared is not None:
+            prepared.ack.deliver(runtime.sessions, prepared.ready)
+        else:
+            ticket_id = entry.payload["ticket_id"]
+            acknowledge(
+                runtime.sessions, runtime.settings, senders, ticket_id, _done_with(entry.id)
+            )
     except Exception as exc:
         log.warning("outbox %s goes to the broker instead: %r", entry.id, exc)
         try:
