@@ -62,6 +62,27 @@ def add_work(
     return entry
 
 
+def take_due(session: Session, actor: str, limit: int) -> list[OutboxEntry]:
+    """Up to ``limit`` due rows of ``actor`` the relay has not handed over, oldest first,
+    locked for this transaction (rows another transaction holds are skipped). The
+    caller does their work in this transaction and marks them done; should it roll
+    back, the rows are the relay's again, untouched."""
+    return list(
+        session.execute(
+            select(OutboxEntry)
+            .where(
+                OutboxEntry.actor == actor,
+                OutboxEntry.enqueued_at.is_(None),
+                OutboxEntry.done_at.is_(None),
+                OutboxEntry.not_before <= utcnow(),
+            )
+            .order_by(OutboxEntry.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+
+
 def release(session: Session, entry_id: int) -> None:
     """Give claimed work back to the relay, which hands it to the broker on its next pass."""
     session.execute(

@@ -54,6 +54,7 @@ from workers.outbound.acknowledge import AcknowledgementSend, acknowledge
 from workers.outbound.send import ReadyToSend
 from workers.outbound.send_reply import send_reply
 from workers.process.continuation import RouteInline
+from workers.process.ingest_group import ingest_waiting
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 from workers.triage.live_model import classifier_for
@@ -224,12 +225,13 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
     try:
         with unit_of_work(runtime.sessions) as session:
             process_inbound(session, inbound_id, settings, then)
-            # The acknowledgement's send is prepared in this same transaction (its
-            # reference given, marked ``sending``); only the send itself and its
-            # outcome come after the commit.
-            sends = [_prepare_inline(session, runtime, senders, entry) for entry in claimed]
             if entry_id is not None:
                 outbox.mark_done(session, entry_id)
+            ingest_waiting(session, settings, then, settings.ingest_group_size - 1)
+            # The acknowledgements' sends are prepared in this same transaction (each
+            # reference given, marked ``sending``); only the sends themselves and
+            # their outcomes come after the commit.
+            sends = [_prepare_inline(session, runtime, senders, entry) for entry in claimed]
     except Defer as signal:
         # Not a failure: the record stays pending and comes back after the delay,
         # as new work; this message's work is done.
