@@ -65,21 +65,33 @@ def add_work(
 def take_due(session: Session, actor: str, limit: int) -> list[OutboxEntry]:
     """Up to ``limit`` due rows of ``actor`` the relay has not handed over, oldest first,
     locked for this transaction (rows another transaction holds are skipped). The
-    caller does their work in this transaction and marks them done; should it roll
-    back, the rows are the relay's again, untouched."""
+    caller marks each one it finishes with :func:`mark_taken`; a row it does not, or
+    all of them should the transaction roll back, stays the relay's."""
     return list(
         session.execute(
+            # Not handed over means not done (as the relay reads it), so this uses the
+            # relay's own index, which holds only such rows, not every row in flight.
             select(OutboxEntry)
             .where(
-                OutboxEntry.actor == actor,
                 OutboxEntry.enqueued_at.is_(None),
-                OutboxEntry.done_at.is_(None),
                 OutboxEntry.not_before <= utcnow(),
+                OutboxEntry.actor == actor,
             )
             .order_by(OutboxEntry.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).scalars()
+    )
+
+
+def mark_taken(session: Session, entry_id: int) -> None:
+    """Work taken from the store by the worker itself is done: neither the relay nor the
+    redelivery sweep will hand it over."""
+    now = utcnow()
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
+        .values(enqueued_at=now, done_at=now)
     )
 
 

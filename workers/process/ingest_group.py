@@ -50,12 +50,12 @@ def _ingest_one(
     try:
         with session.begin_nested():
             process_inbound(session, inbound_id, settings, then)
-            outbox.mark_done(session, entry_id)
+            outbox.mark_taken(session, entry_id)
     except Defer as signal:
         del claimed[mark:]
         delay = timedelta(seconds=signal.seconds)
         outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
-        outbox.mark_done(session, entry_id)
+        outbox.mark_taken(session, entry_id)
         log.info("inbound %s deferred: %s", inbound_id, signal.reason)
     except StoreUnavailable:
         raise
