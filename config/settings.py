@@ -84,9 +84,10 @@ class Settings(BaseSettings):
     rules_file: Path | None = None
 
     worker_threads: int = Field(default=4, ge=1, le=64)
-    # A worker that takes an inbound record also takes up to this many more that wait
-    # for the relay, all in one transaction (1: one record per transaction).
-    ingest_group_size: int = Field(default=4, ge=1, le=64)
+    # Records per ingest transaction: a worker that takes one from the broker also
+    # takes up to this many minus one still waiting for the relay. Fewer commits and
+    # broker hops, but on SQLite an edge's accept waits for the whole group.
+    ingest_group_size: int = Field(default=1, ge=1, le=64)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # The store, not the broker, is the truth: work handed to the broker and not done
     # this long after is handed over again (a broker restart lost it, a worker died).

@@ -32,6 +32,10 @@ def _accept(sessions: sessionmaker[Session], count: int) -> list[int]:
     ]
 
 
+def _grouped(settings: Settings, size: int = 4) -> Settings:
+    return settings.model_copy(update={"ingest_group_size": size})
+
+
 def _ingest_rows(sessions: sessionmaker[Session]) -> list[OutboxEntry]:
     with sessions() as session:
         return list(
@@ -61,7 +65,7 @@ def test_waiting_records_are_processed_in_the_delivered_ones_transaction(
 ) -> None:
     # Given three accepted mails, only the first handed to the broker
     _accept(sessions, 3)
-    pipe = Pipeline(settings, sessions)
+    pipe = Pipeline(_grouped(settings), sessions)
     try:
         # When the worker runs the one it was given
         _run_first_only(pipe)
@@ -86,7 +90,7 @@ def test_a_group_size_of_one_takes_one_record_per_transaction(
     settings: Settings, sessions: sessionmaker[Session]
 ) -> None:
     _accept(sessions, 3)
-    pipe = Pipeline(settings.model_copy(update={"ingest_group_size": 1}), sessions)
+    pipe = Pipeline(_grouped(settings, 1), sessions)
     try:
         _run_first_only(pipe)
         assert _tickets(sessions) == 1
@@ -114,7 +118,7 @@ def test_a_bug_in_one_grouped_record_spoils_none_of_the_others(
         return real(session, inbound_id, *args)
 
     monkeypatch.setattr(ingest_group, "process_inbound", buggy)
-    pipe = Pipeline(settings, sessions)
+    pipe = Pipeline(_grouped(settings), sessions)
     try:
         # When the worker runs the first
         _run_first_only(pipe)
@@ -146,7 +150,7 @@ def test_a_grouped_record_that_must_wait_is_queued_again_with_its_delay(
         return real(session, inbound_id, *args)
 
     monkeypatch.setattr(ingest_group, "process_inbound", waits)
-    pipe = Pipeline(settings, sessions)
+    pipe = Pipeline(_grouped(settings), sessions)
     try:
         _run_first_only(pipe)
         assert _tickets(sessions) == 1
