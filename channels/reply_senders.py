@@ -20,7 +20,8 @@ outside this package, calls :func:`register` at start).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -151,6 +152,33 @@ def register(channel: str, factory: SenderFactory) -> None:
     _FACTORIES[channel] = factory
 
 
-def build_senders(resources: SenderResources) -> dict[str, ReplySender]:
-    """One sender per registered channel, for this process."""
-    return {channel: factory(resources) for channel, factory in _FACTORIES.items()}
+def build_senders(resources: SenderResources) -> Mapping[str, ReplySender]:
+    """One sender per registered channel, for this process, each made when first used."""
+    return _Senders(resources, dict(_FACTORIES))
+
+
+class _Senders(Mapping[str, ReplySender]):
+    """A channel's sender (and its SDK: Slack's, Twilio's) is made on its first send,
+    so a process that never answers on a channel never loads what it needs."""
+
+    def __init__(self, resources: SenderResources, factories: dict[str, SenderFactory]) -> None:
+        self._resources = resources
+        self._factories = factories
+        self._made: dict[str, ReplySender] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, channel: str) -> ReplySender:
+        made = self._made.get(channel)
+        if made is not None:
+            return made
+        factory = self._factories[channel]  # KeyError: no sender for that channel
+        with self._lock:
+            if channel not in self._made:
+                self._made[channel] = factory(self._resources)
+            return self._made[channel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)

@@ -31,7 +31,6 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, mail_transport
 from channels.reply_senders import ReplySender, SenderResources, build_senders
-from channels.slack_intake import install as install_slack
 from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
 from channels.twilio_webhooks import STATUS as TWILIO_STATUS
@@ -70,7 +69,11 @@ def register_actors(
     http = httpx.Client(follow_redirects=False)
     desks = desk_context(settings, http, mail)
     senders = build_senders(SenderResources(settings=settings, mail=mail))
-    install_slack(settings)
+    if settings.slack_bot_token is not None:
+        # Without a bot token Slack events stay as they came: no Slack SDK to load.
+        from channels.slack_intake import install as install_slack
+
+        install_slack(settings)
 
     def run_ingest(inbound_id: int) -> None:
         _guarded(

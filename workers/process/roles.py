@@ -18,6 +18,8 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from dramatiq.worker import Worker
+    from sqlalchemy.orm import Session, sessionmaker
+    from starlette.routing import Route
     from starlette.types import ASGIApp
 
     from workers.process.relay import RelayLoop
@@ -208,7 +210,6 @@ def slack_socket_mode(
 
 def http_app(runtime: Runtime) -> ASGIApp:
     """The HTTP app (API, console, metrics, webhooks) on this process's store and broker."""
-    from channels.slack_http import slack_routes
     from channels.web import create_app
     from workers.process.broker import ping, queue_depth
     from workers.process.console_actions import console_actions
@@ -225,8 +226,19 @@ def http_app(runtime: Runtime) -> ASGIApp:
         settings=settings,
         queue_depth=lambda: queue_depth(broker),
         console=console_actions(runtime.sessions, settings),
-        extra_routes=slack_routes(settings, runtime.sessions, on_accepted=wake),
+        extra_routes=_slack_routes(settings, runtime.sessions, on_accepted=wake),
     )
+
+
+def _slack_routes(
+    settings: Settings, sessions: sessionmaker[Session], on_accepted: Callable[[], None]
+) -> list[Route]:
+    """``/slack/events`` when Slack is set up; otherwise the Slack stack is not loaded."""
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        return []
+    from channels.slack_http import slack_routes
+
+    return slack_routes(settings, sessions, on_accepted=on_accepted)
 
 
 def serve_http(runtime: Runtime) -> None:

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import http.client
 import time
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from typing import TYPE_CHECKING, Any
 
 from config.destinations import SlackDestination
 from workers.delivery.desks import http as desk_http
 from workers.delivery.desks.base import AttemptResult, Outcome, read_secret
 from workers.delivery.desks.handoff import DeskContext, Handoff
 from workers.delivery.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
 EVENTS = frozenset({TICKET_CREATED, MESSAGE_APPENDED, ESCALATED})
 EVENT_TYPE = "omniroute_handoff"
@@ -46,6 +47,10 @@ PRIORITY_MARKS = {"critical": ":red_circle:", "high": ":large_orange_circle:"}
 
 def send(context: DeskContext, destination: SlackDestination, handoff: Handoff) -> AttemptResult:
     """One attempt of ``handoff`` to the Slack channel of ``destination``."""
+    # Loaded with the first Slack hand-off, not by every worker that has none.
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
     token = read_secret(destination.token_env)
     if isinstance(token, AttemptResult):
         return token
