@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,8 +52,8 @@ def create_store_engine(url: str, *, statement_timeout_ms: int | None = None) ->
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
+    path = make_url(url).database or ""
+    if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,

@@ -221,3 +221,16 @@ def test_a_connection_dropped_in_a_transaction_hands_the_gate_on(tmp_path: Path)
     assert gate_for(str(path))[0].owner is None
     with unit_of_work(sessions) as session:
         assert session.execute(text("SELECT count(*) FROM log")).scalar_one() == 0
+
+
+def test_an_in_memory_store_has_a_gate_and_no_edge_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        engine = create_store_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        engine.dispose()
+    assert list(tmp_path.iterdir()) == []
