@@ -44,9 +44,15 @@ def sender_for(session: Session, party: Party, *, provenance: str = CHANNEL) -> 
     constraint lets one win and the other read the winner's row.
     """
     kind, value = party.kind.value, normalized_value(party.kind, party.value)
-    existing = identity_row(session, kind, value)
-    if existing is not None:
-        customer = owner(session, existing)
+    # The identity with the customer it names, in one query (each is needed).
+    found = session.execute(
+        select(Identity, Customer)
+        .join(Customer, Customer.id == Identity.customer_id)
+        .where(Identity.kind == kind, Identity.value == value)
+    ).one_or_none()
+    if found is not None:
+        existing, named = found
+        customer = merged_owner(session, named)
         if party.name and not customer.name:
             customer.name = party.name
         if party.verified and not existing.verified:
@@ -149,6 +155,11 @@ def owner(session: Session, identity: Identity) -> Customer:
     """The customer an identity belongs to now (following merges)."""
     customer = session.get(Customer, identity.customer_id)
     assert customer is not None
+    return merged_owner(session, customer)
+
+
+def merged_owner(session: Session, customer: Customer) -> Customer:
+    """``customer``, or the customer it was merged into (following merges)."""
     seen = {customer.id}
     while customer.merged_into_id is not None and customer.merged_into_id not in seen:
         seen.add(customer.merged_into_id)

@@ -4,7 +4,7 @@ and the inbound record's final state."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,9 @@ class IngestOutcome:
     ticket_id: int | None = None
     message_id: int | None = None
     reason: str | None = None
+    # The ticket as the session holds it, where the step kept it: a caller reading it
+    # next finds it there instead of loading it again.
+    ticket: Ticket | None = field(default=None, compare=False, repr=False)
 
 
 def add_message(
