@@ -206,7 +206,8 @@ def _new_ticket(
         linked_ticket_id=linked.id if linked is not None else None,
     )
     session.add(ticket)
-    session.flush()
     if linked is not None:
+        session.flush()  # the linked ticket's timeline names the new one's number
         record_event(session, linked, f"continued on ticket #{ticket.id}")
+    # Otherwise written with its first message, in one flush (``add_message``).
     return ticket

@@ -46,7 +46,9 @@ def add_message(
         signal, detail = NEW_TICKET, f"{match.signal} matched closed ticket #{match.ticket.id}"
     recipients = text_list(record.envelope, "rcpt_tos") or [a.email for a in msg.recipients]
     message = Message(
-        ticket_id=ticket.id,
+        # The ticket itself, not its id: a ticket opened by this message has none until
+        # the one flush below writes both.
+        ticket=ticket,
         inbound_id=record.id,
         direction="inbound",
         kind=kind,
