@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ingest.db import insert_ignoring_conflicts
@@ -21,6 +21,18 @@ from ingest.models import Customer, Identity, Ticket, utcnow
 from normalize.types import Party, PartyKind
 
 CHANNEL = "channel"
+
+# Statements run for every inbound message are built once, with bound parameters:
+# building one (ORM column comparisons, its cache key) costs more than running it.
+_IDENTITY = select(Identity).where(
+    Identity.kind == bindparam("kind"), Identity.value == bindparam("value")
+)
+# The identity with the customer it names: each is needed, one query finds both.
+_IDENTITY_AND_CUSTOMER = (
+    select(Identity, Customer)
+    .join(Customer, Customer.id == Identity.customer_id)
+    .where(Identity.kind == bindparam("kind"), Identity.value == bindparam("value"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +56,7 @@ def sender_for(session: Session, party: Party, *, provenance: str = CHANNEL) -> 
     constraint lets one win and the other read the winner's row.
     """
     kind, value = party.kind.value, normalized_value(party.kind, party.value)
-    # The identity with the customer it names, in one query (each is needed).
-    found = session.execute(
-        select(Identity, Customer)
-        .join(Customer, Customer.id == Identity.customer_id)
-        .where(Identity.kind == kind, Identity.value == value)
-    ).one_or_none()
+    found = session.execute(_IDENTITY_AND_CUSTOMER, {"kind": kind, "value": value}).one_or_none()
     if found is not None:
         existing, named = found
         customer = merged_owner(session, named)
@@ -144,11 +151,8 @@ def customer_for(session: Session, kind: str, value: str, name: str = "") -> Cus
 
 
 def identity_row(session: Session, kind: str, value: str) -> Identity | None:
-    return session.execute(
-        select(Identity).where(
-            Identity.kind == kind, Identity.value == normalized_value(kind, value)
-        )
-    ).scalar_one_or_none()
+    found = session.execute(_IDENTITY, {"kind": kind, "value": normalized_value(kind, value)})
+    return found.scalar_one_or_none()
 
 
 def owner(session: Session, identity: Identity) -> Customer:
