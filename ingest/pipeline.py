@@ -101,7 +101,7 @@ def _process(
         return early
 
     msg = parsed.message
-    sender = sender_for(session, msg.sender)
+    sender = sender_for(session, msg.sender, claims=msg.also_known_as)
     match = find_thread(
         session,
         msg,
