@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -30,6 +30,23 @@ from normalize.bounce import Bounce, parse_bounce
 from normalize.dedupe import email_dedupe_key_for
 from normalize.references import ticket_from_message_id
 from normalize.types import InboundMessage, ParsedInput
+
+# Run for every message: built once, with bound parameters (building one costs more
+# than running it).
+_SAME_MESSAGE = select(Message.id).where(
+    Message.message_id_header == bindparam("message_id"),
+    Message.direction == "inbound",
+    Message.sender == bindparam("sender"),
+)
+_PENDING_PARENT = (
+    select(InboundRecord.id)
+    .where(
+        InboundRecord.dedupe_key.in_(bindparam("keys", expanding=True)),
+        InboundRecord.status == "pending",
+        InboundRecord.id != bindparam("inbound_id"),
+    )
+    .limit(1)
+)
 
 
 def before_thread(
@@ -65,14 +82,9 @@ def _wait_for_original(
     parents = [*msg.in_reply_to, *msg.references]
     if not parents or utcnow() - record.received_at > timedelta(seconds=wait_seconds):
         return
+    keys = [email_dedupe_key_for(p) for p in parents[:50]]
     pending = session.execute(
-        select(InboundRecord.id)
-        .where(
-            InboundRecord.dedupe_key.in_([email_dedupe_key_for(p) for p in parents[:50]]),
-            InboundRecord.status == "pending",
-            InboundRecord.id != record.id,
-        )
-        .limit(1)
+        _PENDING_PARENT, {"keys": keys, "inbound_id": record.id}
     ).scalar_one_or_none()
     if pending is not None:
         raise Defer(1.0, f"waits for inbound {pending}, which it answers")
@@ -82,13 +94,10 @@ def _already_stored(session: Session, msg: InboundMessage) -> int | None:
     """The same Message-ID from the same sender already on a ticket (e.g. SMTP and IMAP)."""
     if msg.message_id is None:
         return None
-    return session.execute(
-        select(Message.id).where(
-            Message.message_id_header == msg.message_id,
-            Message.direction == "inbound",
-            Message.sender == msg.sender.value,
-        )
-    ).scalar_one_or_none()
+    found = session.execute(
+        _SAME_MESSAGE, {"message_id": msg.message_id, "sender": msg.sender.value}
+    )
+    return found.scalar_one_or_none()
 
 
 def _attach_bounce(

@@ -10,9 +10,9 @@ ticket, never a merge. Merges are recorded and can be undone
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ingest.db import insert_ignoring_conflicts
@@ -22,6 +22,24 @@ from normalize.types import Party, PartyKind
 
 CHANNEL = "channel"
 
+# Statements run for every inbound message are built once, with bound parameters:
+# building one (ORM column comparisons, its cache key) costs more than running it.
+_IDENTITY = select(Identity).where(
+    Identity.kind == bindparam("kind"), Identity.value == bindparam("value")
+)
+# The sender's identity with the customer it names, and the identities the channel
+# claims for the sender, in one query (rows of other kind/value pairs are ignored).
+_IDENTITIES_AND_CUSTOMERS = (
+    select(Identity, Customer)
+    .join(Customer, Customer.id == Identity.customer_id)
+    .where(
+        Identity.kind.in_(bindparam("kinds", expanding=True)),
+        Identity.value.in_(bindparam("values", expanding=True)),
+    )
+)
+
+Key = tuple[str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
@@ -29,6 +47,9 @@ class Sender:
 
     customer: Customer
     identity: Identity
+    # The identities claimed for the sender, read with it (None: nobody had it), for
+    # ``link_claims``.
+    claimed: dict[Key, Identity | None] = field(default_factory=dict)
 
 
 def normalized_value(kind: str, value: str) -> str:
@@ -37,21 +58,32 @@ def normalized_value(kind: str, value: str) -> str:
     return value if kind == PartyKind.SLACK else value.lower()
 
 
-def sender_for(session: Session, party: Party, *, provenance: str = CHANNEL) -> Sender:
+def sender_for(
+    session: Session, party: Party, *, provenance: str = CHANNEL, claims: tuple[Party, ...] = ()
+) -> Sender:
     """The customer owning ``party``'s identity, created on first contact.
 
     Two workers meeting a new customer at once both try the insert; the unique
-    constraint lets one win and the other read the winner's row.
+    constraint lets one win and the other read the winner's row. ``claims``: the
+    identities the channel asserts for the sender, read in the same query and kept
+    for :func:`link_claims`.
     """
-    kind, value = party.kind.value, normalized_value(party.kind, party.value)
-    existing = identity_row(session, kind, value)
-    if existing is not None:
-        customer = owner(session, existing)
+    kind, value = key = _key(party)
+    keys = [key, *(_key(claim) for claim in claims)]
+    rows = session.execute(
+        _IDENTITIES_AND_CUSTOMERS,
+        {"kinds": [k for k, _ in keys], "values": [v for _, v in keys]},
+    ).all()
+    found = {(identity.kind, identity.value): (identity, named) for identity, named in rows}
+    claimed = {k: found[k][0] if k in found else None for k in keys[1:]}
+    if key in found:
+        existing, named = found[key]
+        customer = merged_owner(session, named)
         if party.name and not customer.name:
             customer.name = party.name
         if party.verified and not existing.verified:
             existing.verified = True
-        return Sender(customer, existing)
+        return Sender(customer, existing, claimed)
     customer = Customer(
         name=party.name, email=value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None
     )
@@ -73,10 +105,14 @@ def sender_for(session: Session, party: Party, *, provenance: str = CHANNEL) -> 
         session.delete(customer)
         winner = identity_row(session, kind, value)
         assert winner is not None
-        return Sender(owner(session, winner), winner)
+        return Sender(owner(session, winner), winner, claimed)
     identity = session.get(Identity, inserted)
     assert identity is not None
-    return Sender(customer, identity)
+    return Sender(customer, identity, claimed)
+
+
+def _key(party: Party) -> Key:
+    return party.kind.value, normalized_value(party.kind, party.value)
 
 
 def link_claims(
@@ -89,8 +125,11 @@ def link_claims(
     a suggestion on the ticket's timeline and changes nothing.
     """
     for claim in claims:
-        kind, value = claim.kind.value, normalized_value(claim.kind, claim.value)
-        existing = identity_row(session, kind, value)
+        kind, value = key = _key(claim)
+        if key in sender.claimed:
+            existing = sender.claimed[key]  # read with the sender
+        else:
+            existing = identity_row(session, kind, value)
         if existing is None:
             session.execute(
                 insert_ignoring_conflicts(session, Identity).values(
@@ -138,17 +177,19 @@ def customer_for(session: Session, kind: str, value: str, name: str = "") -> Cus
 
 
 def identity_row(session: Session, kind: str, value: str) -> Identity | None:
-    return session.execute(
-        select(Identity).where(
-            Identity.kind == kind, Identity.value == normalized_value(kind, value)
-        )
-    ).scalar_one_or_none()
+    found = session.execute(_IDENTITY, {"kind": kind, "value": normalized_value(kind, value)})
+    return found.scalar_one_or_none()
 
 
 def owner(session: Session, identity: Identity) -> Customer:
     """The customer an identity belongs to now (following merges)."""
     customer = session.get(Customer, identity.customer_id)
     assert customer is not None
+    return merged_owner(session, customer)
+
+
+def merged_owner(session: Session, customer: Customer) -> Customer:
+    """``customer``, or the customer it was merged into (following merges)."""
     seen = {customer.id}
     while customer.merged_into_id is not None and customer.merged_into_id not in seen:
         seen.add(customer.merged_into_id)

@@ -9,11 +9,11 @@ worker that took it died, and the broker no longer holds it (:func:`reset_overdu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.models import OutboxEntry, utcnow
@@ -93,6 +93,23 @@ def mark_taken(session: Session, entry_id: int) -> None:
         .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
         .values(enqueued_at=now, done_at=now)
     )
+
+
+def add_works(session: Session, actors: Sequence[str], **payload: Any) -> None:
+    """Queue ``actor(**payload)`` for each of ``actors``, as :func:`add_work` does, in one
+    statement: rows written without entries in the session (nothing reads them back)."""
+    now = utcnow()
+    session.connection().execute(
+        _INSERT,
+        [
+            {"actor": actor, "payload": payload, "created_at": now, "not_before": now}
+            for actor in actors
+        ],
+    )
+
+
+# Run on the session's connection: a plain executemany, without the ORM's bulk path.
+_INSERT = insert(OutboxEntry)
 
 
 def release(session: Session, entry_id: int) -> None:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 AGENT_MESSAGE = "agent-message"
 
-__all__ = ["Continuation", "IngestOutcome", "parse_context", "process_inbound"]
+__all__ = ["Continuation", "IngestOutcome", "parse_context", "process_inbound", "process_record"]
 
 
 class Continuation(Protocol):
@@ -69,6 +69,14 @@ def process_inbound(
     record = session.get(InboundRecord, inbound_id, with_for_update=True)
     if record is None:
         return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
+    return process_record(session, record, settings, then)
+
+
+def process_record(
+    session: Session, record: InboundRecord, settings: Settings, then: Continuation | None = None
+) -> IngestOutcome:
+    """:func:`process_inbound` on a record the caller has read (locked) itself, and keeps:
+    the session holds its objects only while something refers to them."""
     if record.status != "pending":
         return IngestOutcome(record.status, reason="already handled")
     with log_context(channel=record.channel, inbound_id=record.id):
@@ -93,7 +101,7 @@ def _process(
         return early
 
     msg = parsed.message
-    sender = sender_for(session, msg.sender)
+    sender = sender_for(session, msg.sender, claims=msg.also_known_as)
     match = find_thread(
         session,
         msg,
@@ -122,8 +130,7 @@ def _process(
         if then is not None:
             then.ticket_opened(session, ticket, message)
         else:
-            outbox.add_work(session, outbox.TRIAGE, ticket_id=ticket.id)
-            outbox.add_work(session, outbox.ACKNOWLEDGE, ticket_id=ticket.id)
+            outbox.add_works(session, (outbox.TRIAGE, outbox.ACKNOWLEDGE), ticket_id=ticket.id)
     else:
         ticket.updated_at = utcnow()
         # A customer message on an existing ticket follows it to where it was handed off.
@@ -132,7 +139,7 @@ def _process(
     log.info(
         "inbound %s -> ticket #%s message %s (%s)", record.id, ticket.id, message.id, match.signal
     )
-    return IngestOutcome(outcome.status, ticket_id=ticket.id, message_id=message.id)
+    return IngestOutcome(outcome.status, ticket_id=ticket.id, message_id=message.id, ticket=ticket)
 
 
 def _agent_message(
@@ -199,7 +206,8 @@ def _new_ticket(
         linked_ticket_id=linked.id if linked is not None else None,
     )
     session.add(ticket)
-    session.flush()
     if linked is not None:
+        session.flush()  # the linked ticket's timeline names the new one's number
         record_event(session, linked, f"continued on ticket #{ticket.id}")
+    # Otherwise written with its first message, in one flush (``add_message``).
     return ticket

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from config.statuses import RESOLVED
@@ -41,6 +41,28 @@ REFERENCES = "references"
 ANSWERED_BY = "answered-by"
 CONVERSATION = "conversation"
 NEW_TICKET = "new-ticket"
+
+
+# Run for every message: built once, with bound parameters (building one costs more
+# than running it).
+_ANSWER = (
+    select(Message.id, Message.ticket_id)
+    .where(Message.in_reply_to == bindparam("message_id"), Message.direction == "inbound")
+    .order_by(Message.id)
+    .limit(1)
+)
+_LATEST_IN_CONVERSATION = (
+    select(Message.ticket_id)
+    .where(Message.conversation_key == bindparam("key"))
+    .order_by(Message.id.desc())
+    .limit(1)
+)
+_TICKET_OF_MESSAGE_ID = (
+    select(Message.ticket_id)
+    .where(Message.message_id_header == bindparam("message_id"))
+    .order_by(Message.id)
+    .limit(1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +137,7 @@ def _answered_by(session: Session, msg: InboundMessage, customer_id: int) -> Thr
     (two workers, a slow relay), so it joins the answer's ticket instead of opening one."""
     if msg.message_id is None:
         return None
-    found = session.execute(
-        select(Message.id, Message.ticket_id)
-        .where(Message.in_reply_to == msg.message_id, Message.direction == "inbound")
-        .order_by(Message.id)
-        .limit(1)
-    ).first()
+    found = session.execute(_ANSWER, {"message_id": msg.message_id}).first()
     if found is None:
         return None
     ticket = session.get(Ticket, found.ticket_id)
@@ -131,12 +148,7 @@ def _answered_by(session: Session, msg: InboundMessage, customer_id: int) -> Thr
 
 def _conversation(session: Session, key: str, window: ConversationWindow) -> ThreadMatch | None:
     """The ticket of the latest message in conversation ``key``, if the window admits it."""
-    ticket_id = session.execute(
-        select(Message.ticket_id)
-        .where(Message.conversation_key == key)
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    ticket_id = session.execute(_LATEST_IN_CONVERSATION, {"key": key}).scalar_one_or_none()
     ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
     if ticket is None:
         return None
@@ -167,10 +179,7 @@ def _signed_reference(
 
 def ticket_by_message_id(session: Session, message_id: str) -> Ticket | None:
     ticket_id = session.execute(
-        select(Message.ticket_id)
-        .where(Message.message_id_header == message_id)
-        .order_by(Message.id)
-        .limit(1)
+        _TICKET_OF_MESSAGE_ID, {"message_id": message_id}
     ).scalar_one_or_none()
     return session.get(Ticket, ticket_id) if ticket_id is not None else None
 

@@ -4,7 +4,7 @@ and the inbound record's final state."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,9 @@ class IngestOutcome:
     ticket_id: int | None = None
     message_id: int | None = None
     reason: str | None = None
+    # The ticket as the session holds it, where the step kept it: a caller reading it
+    # next finds it there instead of loading it again.
+    ticket: Ticket | None = field(default=None, compare=False, repr=False)
 
 
 def add_message(
@@ -43,7 +46,9 @@ def add_message(
         signal, detail = NEW_TICKET, f"{match.signal} matched closed ticket #{match.ticket.id}"
     recipients = text_list(record.envelope, "rcpt_tos") or [a.email for a in msg.recipients]
     message = Message(
-        ticket_id=ticket.id,
+        # The ticket itself, not its id: a ticket opened by this message has none until
+        # the one flush below writes both.
+        ticket=ticket,
         inbound_id=record.id,
         direction="inbound",
         kind=kind,

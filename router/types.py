@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +83,16 @@ class TraceEntry:
     matched: bool
     reason: str
 
+    def as_json(self) -> dict[str, Any]:
+        """The entry as a JSON-safe dict (spelled out: ``dataclasses.asdict`` deep-copies
+        every field, which triage paid for each of a decision's many entries)."""
+        return {
+            "stage": self.stage,
+            "rule": self.rule,
+            "matched": self.matched,
+            "reason": self.reason,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
@@ -119,4 +129,4 @@ class Decision:
 
     def reasons(self) -> list[dict[str, Any]]:
         """The trace as JSON-safe dicts."""
-        return [asdict(entry) for entry in self.trace]
+        return [entry.as_json() for entry in self.trace]

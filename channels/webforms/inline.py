@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
-from ingest.pipeline import process_inbound
+from ingest.pipeline import IngestOutcome, process_record
 from ingest.signals import Defer
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,12 @@ def ingest_now(session: Session, settings: Settings, inbound_id: int) -> Inline:
     and nothing but what the caller wrote before is left in the transaction."""
     try:
         with session.begin_nested():
-            outcome = process_inbound(session, inbound_id, settings)
-            return Inline(_ticket_of(session, inbound_id, outcome.ticket_id), handled=True)
+            # Read here and kept, so the tags below need not read it again.
+            record = session.get(InboundRecord, inbound_id, with_for_update=True)
+            if record is None:
+                return Inline(None, handled=True)
+            outcome = process_record(session, record, settings)
+            return Inline(_ticket_of(session, record, outcome), handled=True)
     except Defer as signal:
         # Not a failure: the worker's ingest (queued by the caller) waits and does it.
         log.info("inline ingest of inbound %s deferred: %s", inbound_id, signal.reason)
@@ -57,19 +61,22 @@ def ingest_now(session: Session, settings: Settings, inbound_id: int) -> Inline:
     return Inline(None, handled=False)
 
 
-def _ticket_of(session: Session, inbound_id: int, ticket_id: int | None) -> TicketView | None:
-    # Just processed: the ticket is in the session (changed, so held). Seen before:
-    # look up the ticket its message is on.
-    if ticket_id is None:
-        ticket_id = session.execute(
-            select(Message.ticket_id).where(Message.inbound_id == inbound_id)
-        ).scalar_one_or_none()
+def _ticket_of(
+    session: Session, record: InboundRecord, outcome: IngestOutcome
+) -> TicketView | None:
+    # Just processed: the outcome holds the ticket. Seen before: look up the ticket
+    # its message is on.
+    ticket = outcome.ticket
+    if ticket is None:
+        ticket_id = outcome.ticket_id
         if ticket_id is None:
-            return None
-    ticket = session.get(Ticket, ticket_id)
-    assert ticket is not None
-    record = session.get(InboundRecord, inbound_id)
-    assert record is not None
+            ticket_id = session.execute(
+                select(Message.ticket_id).where(Message.inbound_id == record.id)
+            ).scalar_one_or_none()
+            if ticket_id is None:
+                return None
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
     tags = text_list(record.envelope, "tags")
     if tags and not set(tags) <= set(ticket.tags):
         ticket.tags = [*ticket.tags, *(t for t in tags if t not in ticket.tags)]

@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels import reply_senders
 from config.settings import Settings
+from ingest.db import unit_of_work
+from ingest.identity import link_claims, sender_for
 from ingest.models import Customer, CustomerMerge, Identity, Message, Ticket
 from normalize import parsers
 from normalize.phones import to_e164
+from normalize.types import Party, PartyKind
 from tests.channels.pigeon.adapter import accept_note
 from tests.channels.pigeon.parser import CHANNEL, parse_pigeon
 from tests.channels.pigeon.sender import Loft, PigeonSender
@@ -163,3 +166,33 @@ def test_phone_numbers_are_read_as_e164_in_the_default_region() -> None:
     assert to_e164("030 123456", "DE") == "+4930123456"
     assert to_e164("whatsapp:+4930123456", "US") == "+4930123456"
     assert to_e164("not a number", "US") is None
+
+
+@pytest.mark.parametrize("read_with_sender", [True, False])
+def test_claims_link_the_same_whether_read_with_the_sender_or_after(
+    sessions: sessionmaker[Session], read_with_sender: bool
+) -> None:
+    slack = Party(PartyKind.SLACK, "T1:U1", "Jane")
+    mine = Party(PartyKind.EMAIL, "Jane@Example.com")
+    theirs = Party(PartyKind.EMAIL, "bob@example.com")
+    # Given Bob, a customer with his own email identity
+    with unit_of_work(sessions) as session:
+        bob = sender_for(session, theirs).customer.id
+    # When a Slack user claims a new address of their own and Bob's, unverified
+    with unit_of_work(sessions) as session:
+        claims = (mine, theirs)
+        sender = sender_for(session, slack, claims=claims if read_with_sender else ())
+        ticket = Ticket(status="new", channel="slack", customer_id=sender.customer.id, subject="")
+        session.add(ticket)
+        session.flush()
+        link_claims(session, sender, claims, ticket)
+        jane = sender.customer.id
+    # Then the new address joins the Slack user, Bob's stays his, and the ticket says so
+    with sessions() as session:
+        owners = dict(session.execute(select(Identity.value, Identity.customer_id)).all())
+        notes = session.execute(select(Message.body_text).where(Message.kind == "event")).all()
+    assert owners == {"jane@example.com": jane, "bob@example.com": bob, "T1:U1": jane}
+    assert [n for (n,) in notes] == [
+        f"may be the same customer as #{bob} (email bob@example.com, "
+        "claimed by slack T1:U1, not verified)"
+    ]

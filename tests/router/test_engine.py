@@ -366,3 +366,8 @@ def _sample(key: str) -> object:
             continue
         return candidate
     raise AssertionError(f"no sample value for {key}")
+
+
+def test_trace_as_json_has_every_field_of_the_entry() -> None:
+    entry = TraceEntry("category", "billing", True, "subject has 'invoice'")
+    assert entry.as_json() == dataclasses.asdict(entry)

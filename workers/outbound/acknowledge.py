@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender
@@ -46,6 +46,15 @@ TAKE_TURNS = {"key_share": True}
 # A customer-visible link per channel (the web channel's follow-up page), if any.
 LinkFor = Callable[[Settings, int], str]
 _LINKS: dict[str, LinkFor] = {"web": follow_up_link}
+
+
+# Automated sends to one recipient since a time, counted for every new ticket: built
+# once, with bound parameters (building it costs more than running it).
+_RECENT_SENDS = select(func.count(AutomatedSend.id)).where(
+    AutomatedSend.recipient == bindparam("recipient"),
+    AutomatedSend.status.in_(("sent", "sending")),
+    AutomatedSend.created_at >= bindparam("since"),
+)
 
 
 def register_link(channel: str, link_for: LinkFor) -> None:
@@ -278,11 +287,7 @@ def _suppression_reason(
             session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
-        select(func.count(AutomatedSend.id)).where(
-            AutomatedSend.recipient == recipient.value,
-            AutomatedSend.status.in_(("sent", "sending")),
-            AutomatedSend.created_at >= since,
-        )
+        _RECENT_SENDS, {"recipient": recipient.value, "since": since}
     ).scalar_one()
     if recent >= settings.automated_sends_per_hour:
         return f"rate limit: {recent} automated sends to this address in the last hour"

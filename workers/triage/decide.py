@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
@@ -21,6 +21,8 @@ from workers.sla.clock import set_due_dates
 from workers.triage.assignment import apply_assignment, routing_state
 from workers.triage.escalations import escalation_floor
 from workers.triage.facts import ticket_facts
+
+_INSERT_DECISION = insert(DecisionRecord)
 
 
 def triage_ticket(
@@ -52,18 +54,20 @@ def triage_ticket(
     if opened is None:
         # New rules never undo an SLA escalation: the ticket keeps at least the raised priority.
         decision = keep_escalated(decision, escalation_floor(session, ticket.id))
-    session.add(
-        DecisionRecord(
-            ticket_id=ticket.id,
-            category=decision.category,
-            priority=decision.priority,
-            team=decision.team,
-            destinations=list(decision.destinations),
-            tags=list(decision.tags),
-            assignee=decision.assignee,
-            trace=decision.reasons(),
-            rules_version=decision.rules_version,
-        )
+    # Nothing in this transaction reads the decision back: a row, not an ORM object.
+    session.connection().execute(
+        _INSERT_DECISION,
+        {
+            "ticket_id": ticket.id,
+            "category": decision.category,
+            "priority": decision.priority,
+            "team": decision.team,
+            "destinations": list(decision.destinations),
+            "tags": list(decision.tags),
+            "assignee": decision.assignee,
+            "trace": decision.reasons(),
+            "rules_version": decision.rules_version,
+        },
     )
     if ticket.category_source != AGENT:
         ticket.category = decision.category

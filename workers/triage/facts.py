@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ingest.envelope import text_list
@@ -19,6 +19,20 @@ from router.types import TicketFacts
 
 # "Repeated contact" counts the customer's inbound messages over this many days.
 RECENT_CONTACT_DAYS = 7
+
+
+# Built once, with bound parameters: building it costs more than running it.
+_RECENT_CONTACTS = (
+    select(func.count(Message.id))
+    .join(Ticket, Ticket.id == Message.ticket_id)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Message.direction == "inbound",
+        Message.kind == "message",
+        Message.created_at >= bindparam("since"),
+        Message.created_at <= bindparam("until"),
+    )
+)
 
 
 def ticket_facts(
@@ -81,14 +95,7 @@ def _mailbox(session: Session, first: Message) -> str | None:
 def _recent_contacts(session: Session, ticket: Ticket, first: Message) -> int:
     since = first.created_at - timedelta(days=RECENT_CONTACT_DAYS)
     count = session.execute(
-        select(func.count(Message.id))
-        .join(Ticket, Ticket.id == Message.ticket_id)
-        .where(
-            Ticket.customer_id == ticket.customer_id,
-            Message.direction == "inbound",
-            Message.kind == "message",
-            Message.created_at >= since,
-            Message.created_at <= first.created_at,
-        )
+        _RECENT_CONTACTS,
+        {"customer_id": ticket.customer_id, "since": since, "until": first.created_at},
     ).scalar_one()
     return max(1, int(count))
