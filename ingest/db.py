@@ -149,6 +149,15 @@ def is_store_outage(exc: BaseException) -> bool:
     return any(outage in message for outage in _SQLITE_OUTAGES)
 
 
+def is_store_trouble(exc: BaseException) -> bool:
+    """A store outage in either form: ``StoreUnavailable`` already, or the driver's error
+    (a lost connection, a deadlock) that ``unit_of_work`` turns into one on its way out.
+
+    Code that catches bugs inside a transaction (a savepoint around one step) re-raises
+    these: the whole transaction is retried, never recorded as that step's bug."""
+    return isinstance(exc, StoreUnavailable) or is_store_outage(exc)
+
+
 @contextmanager
 def connection_unit(sessions: sessionmaker[Session]) -> Iterator[Connection]:
     """One transaction on a bare connection, for Core-only hot paths (no ORM session)."""

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from ingest.db import is_store_trouble
 from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import IngestOutcome, process_record
@@ -55,7 +56,9 @@ def ingest_now(session: Session, settings: Settings, inbound_id: int) -> Inline:
     except Defer as signal:
         # Not a failure: the worker's ingest (queued by the caller) waits and does it.
         log.info("inline ingest of inbound %s deferred: %s", inbound_id, signal.reason)
-    except Exception:
+    except Exception as exc:
+        if is_store_trouble(exc):
+            raise  # the whole post fails: nothing stored, the customer is asked to retry
         # The record is committed with the caller's transaction and its ingest queued.
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
     return Inline(None, handled=False)

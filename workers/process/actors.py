@@ -38,7 +38,7 @@ from config.logs import CONTEXT_FIELDS, log_context
 from config.statuses import OutboundState
 from ingest import outbox
 from ingest.blobs import BlobUnavailable
-from ingest.db import unit_of_work
+from ingest.db import is_store_trouble, unit_of_work
 from ingest.errors import SourceUnavailable, StoreUnavailable
 from ingest.models import AutomatedSend, FailedWork, InboundRecord, Message, OutboxEntry, utcnow
 from ingest.pipeline import process_inbound
@@ -269,9 +269,9 @@ def _prepare_inline(
     try:
         with session.begin_nested():
             return _PreparedAck(ack, ack.prepare(session))
-    except StoreUnavailable:
-        raise
-    except Exception:
+    except Exception as exc:
+        if is_store_trouble(exc):
+            raise
         log.exception("preparing the acknowledgement of outbox %s inline failed", entry.id)
         return None
 

@@ -19,7 +19,7 @@ from channels.reply_senders import ReplySender
 from config.rules import RuleSet
 from config.settings import Settings
 from ingest import outbox
-from ingest.errors import StoreUnavailable
+from ingest.db import is_store_trouble
 from ingest.models import Message, OutboxEntry, Ticket
 from ingest.opened import Opened
 from router.classifier.types import CategoryClassifier
@@ -97,9 +97,9 @@ class RouteInline:
         try:
             with session.begin_nested():
                 step()
-        except StoreUnavailable:
-            raise
-        except Exception:
+        except Exception as exc:
+            if is_store_trouble(exc):
+                raise
             log.exception("inline step failed")
             return False
         return True

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from config.logs import log_context
 from config.settings import Settings
 from ingest import outbox
-from ingest.errors import StoreUnavailable
+from ingest.db import is_store_trouble
 from ingest.pipeline import process_inbound
 from ingest.signals import Defer
 from workers.process.continuation import RouteInline
@@ -57,8 +57,8 @@ def _ingest_one(
         outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
         outbox.mark_taken(session, entry_id)
         log.info("inbound %s deferred: %s", inbound_id, signal.reason)
-    except StoreUnavailable:
-        raise
-    except Exception:
+    except Exception as exc:
+        if is_store_trouble(exc):
+            raise
         del claimed[mark:]
         log.exception("inbound %s failed in a group; it runs again on its own", inbound_id)

@@ -8,8 +8,11 @@ import re
 import time
 
 import httpx
+import psycopg
+import psycopg.errors
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.web import create_app
@@ -291,6 +294,24 @@ def test_a_failing_inline_ingest_leaves_the_submission_committed_for_the_worker(
         work = session.execute(select(OutboxEntry.actor, OutboxEntry.payload)).all()
         assert [tuple(w) for w in work] == [("ingest", {"inbound_id": record.id})]
     assert stored(sessions) == (1, 0, 0, 0)
+
+
+def test_a_deadlock_in_the_inline_ingest_answers_503_and_keeps_nothing(
+    site: FormSite, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the store deadlocks during the inline ingest (an outage, not a bug)
+    def deadlocks(*args: object, **kwargs: object) -> None:
+        raise DBAPIError.instance(
+            "UPDATE tickets", {}, psycopg.errors.DeadlockDetected("deadlock"), psycopg.Error
+        )
+
+    monkeypatch.setattr(pipeline, "link_claims", deadlocks)
+    # When the customer posts the form
+    response = site.post(contact(), headers=JSON)
+    # Then the post is refused for now, to be sent again, and nothing of it is stored
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert stored(sessions) == (0, 0, 0, 0)
 
 
 def test_a_deferred_inline_ingest_is_queued_for_the_worker(
