@@ -37,9 +37,16 @@ _CREATED_DESTINATIONS = (
 )
 
 
+# Planners of one ticket take turns on its row with FOR NO KEY UPDATE on PostgreSQL.
+# Plain FOR UPDATE would also wait for the key-share lock that every transaction
+# inserting a message of that ticket holds (the foreign key): two replies to one
+# ticket, each waiting for the other's insert, deadlocked.
+TAKE_TURNS = {"key_share": True}
+
+
 def plan_followups(session: Session, ticket_id: int, message_id: int) -> list[int]:
     """Plan ``message.appended`` of a customer message; the new deliveries' ids."""
-    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    ticket = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
     message = session.get(Message, message_id)
     if ticket is None or message is None or message.ticket_id != ticket.id:
         return []
@@ -57,7 +64,7 @@ def plan_status_change(
     session: Session, rules: RuleSet, ticket_id: int, message_id: int
 ) -> list[int]:
     """Plan ``ticket.status_changed`` to the webhook destinations that got the ticket."""
-    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    ticket = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
     event = session.get(Message, message_id)
     if ticket is None or event is None or event.ticket_id != ticket.id:
         return []
