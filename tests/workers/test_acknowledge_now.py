@@ -48,6 +48,12 @@ def acknowledgement_rows(sessions: sessionmaker[Session]) -> list[OutboxEntry]:
         )
 
 
+def the_acknowledgement(sessions: sessionmaker[Session]) -> Message:
+    with sessions() as session:
+        [ack] = session.execute(select(Message).where(Message.kind == ACKNOWLEDGEMENT)).scalars()
+        return ack
+
+
 def test_the_acknowledgement_is_sent_by_the_ingest_worker_without_the_broker(
     settings: Settings, sessions: sessionmaker[Session]
 ) -> None:
@@ -103,11 +109,8 @@ def test_the_send_is_prepared_in_the_transaction_that_opens_the_ticket(
     send = pipe.transport.send
 
     def observe(message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        with sessions() as session:
-            [ack] = session.execute(
-                select(Message).where(Message.kind == ACKNOWLEDGEMENT)
-            ).scalars()
-            seen.append((ack.delivery_state, ack.message_id_header))
+        ack = the_acknowledgement(sessions)
+        seen.append((ack.delivery_state, ack.message_id_header))
         send(message, sender, recipients)
 
     monkeypatch.setattr(pipe.transport, "send", observe)
@@ -120,11 +123,7 @@ def test_the_send_is_prepared_in_the_transaction_that_opens_the_ticket(
         [(state, reference)] = seen
         assert state == "sending"
         assert reference == pipe.transport.sent[0][0]["Message-ID"]
-        with sessions() as session:
-            [ack] = session.execute(
-                select(Message).where(Message.kind == ACKNOWLEDGEMENT)
-            ).scalars()
-        assert ack.delivery_state == "sent"
+        assert the_acknowledgement(sessions).delivery_state == "sent"
     finally:
         pipe.close()
 

@@ -55,6 +55,20 @@ def _run_first_only(pipe: Pipeline) -> None:
     pipe.worker.join()
 
 
+def _grouped_ingest_raises(
+    monkeypatch: pytest.MonkeyPatch, inbound_id: int, error: Exception
+) -> None:
+    """Make the group's ingest of ``inbound_id`` raise ``error``; the others run as usual."""
+    real = ingest_group.process_inbound
+
+    def strikes(session: Session, processed_id: int, *args: Any) -> Any:
+        if processed_id == inbound_id:
+            raise error
+        return real(session, processed_id, *args)
+
+    monkeypatch.setattr(ingest_group, "process_inbound", strikes)
+
+
 def _tickets(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
         return int(session.execute(select(func.count(Ticket.id))).scalar_one())
@@ -110,14 +124,7 @@ def test_a_bug_in_one_grouped_record_spoils_none_of_the_others(
 ) -> None:
     # Given three mails, and a bug that strikes the second when it is taken in a group
     ids = _accept(sessions, 3)
-    real = ingest_group.process_inbound
-
-    def buggy(session: Session, inbound_id: int, *args: Any) -> Any:
-        if inbound_id == ids[1]:
-            raise RuntimeError("bug in a grouped record")
-        return real(session, inbound_id, *args)
-
-    monkeypatch.setattr(ingest_group, "process_inbound", buggy)
+    _grouped_ingest_raises(monkeypatch, ids[1], RuntimeError("bug in a grouped record"))
     pipe = Pipeline(_grouped(settings), sessions)
     try:
         # When the worker runs the first
@@ -142,14 +149,7 @@ def test_a_grouped_record_that_must_wait_is_queued_again_with_its_delay(
     settings: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = _accept(sessions, 2)
-    real = ingest_group.process_inbound
-
-    def waits(session: Session, inbound_id: int, *args: Any) -> Any:
-        if inbound_id == ids[1]:
-            raise Defer(60, "what it answers is not processed yet")
-        return real(session, inbound_id, *args)
-
-    monkeypatch.setattr(ingest_group, "process_inbound", waits)
+    _grouped_ingest_raises(monkeypatch, ids[1], Defer(60, "what it answers is not processed yet"))
     pipe = Pipeline(_grouped(settings), sessions)
     try:
         _run_first_only(pipe)
