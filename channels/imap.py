@@ -226,7 +226,19 @@ class MailboxReader:
         )
 
     def _sync(self, client: IMAPClient, uidvalidity: int) -> None:
-        """Journal every message above the last UID done, oldest first."""
+        """Journal every message above the last UID done, oldest first, until none is announced.
+
+        What was announced before the search is in its answer; what the server
+        announced while this sync ran would never be repeated in IDLE, so it
+        starts another round.
+        """
+        imap_client.take_new_mail_notices(client)
+        while self._sync_once(client, uidvalidity):
+            if not imap_client.take_new_mail_notices(client):
+                return
+
+    def _sync_once(self, client: IMAPClient, uidvalidity: int) -> bool:
+        """One search and its fetches; False when the reader was stopped midway."""
         name = self.mailbox.name
         state = self._state
         after = imap_plan.resume_after(state, uidvalidity)
@@ -242,12 +254,13 @@ class MailboxReader:
         for uid in uids:
             self._keep_lease()
             if self._stop.is_set():
-                return
+                return False
             self._take_one(client, uidvalidity, uid, sizes.get(uid))
             self._advance(MailboxState(uidvalidity, uid))
         if not uids and (state is None or state.uidvalidity != uidvalidity):
             self._advance(MailboxState(uidvalidity, 0))
         self.stats.syncs += 1
+        return True
 
     def _advance(self, state: MailboxState) -> None:
         save_state(self.sessions, self.mailbox.name, state)

@@ -34,6 +34,7 @@ __all__ = [
     "idle_responses",
     "peer_closed",
     "select",
+    "take_new_mail_notices",
 ]
 
 
@@ -93,6 +94,20 @@ def idle_responses(client: IMAPClient, timeout: float) -> list[tuple[Any, ...]]:
     if not responses and peer_closed(client):
         raise ConnectionLost("server closed the connection")
     return responses
+
+
+def take_new_mail_notices(client: IMAPClient) -> bool:
+    """True when ``* n EXISTS`` or ``* n RECENT`` came with a command's answer; forgets them.
+
+    A server announces new mail once, with the answer to whatever command is
+    running when it arrives. Mail delivered while the reader fetches or flags is
+    announced there, not later in IDLE, so the reader looks here before it
+    idles. imaplib keeps such untagged answers in ``untagged_responses``; IMAPClient
+    offers no public way to read them.
+    """
+    untagged: dict[str, list[Any]] = client._imap.untagged_responses
+    announced = [untagged.pop(key, None) for key in ("EXISTS", "RECENT")]
+    return any(announced)
 
 
 def close(client: IMAPClient) -> None:

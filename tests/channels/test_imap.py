@@ -7,12 +7,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.imap import MailboxReader
 from ingest.models import OutboxEntry
 from tests.dovecot import (
     Dovecot,
     ReaderFactory,
     inbound,
     inbound_count,
+    mailbox_for,
     reader_factory,
     running_dovecot,
     settled_state,
@@ -103,6 +105,35 @@ def test_mail_arriving_during_idle_is_accepted_without_waiting_for_the_poll(
     wait_for_flag(dovecot, SEEN, 1)
     assert inbound_count(sessions) == 1
     assert running.stats.connection_errors == 0
+
+
+def test_mail_announced_while_the_reader_flags_is_not_left_for_the_poll(
+    dovecot: Dovecot, sessions: sessionmaker[Session]
+) -> None:
+    # Given a reader whose safety-net poll is an hour away, and a first mail waiting
+    dovecot.append(wire(customer_mail(subject="First")))
+    appended: list[bool] = []
+
+    def deliver_another_while_reading() -> None:
+        # The server announces this one with the answer to the reader's next command
+        if not appended:
+            appended.append(True)
+            dovecot.append(wire(customer_mail(subject="Second")))
+
+    running = MailboxReader(
+        mailbox_for(dovecot, poll_seconds=3600),
+        sessions,
+        on_accepted=deliver_another_while_reading,
+    )
+    # When the reader accepts the first and a second arrives before it idles
+    running.start()
+    try:
+        # Then the second is read at once, not an hour later
+        wait_for_flag(dovecot, SEEN, 2)
+        assert inbound_count(sessions) == 2
+        assert running.stats.connection_errors == 0
+    finally:
+        running.stop()
 
 
 def test_reader_reconnects_after_the_server_restarts(
