@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,7 @@ from ingest.db import connection_unit, insert_for_dialect
 from ingest.envelope import Envelope
 from ingest.models import InboundRecord, OutboxEntry, utcnow
 from ingest.raw_inputs import RawSpill, spill_input
+from ingest.rows import attach_loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ class RawInput:
 class Accepted:
     inbound_id: int
     duplicate: bool
+    # When a new record was written (None for a duplicate).
+    received_at: datetime | None = None
 
 
 def accept_raw(
@@ -127,8 +131,36 @@ def record_inputs(conn: Connection, items: Sequence[RawInput]) -> list[Accepted]
     for item in items:
         new = item.dedupe_key in inserted and item.dedupe_key not in announced
         announced.add(item.dedupe_key)
-        results.append(Accepted(inbound_id=ids[item.dedupe_key], duplicate=not new))
+        results.append(
+            Accepted(
+                inbound_id=ids[item.dedupe_key], duplicate=not new, received_at=now if new else None
+            )
+        )
     return results
+
+
+def written_record(session: Session, item: RawInput, accepted: Accepted) -> InboundRecord | None:
+    """The record :func:`record_inputs` just wrote for ``item``, in ``session`` without a
+    read; None for a duplicate, which the caller reads (and locks) itself."""
+    if accepted.duplicate or accepted.received_at is None:
+        return None
+    return attach_loaded(
+        session,
+        InboundRecord,
+        {
+            "id": accepted.inbound_id,
+            "channel": item.channel,
+            "dedupe_key": item.dedupe_key,
+            "raw": item.raw,
+            "raw_blob": item.raw_blob,
+            "raw_size": item.raw_size,
+            "envelope": item.envelope,
+            "received_at": accepted.received_at,
+            "status": "pending",
+            "status_reason": None,
+            "processed_at": None,
+        },
+    )
 
 
 def queue_ingest(conn: Connection, inbound_ids: Sequence[int]) -> None:

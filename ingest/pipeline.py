@@ -24,6 +24,7 @@ from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
 from ingest.raw_inputs import raw_bytes
+from ingest.rows import insert_loaded
 from ingest.status import change_status
 from ingest.threading import ConversationWindow, ThreadMatch, find_thread
 from ingest.ticket_messages import (
@@ -198,16 +199,17 @@ def _ticket_for(
 def _new_ticket(
     session: Session, msg: InboundMessage, customer_id: int, linked: Ticket | None
 ) -> Ticket:
-    ticket = Ticket(
-        status="new",
-        channel=str(msg.channel),
-        customer_id=customer_id,
-        subject=msg.subject[:1000],
-        linked_ticket_id=linked.id if linked is not None else None,
+    ticket = insert_loaded(
+        session,
+        Ticket,
+        {
+            "status": "new",
+            "channel": str(msg.channel),
+            "customer_id": customer_id,
+            "subject": msg.subject[:1000],
+            "linked_ticket_id": linked.id if linked is not None else None,
+        },
     )
-    session.add(ticket)
     if linked is not None:
-        session.flush()  # the linked ticket's timeline names the new one's number
         record_event(session, linked, f"continued on ticket #{ticket.id}")
-    # Otherwise written with its first message, in one flush (``add_message``).
     return ticket

@@ -7,10 +7,12 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ingest.blobs import BlobStore, attachment_key, put_once
 from ingest.envelope import text_list
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
+from ingest.rows import insert_loaded
 from ingest.threading import NEW_TICKET, ThreadMatch
 from normalize.types import ParsedInput
 
@@ -45,48 +47,54 @@ def add_message(
     if match.ticket is not None and match.ticket.id != ticket.id:
         signal, detail = NEW_TICKET, f"{match.signal} matched closed ticket #{match.ticket.id}"
     recipients = text_list(record.envelope, "rcpt_tos") or [a.email for a in msg.recipients]
-    message = Message(
-        # The ticket itself, not its id: a ticket opened by this message has none until
-        # the one flush below writes both.
-        ticket=ticket,
-        inbound_id=record.id,
-        direction="inbound",
-        kind=kind,
-        channel=str(msg.channel),
-        external_id=msg.external_id,
-        message_id_header=msg.message_id,
-        in_reply_to=msg.in_reply_to[0] if msg.in_reply_to else None,
-        sender=msg.sender.value,
-        sender_kind=msg.sender.kind.value,
-        identity_id=identity_id,
-        recipient=str(recipients[0]).lower() if recipients else None,
-        conversation_key=msg.conversation_key,
-        subject=msg.subject,
-        body_text=msg.body_text,
-        body_full=msg.body_full,
-        body_html=msg.body_html,
-        auto_reasons=list(msg.auto_reasons),
-        warnings=list(msg.warnings),
-        thread_signal=signal,
-        thread_detail=detail,
-        created_at=record.received_at,
-        # Built with the message, so one flush writes both and later readers of
-        # ``message.attachments`` (triage's facts) need no query.
-        attachments=[
-            Attachment(
-                filename=info.filename,
-                content_type=info.content_type,
-                size=info.size,
-                sha256=info.sha256,
-                content_id=info.content_id,
-                inline=info.inline,
-                refused_reason=info.refused_reason,
-            )
-            for info in msg.attachments
-        ],
+    message = insert_loaded(
+        session,
+        Message,
+        {
+            "ticket_id": ticket.id,
+            "inbound_id": record.id,
+            "direction": "inbound",
+            "kind": kind,
+            "channel": str(msg.channel),
+            "external_id": msg.external_id,
+            "message_id_header": msg.message_id,
+            "in_reply_to": msg.in_reply_to[0] if msg.in_reply_to else None,
+            "sender": msg.sender.value,
+            "sender_kind": msg.sender.kind.value,
+            "identity_id": identity_id,
+            "recipient": str(recipients[0]).lower() if recipients else None,
+            "conversation_key": msg.conversation_key,
+            "subject": msg.subject,
+            "body_text": msg.body_text,
+            "body_full": msg.body_full,
+            "body_html": msg.body_html,
+            "auto_reasons": list(msg.auto_reasons),
+            "warnings": list(msg.warnings),
+            "thread_signal": signal,
+            "thread_detail": detail,
+            "created_at": record.received_at,
+        },
     )
-    session.add(message)
-    session.flush()
+    # Loaded with the message, so later readers of ``message.attachments`` (triage's
+    # facts) need no query.
+    attachments = [
+        insert_loaded(
+            session,
+            Attachment,
+            {
+                "message_id": message.id,
+                "filename": info.filename,
+                "content_type": info.content_type,
+                "size": info.size,
+                "sha256": info.sha256,
+                "content_id": info.content_id,
+                "inline": info.inline,
+                "refused_reason": info.refused_reason,
+            },
+        )
+        for info in msg.attachments
+    ]
+    set_committed_value(message, "attachments", attachments)
     return message
 
 

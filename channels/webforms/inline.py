@@ -40,15 +40,19 @@ class Inline:
     handled: bool
 
 
-def ingest_now(session: Session, settings: Settings, inbound_id: int) -> Inline:
+def ingest_now(
+    session: Session, settings: Settings, inbound_id: int, written: InboundRecord | None = None
+) -> Inline:
     """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint.
 
-    ``handled`` is False when the worker must do it: the savepoint was rolled back
-    and nothing but what the caller wrote before is left in the transaction."""
+    ``written`` is the record when the caller wrote it in this transaction (nothing
+    to read, and no one else can see it yet). ``handled`` is False when the worker
+    must do it: the savepoint was rolled back and nothing but what the caller wrote
+    before is left in the transaction."""
     try:
         with session.begin_nested():
             # Read here and kept, so the tags below need not read it again.
-            record = session.get(InboundRecord, inbound_id, with_for_update=True)
+            record = written or session.get(InboundRecord, inbound_id, with_for_update=True)
             if record is None:
                 return Inline(None, handled=True)
             outcome = process_record(session, record, settings)

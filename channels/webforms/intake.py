@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.webforms.guards import RATE_LIMIT
 from channels.webforms.inline import TicketView, ingest_now
 from config.settings import Settings
-from ingest.accept import RawInput, queue_ingest, record_inputs
+from ingest.accept import RawInput, queue_ingest, record_inputs, written_record
 from ingest.db import connection_unit, unit_of_work
 from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
@@ -86,7 +86,8 @@ class Intake:
             # A large post's bytes go to the blob store once the limits let it in.
             item = spill_input(item, RawSpill.for_settings(self.settings))
             accepted = record_inputs(conn, [item])[0]
-            inline = ingest_now(session, self.settings, accepted.inbound_id)
+            written = written_record(session, item, accepted)
+            inline = ingest_now(session, self.settings, accepted.inbound_id, written)
             if not inline.handled and not accepted.duplicate:
                 queue_ingest(conn, [accepted.inbound_id])
             return inline.ticket
