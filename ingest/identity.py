@@ -11,8 +11,9 @@ ticket, never a merge. Merges are recorded and can be undone
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.db import insert_ignoring_conflicts
@@ -27,16 +28,27 @@ CHANNEL = "channel"
 _IDENTITY = select(Identity).where(
     Identity.kind == bindparam("kind"), Identity.value == bindparam("value")
 )
-# The sender's identity with the customer it names, and the identities the channel
-# claims for the sender, in one query (rows of other kind/value pairs are ignored).
-_IDENTITIES_AND_CUSTOMERS = (
-    select(Identity, Customer)
-    .join(Customer, Customer.id == Identity.customer_id)
-    .where(
-        Identity.kind.in_(bindparam("kinds", expanding=True)),
-        Identity.value.in_(bindparam("values", expanding=True)),
+
+
+@cache
+def _identities_and_customers(count: int) -> Select[Identity, Customer]:
+    """The identities of ``count`` (kind, value) pairs with the customers they name, in
+    one query: the sender's and those the channel claims for it. Built once per count,
+    with bound parameters (``k0``, ``v0``, ...): an expanding ``IN`` would be rendered
+    anew on every run."""
+    return (
+        select(Identity, Customer)
+        .join(Customer, Customer.id == Identity.customer_id)
+        .where(
+            or_(
+                *(
+                    and_(Identity.kind == bindparam(f"k{n}"), Identity.value == bindparam(f"v{n}"))
+                    for n in range(count)
+                )
+            )
+        )
     )
-)
+
 
 Key = tuple[str, str]
 
@@ -70,10 +82,10 @@ def sender_for(
     """
     kind, value = key = _key(party)
     keys = [key, *(_key(claim) for claim in claims)]
-    rows = session.execute(
-        _IDENTITIES_AND_CUSTOMERS,
-        {"kinds": [k for k, _ in keys], "values": [v for _, v in keys]},
-    ).all()
+    params = {}
+    for n, (pair_kind, pair_value) in enumerate(keys):
+        params[f"k{n}"], params[f"v{n}"] = pair_kind, pair_value
+    rows = session.execute(_identities_and_customers(len(keys)), params).all()
     found = {(identity.kind, identity.value): (identity, named) for identity, named in rows}
     claimed = {k: found[k][0] if k in found else None for k in keys[1:]}
     if key in found:
