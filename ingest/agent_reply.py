@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest import outbox
+from ingest.db import TAKE_TURNS
 from ingest.identity import is_bouncing
 from ingest.models import Message, Ticket, utcnow
 from ingest.reply_author import MAX_AUTHOR_CHARS, checked_author
@@ -86,7 +87,7 @@ def record_reply(
     Raises ``UnsafeAuthor`` when the reply has no author or one unfit for a mail header.
     """
     author = checked_author(reply.author)
-    ticket = session.get(Ticket, number, with_for_update=True)
+    ticket = session.get(Ticket, number, with_for_update=TAKE_TURNS)
     if ticket is None:
         return None
     now = utcnow()

@@ -16,6 +16,15 @@ from ingest.errors import StoreUnavailable
 from ingest.write_gate import gate_for, is_edge_thread
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# The row lock for rows other rows point at (tickets, messages, inbound records,
+# identities, deliveries): FOR NO KEY UPDATE on PostgreSQL, so lockers of one row
+# still take turns. Plain FOR UPDATE would also wait for the key-share lock every
+# transaction inserting a row that references it holds (the foreign key check): a
+# worker deciding a ticket would hold up the ingest of its next message, and two
+# such waits in opposite order deadlock (two replies to one ticket did). SQLite
+# writes one transaction at a time and takes no row locks.
+TAKE_TURNS: dict[str, bool] = {"key_share": True}
 READ_ONLY = "omniroute_read_only"
 
 # SQLite reports every error of these kinds as OperationalError; only these

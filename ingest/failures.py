@@ -26,6 +26,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from config.statuses import InboundStatus
 from ingest import outbox
+from ingest.db import TAKE_TURNS
 from ingest.models import AutomatedSend, Delivery, FailedWork, InboundRecord, Message, utcnow
 from ingest.raw_inputs import raw_head, raw_size
 
@@ -70,7 +71,7 @@ def inbound_view(record: InboundRecord) -> dict[str, Any]:
 
 def replay_inbound(session: Session, inbound_id: int) -> None:
     """Make a quarantined or failed record pending again and queue its ingest."""
-    record = session.get(InboundRecord, inbound_id, with_for_update=True)
+    record = session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
     if record is None:
         raise NotReplayable(f"no inbound record {inbound_id}")
     if record.status not in REPLAYABLE:
@@ -133,7 +134,7 @@ def retry_failed(session: Session, failed_id: int) -> None:
         )
     payload = dict(failure.payload)
     if failure.stage == outbox.INGEST:
-        record = session.get(InboundRecord, payload["inbound_id"], with_for_update=True)
+        record = session.get(InboundRecord, payload["inbound_id"], with_for_update=TAKE_TURNS)
         if record is not None and record.status in REPLAYABLE:
             _requeue_inbound(session, record)
     else:

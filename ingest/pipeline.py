@@ -20,6 +20,7 @@ from config.logs import log_context
 from config.settings import Settings
 from ingest import channel_steps, outbox
 from ingest.blobs import blob_store_for
+from ingest.db import TAKE_TURNS
 from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
@@ -67,7 +68,7 @@ def parse_context(settings: Settings) -> ParseContext:
 def process_inbound(
     session: Session, inbound_id: int, settings: Settings, then: Continuation | None = None
 ) -> IngestOutcome:
-    record = session.get(InboundRecord, inbound_id, with_for_update=True)
+    record = session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
     if record is None:
         return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
     return process_record(session, record, settings, then)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from ingest.db import is_store_trouble
+from ingest.db import TAKE_TURNS, is_store_trouble
 from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import IngestOutcome, process_record
@@ -52,7 +52,7 @@ def ingest_now(
     try:
         with session.begin_nested():
             # Read here and kept, so the tags below need not read it again.
-            record = written or session.get(InboundRecord, inbound_id, with_for_update=True)
+            record = written or session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
             if record is None:
                 return Inline(None, handled=True)
             outcome = process_record(session, record, settings)

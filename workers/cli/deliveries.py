@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ingest import outbox
-from ingest.db import unit_of_work
+from ingest.db import TAKE_TURNS, unit_of_work
 from ingest.models import Delivery, utcnow
 from ingest.views import delivery_summary
 from workers.cli.support import command_settings, store
@@ -66,7 +66,7 @@ def list_deliveries(
 
 def requeue(session: Session, delivery_id: int) -> list[int]:
     """Give a dead or rejected delivery a fresh budget and queue it; the ids re-queued."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    delivery = session.get(Delivery, delivery_id, with_for_update=TAKE_TURNS)
     if delivery is None:
         raise NotRetryable(f"no delivery {delivery_id}")
     if delivery.status not in RETRYABLE:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.errors import ConfigError
 from config.logs import configure_logging
 from config.settings import Settings, load_settings
-from ingest.db import create_store_engine, session_factory, unit_of_work
+from ingest.db import TAKE_TURNS, create_store_engine, session_factory, unit_of_work
 from ingest.models import Ticket
 
 Sessions = sessionmaker[Session]
@@ -44,7 +44,7 @@ def store(settings: Settings, statement_timeout_ms: int | None = None) -> Iterat
 def locked_ticket(settings: Settings, number: int) -> Iterator[tuple[Session, Ticket]]:
     """Ticket ``number``, locked for update, in a transaction committed on success."""
     with store(settings) as sessions, unit_of_work(sessions) as session:
-        ticket = session.get(Ticket, number, with_for_update=True)
+        ticket = session.get(Ticket, number, with_for_update=TAKE_TURNS)
         if ticket is None:
             raise click.ClickException(f"no ticket #{number}")
         yield session, ticket

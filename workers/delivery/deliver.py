@@ -33,7 +33,7 @@ from config.destinations import AnyDestination, EmailDestination
 from config.rules import RuleSet
 from ingest import outbox
 from ingest.blobs import BlobError, BlobStore, attachment_key
-from ingest.db import unit_of_work
+from ingest.db import TAKE_TURNS, unit_of_work
 from ingest.models import Delivery, DeliveryAttempt, InboundRecord, Message, Ticket, utcnow
 from ingest.queries import latest_decision
 from workers.delivery.desks import registry
@@ -108,7 +108,7 @@ def deliver(
 def _prepare(
     session: Session, rules: RuleSet, delivery_id: int, context: DeskContext
 ) -> PreparedDelivery | str | None:
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    delivery = session.get(Delivery, delivery_id, with_for_update=TAKE_TURNS)
     if delivery is None:
         return None
     if delivery.status in FINAL_STATUSES:
@@ -333,7 +333,7 @@ def _read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
 
 
 def _record(session: Session, prepared: PreparedDelivery, result: AttemptResult) -> str:
-    delivery = session.get(Delivery, prepared.delivery_id, with_for_update=True)
+    delivery = session.get(Delivery, prepared.delivery_id, with_for_update=TAKE_TURNS)
     attempt = session.get(DeliveryAttempt, prepared.attempt_id)
     assert delivery is not None and attempt is not None
     now = utcnow()

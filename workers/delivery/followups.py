@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from config.destinations import WebhookDestination
 from config.rules import RuleSet
+from ingest.db import TAKE_TURNS
 from ingest.models import Delivery, Message, Ticket
 from ingest.status import parse_status_event
 from workers.delivery.planning import (
@@ -35,13 +36,6 @@ _CREATED_DESTINATIONS = (
     .distinct()
     .order_by(Delivery.destination)
 )
-
-
-# Planners of one ticket take turns on its row with FOR NO KEY UPDATE on PostgreSQL.
-# Plain FOR UPDATE would also wait for the key-share lock that every transaction
-# inserting a message of that ticket holds (the foreign key): two replies to one
-# ticket, each waiting for the other's insert, deadlocked.
-TAKE_TURNS = {"key_share": True}
 
 
 def plan_followups(session: Session, ticket_id: int, message_id: int) -> list[int]:

@@ -22,7 +22,7 @@ from channels.reply_senders import OutboundText, ReplySender
 from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
-from ingest.db import unit_of_work
+from ingest.db import TAKE_TURNS, unit_of_work
 from ingest.identity import is_bouncing, normalized_value, suppression_of
 from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
 from ingest.opened import Opened
@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 
 PURPOSE = "acknowledgement"
 
-# The lock acknowledgements to one identity take turns on: FOR NO KEY UPDATE on
-# PostgreSQL. Plain FOR UPDATE would also wait for the key-share locks that every
-# transaction inserting a message of that identity holds (the foreign key), so two
-# new tickets from one customer, each waiting for the other's insert, deadlocked.
-TAKE_TURNS = {"key_share": True}
 
 # A customer-visible link per channel (the web channel's follow-up page), if any.
 LinkFor = Callable[[Settings, int], str]
@@ -141,7 +136,7 @@ def plan_acknowledgement(
     if opened is not None:
         ticket, first = opened.ticket, opened.first
     else:
-        found = session.get(Ticket, ticket_id, with_for_update=True)
+        found = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
         if found is None:
             return "missing"
         ticket = found

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.reply_senders import OutboundText, ReplySender, SendFailed, SendRefused
 from config.statuses import OUTBOUND_FINAL, OutboundState
 from ingest.agent_reply import NOT_SENT
-from ingest.db import unit_of_work
+from ingest.db import TAKE_TURNS, unit_of_work
 from ingest.identity import suppress
 from ingest.models import Identity, Message, Ticket
 from normalize.types import Party, PartyKind
@@ -113,12 +113,12 @@ def deliver(
     except SendFailed as exc:
         # Still ``sending``; the reason shows until a retry succeeds or gives up.
         with unit_of_work(sessions) as session:
-            message = session.get(Message, chosen, with_for_update=True)
+            message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
             assert message is not None
             message.delivery_error = str(exc)
         raise TransientError(str(exc), exc.retry_after_seconds) from exc
     with unit_of_work(sessions) as session:
-        message = session.get(Message, chosen, with_for_update=True)
+        message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
         assert message is not None
         message.external_id = sent.external_id or message.external_id
         message.delivery_state = sent.state
@@ -132,7 +132,7 @@ def deliver(
 def _prepare(
     session: Session, senders: Mapping[str, ReplySender], message_id: int, text_for: TextFor
 ) -> tuple[str, OutboundText] | str:
-    message = session.get(Message, message_id, with_for_update=True)
+    message = session.get(Message, message_id, with_for_update=TAKE_TURNS)
     if message is None or message.direction != "outbound":
         return "missing"
     if message.delivery_state in OUTBOUND_FINAL:
@@ -219,7 +219,7 @@ def mark_failed(
     suppress_recipient: bool = False,
 ) -> str:
     with unit_of_work(sessions) as session:
-        message = session.get(Message, message_id, with_for_update=True)
+        message = session.get(Message, message_id, with_for_update=TAKE_TURNS)
         assert message is not None
         _fail(message, reason)
         if suppress_recipient:

@@ -24,7 +24,7 @@ from sqlalchemy.sql.expression import Exists
 
 from config.rules import RuleSet
 from config.statuses import RESOLVED
-from ingest.db import insert_ignoring_conflicts, unit_of_work
+from ingest.db import TAKE_TURNS, insert_ignoring_conflicts, unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.events import record_event
 from ingest.models import SlaBreach, Ticket, utcnow
@@ -96,7 +96,7 @@ def due_tickets(session: Session, now: datetime, limit: int = BATCH) -> list[int
 
 def escalate_ticket(session: Session, ticket_id: int, rules: RuleSet, now: datetime) -> int:
     """Record and escalate each target ``ticket_id`` has missed and nobody escalated yet."""
-    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    ticket = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
     if ticket is None:
         return 0
     clock = SlaClock(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from config.rules import RuleSet
 from ingest.corrections import AGENT
+from ingest.db import TAKE_TURNS
 from ingest.models import DecisionRecord, Message, Ticket, utcnow
 from ingest.opened import Opened
 from ingest.queries import first_inbound
@@ -88,7 +89,7 @@ def _ticket_to_decide(
     session: Session, ticket_id: int, rules: RuleSet
 ) -> tuple[Ticket, Message] | None:
     """The ticket, locked, and its first message; None when there is nothing to decide."""
-    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    ticket = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
     if ticket is None:
         return None
     already = session.execute(
