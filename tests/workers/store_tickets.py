@@ -48,6 +48,23 @@ def new_ticket(
         return ticket.id
 
 
+def add_reply(session: Session, ticket_id: int, body: str = "One more thing.") -> Message:
+    """A customer's reply on the ticket, written in ``session``'s open transaction."""
+    message = Message(
+        ticket_id=ticket_id,
+        direction="inbound",
+        channel="email",
+        sender="jane@customer.test",
+        recipient="support@example.com",
+        subject="Re: a question",
+        body_text=body,
+        body_full=body,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
 def timeline(sessions: sessionmaker[Session], ticket_id: int) -> list[str]:
     """The ticket's internal events, oldest first."""
     with sessions() as session:

@@ -15,25 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.db import create_store_engine, session_factory, unit_of_work
-from ingest.models import Message
-from tests.workers.store_tickets import new_ticket
+from tests.workers.store_tickets import add_reply, new_ticket
 from workers.delivery.followups import plan_followups
-
-
-def _reply(session: Session, ticket_id: int, body: str) -> Message:
-    message = Message(
-        ticket_id=ticket_id,
-        direction="inbound",
-        channel="email",
-        sender="jane@customer.test",
-        recipient="support@example.com",
-        subject="Re: a question",
-        body_text=body,
-        body_full=body,
-    )
-    session.add(message)
-    session.flush()
-    return message
 
 
 def test_planning_follow_ups_does_not_wait_for_another_reply_being_inserted(
@@ -47,10 +30,10 @@ def test_planning_follow_ups_does_not_wait_for_another_reply_being_inserted(
     try:
         # Given another worker's transaction has inserted a reply to the ticket, uncommitted
         with unit_of_work(sessions) as other:
-            _reply(other, ticket_id, "A second reply, still being processed.")
+            add_reply(other, ticket_id, "A second reply, still being processed.")
             # When this worker stores its own reply and plans its follow-ups
             with unit_of_work(session_factory(bounded)) as mine:
-                message = _reply(mine, ticket_id, "A first reply.")
+                message = add_reply(mine, ticket_id, "A first reply.")
                 planned = plan_followups(mine, ticket_id, message.id)
             # Then it did not wait for the other transaction
             assert planned == []

@@ -18,26 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.rules import default_rules
 from ingest.db import TAKE_TURNS, create_store_engine, session_factory, unit_of_work
 from ingest.errors import StoreUnavailable
-from ingest.models import Message, Ticket
-from tests.workers.store_tickets import new_ticket
+from ingest.models import Ticket
+from tests.workers.store_tickets import add_reply, new_ticket
 from workers.triage.decide import triage_ticket
 
 MONDAY = datetime(2026, 12, 7, 10, tzinfo=UTC)
-
-
-def _reply(session: Session, ticket_id: int) -> Message:
-    message = Message(
-        ticket_id=ticket_id,
-        direction="inbound",
-        channel="email",
-        sender="jane@customer.test",
-        subject="Re: a question",
-        body_text="One more thing.",
-        body_full="One more thing.",
-    )
-    session.add(message)
-    session.flush()
-    return message
 
 
 @pytest.fixture
@@ -59,7 +44,7 @@ def test_a_reply_is_stored_while_triage_holds_its_ticket(
         assert triage_ticket(triaging, ticket_id, default_rules(), MONDAY) is not None
         # When another worker stores the customer's next message on that ticket
         with unit_of_work(bounded) as ingesting:
-            reply = _reply(ingesting, ticket_id)
+            reply = add_reply(ingesting, ticket_id)
         # Then it did not wait for the triage to finish
         assert reply.id is not None
 
