@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.email_sender import EmailSender
+from channels.reply_senders import OutboundText
 from config.settings import Settings
 from ingest import outbox
 from ingest.models import AutomatedSend, Message, OutboxEntry, Ticket
@@ -23,6 +25,7 @@ from tests.harness import MemoryTransport, Pipeline
 from tests.mail import customer_mail
 from workers.outbound import acknowledge as acknowledge_module
 from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
+from workers.process import actors as actors_module
 
 
 class FailsOnce(MemoryTransport):
@@ -133,7 +136,7 @@ def test_a_bug_preparing_the_send_inline_leaves_the_ticket_and_sends_it_on_its_o
 ) -> None:
     # Given the acknowledgement's text fails once with a bug
     calls: list[int] = []
-    text_for = acknowledge_module._ack_text
+    text_for = acknowledge_module._text_of
 
     def fails_once(*args: Any) -> Any:
         calls.append(1)
@@ -141,7 +144,7 @@ def test_a_bug_preparing_the_send_inline_leaves_the_ticket_and_sends_it_on_its_o
             raise RuntimeError("template bug")
         return text_for(*args)
 
-    monkeypatch.setattr(acknowledge_module, "_ack_text", fails_once)
+    monkeypatch.setattr(acknowledge_module, "_text_of", fails_once)
     pipe = Pipeline(settings, sessions)
     try:
         accept_mail(sessions, bytes(customer_mail(subject="Help", body="It broke.")))
@@ -156,5 +159,46 @@ def test_a_bug_preparing_the_send_inline_leaves_the_ticket_and_sends_it_on_its_o
         assert len(calls) == 2
         [row] = acknowledgement_rows(sessions)
         assert row.done_at is not None
+    finally:
+        pipe.close()
+
+
+def test_the_text_prepared_inline_is_the_text_prepared_on_its_own(
+    settings: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a pipeline that records what the email sender is asked to send
+    texts: list[OutboundText] = []
+    send = EmailSender.send
+
+    def recording(self: EmailSender, text: OutboundText) -> Any:
+        texts.append(text)
+        return send(self, text)
+
+    monkeypatch.setattr(EmailSender, "send", recording)
+    pipe = Pipeline(settings, sessions)
+    try:
+        # When one mail is acknowledged from what the ingest planned, and a second
+        # after the inline preparation failed, read back from the store on its own
+        accept_mail(sessions, bytes(customer_mail(subject="First", sender="ann@customer.test")))
+        pipe.drain()
+        monkeypatch.setattr(actors_module, "_prepare_inline", lambda *_: None)
+        accept_mail(sessions, bytes(customer_mail(subject="Second", sender="bob@customer.test")))
+        pipe.drain()
+        # Then both texts are built alike from their own tickets
+        inline, standalone = texts
+        with sessions() as session:
+            firsts = session.execute(
+                select(Message).where(Message.direction == "inbound").order_by(Message.id)
+            ).scalars()
+            for text, first in zip((inline, standalone), firsts, strict=True):
+                assert text.ticket_number == first.ticket_id
+                assert text.in_reply_to == first.message_id_header
+                assert text.subject == first.subject
+                assert text.recipient.value == first.sender
+                assert text.customer_wrote_at == first.created_at
+                assert text.purpose == ACKNOWLEDGEMENT
+        assert inline.body.replace(str(inline.ticket_number), "#") == standalone.body.replace(
+            str(standalone.ticket_number), "#"
+        )
     finally:
         pipe.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, select, update
@@ -87,9 +87,17 @@ class AcknowledgementSend:
     ticket_id: int
     finish: Callable[[Session], None] | None = None
     outcome: list[str] = field(default_factory=list)
+    # Set when the caller's transaction opened the ticket and planned this message
+    # (``plan_opened``): nothing needs to be read again, or locked, to prepare it.
+    planned: PlannedAck | None = None
 
     def prepare(self, session: Session) -> ReadyToSend | str:
-        return prepare_send(session, self.senders, self._plan, _ack_text, after=self._record)
+        planned = self.planned
+        if planned is None:
+            return prepare_send(session, self.senders, self._plan, _ack_text, after=self._record)
+        return prepare_send(
+            session, self.senders, planned.message, planned.text, after=self._record
+        )
 
     def deliver(self, sessions: sessionmaker[Session], ready: ReadyToSend | str) -> str:
         if isinstance(ready, str):
@@ -134,24 +142,51 @@ def plan_acknowledgement(
     Runs in the caller's transaction: inline after triage, or in the actor. ``opened``:
     the ticket was opened in this transaction, so it has no acknowledgement yet."""
     if opened is not None:
-        ticket, first = opened.ticket, opened.first
-    else:
-        found = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
-        if found is None:
-            return "missing"
-        ticket = found
-        existing = session.execute(
-            select(AutomatedSend).where(
-                AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
-            )
-        ).scalar_one_or_none()
-        if existing is not None and existing.status != "sending":
-            return existing.status
-        if existing is not None:
-            return _ack_message_id(session, ticket_id)
-        first_found = first_inbound(session, ticket_id)
-        assert first_found is not None, f"ticket #{ticket_id} has no inbound message"
-        first = first_found
+        planned = plan_opened(session, settings, senders, opened)
+        return planned.message.id if isinstance(planned, PlannedAck) else planned
+    found = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
+    if found is None:
+        return "missing"
+    existing = session.execute(
+        select(AutomatedSend).where(
+            AutomatedSend.ticket_id == ticket_id, AutomatedSend.purpose == PURPOSE
+        )
+    ).scalar_one_or_none()
+    if existing is not None and existing.status != "sending":
+        return existing.status
+    if existing is not None:
+        return _ack_message_id(session, ticket_id)
+    first = first_inbound(session, ticket_id)
+    assert first is not None, f"ticket #{ticket_id} has no inbound message"
+    planned = plan_opened(session, settings, senders, Opened(found, first))
+    return planned.message.id if isinstance(planned, PlannedAck) else planned
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAck:
+    """An acknowledgement planned in the current transaction, with what its text needs."""
+
+    message: Message
+    opened: Opened
+
+    def text(
+        self, session: Session, message: Message, ticket: Ticket, recipient: Party
+    ) -> OutboundText:
+        """``_ack_text`` from what planning had: the ticket's only inbound message is the
+        first, so the customer last wrote when it arrived."""
+        first = self.opened.first
+        return replace(
+            _text_of(message, ticket, recipient, first), customer_wrote_at=first.created_at
+        )
+
+
+def plan_opened(
+    session: Session, settings: Settings, senders: Mapping[str, ReplySender], opened: Opened
+) -> PlannedAck | str:
+    """Plan the acknowledgement of a ticket with no acknowledgement yet: its queued
+    message, or the status recorded instead (suppressed…)."""
+    ticket, first = opened.ticket, opened.first
+    ticket_id = ticket.id
     recipient = recipient_of(session, first, ticket)
     sender = senders.get(first.channel)
     reason = _suppression_reason(session, settings, first, recipient, sender)
@@ -201,7 +236,7 @@ def plan_acknowledgement(
     )
     session.add(message)
     session.flush()
-    return message.id
+    return PlannedAck(message, opened)
 
 
 def _ack_message_id(session: Session, ticket_id: int) -> int | str:
@@ -221,6 +256,10 @@ def _ack_message_id(session: Session, ticket_id: int) -> int | str:
 def _ack_text(session: Session, message: Message, ticket: Ticket, recipient: Party) -> OutboundText:
     first = first_inbound(session, ticket.id)
     assert first is not None
+    return _text_of(message, ticket, recipient, first)
+
+
+def _text_of(message: Message, ticket: Ticket, recipient: Party, first: Message) -> OutboundText:
     return OutboundText(
         ticket_number=ticket.id,
         purpose=PURPOSE,

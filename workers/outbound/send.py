@@ -76,16 +76,24 @@ def send_outbound(
 def prepare_send(
     session: Session,
     senders: Mapping[str, ReplySender],
-    message_id: int | Planner,
+    message_id: int | Message | Planner,
     text_for: TextFor,
     after: After | None = None,
 ) -> ReadyToSend | str:
     """The first half of a send, in the caller's transaction: the message to send, or
-    the state it ended in without a send (``after`` has then run)."""
+    the state it ended in without a send (``after`` has then run).
+
+    ``message_id`` may be the message itself when this transaction wrote it: no other
+    transaction can see it, so it is neither read again nor locked."""
     chosen = message_id(session) if callable(message_id) else message_id
     if isinstance(chosen, str):
         return chosen
-    planned = _prepare(session, senders, chosen, text_for)
+    if isinstance(chosen, Message):
+        message: Message | None = chosen
+        chosen = chosen.id
+    else:
+        message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
+    planned = _prepare(session, senders, message, text_for)
     if isinstance(planned, str):
         if after is not None:
             after(session, chosen, planned)
@@ -130,9 +138,8 @@ def deliver(
 
 
 def _prepare(
-    session: Session, senders: Mapping[str, ReplySender], message_id: int, text_for: TextFor
+    session: Session, senders: Mapping[str, ReplySender], message: Message | None, text_for: TextFor
 ) -> tuple[str, OutboundText] | str:
-    message = session.get(Message, message_id, with_for_update=TAKE_TURNS)
     if message is None or message.direction != "outbound":
         return "missing"
     if message.delivery_state in OUTBOUND_FINAL:
@@ -155,9 +162,9 @@ def _prepare(
         built = text_for(session, message, ticket, recipient)
         if isinstance(built, OutboundText):
             message.delivery_state = OutboundState.SENDING
-            return message.channel, replace(
-                built, customer_wrote_at=customer_wrote_at(session, message)
-            )
+            if built.customer_wrote_at is None:
+                built = replace(built, customer_wrote_at=customer_wrote_at(session, message))
+            return message.channel, built
         reason = built
     assert reason is not None
     _fail(message, reason)

@@ -52,7 +52,7 @@ from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
 from workers.outbound.acknowledge import AcknowledgementSend, acknowledge
 from workers.outbound.send import ReadyToSend
 from workers.outbound.send_reply import send_reply
-from workers.process.continuation import RouteInline
+from workers.process.continuation import ClaimedAck, RouteInline
 from workers.process.ingest_group import ingest_waiting
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
@@ -223,7 +223,7 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
     entry_id = _outbox_id()
     loaded = runtime.rules_source.snapshot()
     classifier = classifier_for(loaded, runtime.live_model.current())
-    claimed: list[OutboxEntry] = []
+    claimed: list[ClaimedAck] = []
     then = RouteInline(settings, loaded.rules, classifier, senders, claimed)
     try:
         with unit_of_work(runtime.sessions) as session:
@@ -234,7 +234,7 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
             # The acknowledgements' sends are prepared in this same transaction (each
             # reference given, marked ``sending``); only the sends themselves and
             # their outcomes come after the commit.
-            sends = [_prepare_inline(session, runtime, senders, entry) for entry in claimed]
+            sends = [_prepare_inline(session, runtime, senders, claim) for claim in claimed]
     except Defer as signal:
         # Not a failure: the record stays pending and comes back after the delay,
         # as new work; this message's work is done.
@@ -247,8 +247,8 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
         return True
     # The acknowledgement goes out now, from this thread: no relay pass, no broker
     # round trip. Committed as claimed work, so nothing else runs it meanwhile.
-    for entry, send in zip(claimed, sends, strict=True):
-        _acknowledge_now(runtime, senders, entry, send)
+    for claim, send in zip(claimed, sends, strict=True):
+        _acknowledge_now(runtime, senders, claim.entry, send)
     return True
 
 
@@ -259,12 +259,17 @@ class _PreparedAck:
 
 
 def _prepare_inline(
-    session: Session, runtime: Runtime, senders: Mapping[str, ReplySender], entry: OutboxEntry
+    session: Session, runtime: Runtime, senders: Mapping[str, ReplySender], claim: ClaimedAck
 ) -> _PreparedAck | None:
     """The acknowledgement's first half in a savepoint of the ingest's transaction; None
     after a bug there (rolled back, logged), and the whole send runs on its own."""
+    entry = claim.entry
     ack = AcknowledgementSend(
-        runtime.settings, senders, entry.payload["ticket_id"], _done_with(entry.id)
+        runtime.settings,
+        senders,
+        entry.payload["ticket_id"],
+        _done_with(entry.id),
+        planned=claim.planned,
     )
     try:
         with session.begin_nested():

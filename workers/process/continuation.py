@@ -24,10 +24,19 @@ from ingest.models import Message, OutboxEntry, Ticket
 from ingest.opened import Opened
 from router.classifier.types import CategoryClassifier
 from workers.delivery.followups import plan_followups
-from workers.outbound.acknowledge import plan_acknowledgement
+from workers.outbound.acknowledge import PlannedAck, plan_acknowledgement, plan_opened
 from workers.triage.decide import triage_ticket
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAck:
+    """An acknowledgement whose outbox row the caller claimed, to send it after the commit;
+    ``planned`` when this transaction planned it (its message and ticket at hand)."""
+
+    entry: OutboxEntry
+    planned: PlannedAck | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,23 +49,25 @@ class RouteInline:
     senders: Mapping[str, ReplySender]
     # Acknowledgements the caller sends itself right after the commit (see
     # ``outbox.add_work(claimed=True)``); None: they go through the relay.
-    claimed: list[OutboxEntry] | None = field(default=None)
+    claimed: list[ClaimedAck] | None = field(default=None)
 
     def ticket_opened(self, session: Session, ticket: Ticket, first: Message) -> None:
         opened = Opened(ticket, first)
         ticket_id = ticket.id
 
         def acknowledgement(opened: Opened | None) -> None:
-            planned = plan_acknowledgement(
-                session, self.settings, self.senders, ticket_id, opened=opened
-            )
-            if isinstance(planned, int):
-                claim = self.claimed is not None
-                entry = outbox.add_work(
-                    session, outbox.ACKNOWLEDGE, claimed=claim, ticket_id=ticket_id
-                )
-                if self.claimed is not None:
-                    self.claimed.append(entry)
+            planned: PlannedAck | int | str
+            if opened is not None:
+                planned = plan_opened(session, self.settings, self.senders, opened)
+            else:
+                planned = plan_acknowledgement(session, self.settings, self.senders, ticket_id)
+            if isinstance(planned, str):
+                return
+            claim = self.claimed is not None
+            entry = outbox.add_work(session, outbox.ACKNOWLEDGE, claimed=claim, ticket_id=ticket_id)
+            if self.claimed is not None:
+                known = planned if isinstance(planned, PlannedAck) else None
+                self.claimed.append(ClaimedAck(entry, known))
 
         def both() -> None:
             triage_ticket(session, ticket_id, self.rules, classifier=self.classifier, opened=opened)
