@@ -27,6 +27,7 @@ from ingest.identity import is_bouncing, normalized_value, suppression_of
 from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
 from ingest.opened import Opened
 from ingest.queries import first_inbound, inbound_envelope
+from ingest.rows import insert_loaded
 from normalize.types import Party, PartyKind
 from workers.outbound.send import ReadyToSend, prepare_send, recipient_of
 from workers.outbound.send import deliver as deliver_ready
@@ -50,6 +51,17 @@ _RECENT_SENDS = select(func.count(AutomatedSend.id)).where(
     AutomatedSend.status.in_(("sent", "sending")),
     AutomatedSend.created_at >= bindparam("since"),
 )
+
+
+# How a send ended, on its row; built once. Nothing in the session reads the row
+# after this, so the ORM need not bring loaded copies up to date.
+_SEND_ROW = (
+    update(AutomatedSend)
+    .where(AutomatedSend.ticket_id == bindparam("ticket"), AutomatedSend.purpose == PURPOSE)
+    .execution_options(synchronize_session=False)
+)
+_SENT = _SEND_ROW.values(status=bindparam("status"), sent_at=bindparam("sent_at"))
+_SUPPRESSED = _SEND_ROW.values(status=bindparam("status"), reason=bindparam("reason"))
 
 
 def register_link(channel: str, link_for: LinkFor) -> None:
@@ -118,13 +130,11 @@ class AcknowledgementSend:
                 select(Message.delivery_error).where(Message.id == message_id)
             ).scalar_one()
             values: dict[str, object] = {"status": "suppressed", "reason": error}
+            statement = _SUPPRESSED
         else:
             values = {"status": "sent", "sent_at": utcnow()}
-        session.execute(
-            update(AutomatedSend)
-            .where(AutomatedSend.ticket_id == self.ticket_id, AutomatedSend.purpose == PURPOSE)
-            .values(**values)
-        )
+            statement = _SENT
+        session.execute(statement, {"ticket": self.ticket_id, **values})
         self.outcome.append(str(values["status"]))
         if self.finish is not None:
             self.finish(session)
@@ -190,19 +200,18 @@ def plan_opened(
     recipient = recipient_of(session, first, ticket)
     sender = senders.get(first.channel)
     reason = _suppression_reason(session, settings, first, recipient, sender)
-    send = AutomatedSend(
-        ticket_id=ticket_id,
-        purpose=PURPOSE,
-        recipient=recipient.value if recipient is not None else "",
-        status="suppressed" if reason else "sending",
-        reason=reason,
-    )
-    session.add(send)
+    send = {
+        "ticket_id": ticket_id,
+        "purpose": PURPOSE,
+        "recipient": recipient.value if recipient is not None else "",
+        "status": "suppressed" if reason else "sending",
+        "reason": reason,
+    }
     if reason is not None or sender is None or recipient is None:
         log.info("acknowledgement for ticket #%s suppressed: %s", ticket.id, reason)
-        session.flush()
-        return send.status
-    send.message_id_header = sender.reference(ticket.id)
+        return insert_loaded(session, AutomatedSend, send).status
+    reference = sender.reference(ticket.id)
+    insert_loaded(session, AutomatedSend, {**send, "message_id_header": reference})
     language = ticket.language or language_of(ticket.subject, first.body_text)
     link_for = _LINKS.get(first.channel)
     body = render_acknowledgement(
@@ -217,25 +226,27 @@ def plan_opened(
         ),
         settings.templates_dir,
     )
-    message = Message(
-        ticket_id=ticket.id,
-        direction="outbound",
-        kind=PURPOSE,
-        channel=first.channel,
-        external_id=send.message_id_header,
-        message_id_header=send.message_id_header,
-        sender=settings.from_address,
-        identity_id=first.identity_id,
-        recipient=recipient.value,
-        conversation_key=first.conversation_key,
-        subject=ticket.subject,
-        body_text=body,
-        body_full=body,
-        thread_signal="outbound",
-        delivery_state=OutboundState.QUEUED,
+    message = insert_loaded(
+        session,
+        Message,
+        {
+            "ticket_id": ticket.id,
+            "direction": "outbound",
+            "kind": PURPOSE,
+            "channel": first.channel,
+            "external_id": reference,
+            "message_id_header": reference,
+            "sender": settings.from_address,
+            "identity_id": first.identity_id,
+            "recipient": recipient.value,
+            "conversation_key": first.conversation_key,
+            "subject": ticket.subject,
+            "body_text": body,
+            "body_full": body,
+            "thread_signal": "outbound",
+            "delivery_state": OutboundState.QUEUED,
+        },
     )
-    session.add(message)
-    session.flush()
     return PlannedAck(message, opened)
 
 
