@@ -66,7 +66,8 @@ def relay_once(
 
 
 class RelayLoop:
-    """Runs ``relay_once`` every ``interval`` seconds or as soon as ``signal`` is set."""
+    """Runs ``relay_once`` at start, then every ``interval`` seconds or as soon as
+    ``signal`` is set."""
 
     def __init__(
         self,
@@ -93,9 +94,8 @@ class RelayLoop:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        # A pass at once: work committed while no relay ran is not left for the poll.
         while not self._stop.is_set():
-            self.signal.wait(self.interval)
-            self.signal.clear()
             try:
                 while relay_once(self.sessions, self.broker, queue=self.queue) == BATCH:
                     pass
@@ -103,3 +103,5 @@ class RelayLoop:
                 log.warning("outbox relay: store unavailable: %s", exc)
             except Exception:
                 log.exception("outbox relay pass failed")
+            self.signal.wait(self.interval)
+            self.signal.clear()

@@ -114,6 +114,7 @@ def worker_pool(runtime: Runtime) -> Iterator[Worker]:
 @contextmanager
 def relay(runtime: Runtime) -> Iterator[RelayLoop]:
     from workers.process.relay import RelayLoop
+    from workers.process.wake import wake_listener
 
     loop = RelayLoop(
         runtime.sessions,
@@ -122,11 +123,13 @@ def relay(runtime: Runtime) -> Iterator[RelayLoop]:
         runtime.outbox_signal,
         runtime.queue,
     )
-    loop.start()
-    try:
-        yield loop
-    finally:
-        loop.stop()
+    # Edges in other processes on this host (``run``'s children) wake it after a commit.
+    with wake_listener(runtime.settings.resolved_database_url, loop.signal):
+        loop.start()
+        try:
+            yield loop
+        finally:
+            loop.stop()
 
 
 @contextmanager
@@ -355,21 +358,28 @@ def run_role(role: str, settings: Settings) -> None:
         _serve_role(role, settings)
 
 
+def _wake_relay(settings: Settings) -> Callable[[], None]:
+    from workers.process.wake import WakeSender
+
+    return WakeSender(settings.resolved_database_url)
+
+
 def _serve_role(role: str, settings: Settings) -> None:
     if role == "web":
         with runtime_for(settings, settings.broker_url) as runtime:
             serve_http(runtime)
     elif role == "smtp":
-        # The SMTP edge only writes to the store; the relay moves its work to the broker.
-        with smtp_server(settings):
+        # The SMTP edge only writes to the store; the relay moves its work to the broker,
+        # woken after each commit when it runs on this host.
+        with smtp_server(settings, _wake_relay(settings)):
             wait_for_shutdown()
     elif role == "imap":
         # Like the SMTP edge, the readers only write to the store.
-        with imap_readers(settings):
+        with imap_readers(settings, _wake_relay(settings)):
             wait_for_shutdown()
     elif role == "slack":
         # Like the SMTP edge, Socket Mode only writes to the store.
-        with slack_socket_mode(settings):
+        with slack_socket_mode(settings, _wake_relay(settings)):
             wait_for_shutdown()
     elif role == "worker":
         with (
