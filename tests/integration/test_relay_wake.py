@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import threading
 from pathlib import Path
 
@@ -11,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import InboundRecord, Ticket
-from tests.integration.support import OMNIROUTE, Processes, clean_env, free_port, wait_until
+from tests.integration.support import (
+    OMNIROUTE,
+    Processes,
+    clean_env,
+    free_port,
+    listening,
+    wait_until,
+)
 from tests.mail import customer_mail
 from workers.process.wake import WakeSender, wake_listener
 
@@ -61,13 +67,6 @@ def test_omniroute_run_takes_mail_from_its_smtp_child_without_waiting_for_the_po
         OMNIROUTE_OUTBOX_POLL_SECONDS="60",
     )
     processes.start("run", [str(OMNIROUTE), "run"], env, cwd=tmp_path)
-
-    def listening(port: int) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        except OSError:
-            return False
-        return True
 
     # (HTTP is served last: by then the relay has made its first pass and listens)
     for port in (smtp_port, http_port):

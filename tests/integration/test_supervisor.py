@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import clean_env, free_port, wait_until
+from tests.integration.support import clean_env, free_port, listening, wait_until
 from workers.process.supervisor import Child
 
 pytestmark = pytest.mark.integration
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture
