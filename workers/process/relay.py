@@ -26,6 +26,8 @@ from workers.process.broker import QUEUE, broker_message_id
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# How long a woken relay lets further work arrive before its pass.
+GATHER_SECONDS = 0.05
 
 
 def relay_once(
@@ -66,8 +68,8 @@ def relay_once(
 
 
 class RelayLoop:
-    """Runs ``relay_once`` at start, then every ``interval`` seconds or as soon as
-    ``signal`` is set."""
+    """Runs ``relay_once`` at start, then every ``interval`` seconds or, gathering for
+    ``GATHER_SECONDS``, soon after ``signal`` is set."""
 
     def __init__(
         self,
@@ -104,4 +106,8 @@ class RelayLoop:
             except Exception:
                 log.exception("outbox relay pass failed")
             self.signal.wait(self.interval)
+            # Woken by every commit, a busy relay would make a pass per input, each a
+            # write transaction of its own; it takes what came in the last moment
+            # together instead. A lone input waits this long, not a poll.
+            self._stop.wait(GATHER_SECONDS)
             self.signal.clear()
