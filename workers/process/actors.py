@@ -19,7 +19,7 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import dramatiq
@@ -53,7 +53,7 @@ from workers.outbound.acknowledge import AcknowledgementSend, acknowledge
 from workers.outbound.send import ReadyToSend
 from workers.outbound.send_reply import send_reply
 from workers.process.continuation import ClaimedAck, RouteInline
-from workers.process.ingest_group import ingest_waiting
+from workers.process.ingest_group import ingest_waiting, requeue_deferred
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 from workers.triage.live_model import classifier_for
@@ -236,14 +236,11 @@ def _ingest(runtime: Runtime, senders: Mapping[str, ReplySender], inbound_id: in
             # their outcomes come after the commit.
             sends = [_prepare_inline(session, runtime, senders, claim) for claim in claimed]
     except Defer as signal:
-        # Not a failure: the record stays pending and comes back after the delay,
-        # as new work; this message's work is done.
+        # This message's work is done; the record comes back after the delay.
         with unit_of_work(runtime.sessions) as session:
-            delay = timedelta(seconds=signal.seconds)
-            outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+            requeue_deferred(session, inbound_id, signal)
             if entry_id is not None:
                 outbox.mark_done(session, entry_id)
-        log.info("inbound %s deferred: %s", inbound_id, signal.reason)
         return True
     # The acknowledgement goes out now, from this thread: no relay pass, no broker
     # round trip. Committed as claimed work, so nothing else runs it meanwhile.

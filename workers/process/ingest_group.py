@@ -53,12 +53,18 @@ def _ingest_one(
             outbox.mark_taken(session, entry_id)
     except Defer as signal:
         del claimed[mark:]
-        delay = timedelta(seconds=signal.seconds)
-        outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+        requeue_deferred(session, inbound_id, signal)
         outbox.mark_taken(session, entry_id)
-        log.info("inbound %s deferred: %s", inbound_id, signal.reason)
     except Exception as exc:
         if is_store_trouble(exc):
             raise
         del claimed[mark:]
         log.exception("inbound %s failed in a group; it runs again on its own", inbound_id)
+
+
+def requeue_deferred(session: Session, inbound_id: int, signal: Defer) -> None:
+    """Queue the record's ingest again, due after the wait ``signal`` asks for: not a
+    failure, the record stays pending and comes back as new work."""
+    delay = timedelta(seconds=signal.seconds)
+    outbox.add_work(session, outbox.INGEST, delay=delay, inbound_id=inbound_id)
+    log.info("inbound %s deferred: %s", inbound_id, signal.reason)
