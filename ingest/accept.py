@@ -100,19 +100,7 @@ def record_inputs(conn: Connection, items: Sequence[RawInput]) -> list[Accepted]
         key: inbound_id
         for inbound_id, key in conn.execute(
             add_inbound,
-            [
-                {
-                    "channel": item.channel,
-                    "dedupe_key": key,
-                    "raw": item.raw,
-                    "raw_blob": item.raw_blob,
-                    "raw_size": item.raw_size,
-                    "envelope": item.envelope,
-                    "received_at": now,
-                    "status": "pending",
-                }
-                for key, item in unique.items()
-            ],
+            [_new_row(item, now) for item in unique.values()],
         )
     }
     ids = dict(inserted)
@@ -148,19 +136,26 @@ def written_record(session: Session, item: RawInput, accepted: Accepted) -> Inbo
         session,
         InboundRecord,
         {
+            **_new_row(item, accepted.received_at),
             "id": accepted.inbound_id,
-            "channel": item.channel,
-            "dedupe_key": item.dedupe_key,
-            "raw": item.raw,
-            "raw_blob": item.raw_blob,
-            "raw_size": item.raw_size,
-            "envelope": item.envelope,
-            "received_at": accepted.received_at,
-            "status": "pending",
             "status_reason": None,
             "processed_at": None,
         },
     )
+
+
+def _new_row(item: RawInput, received_at: datetime) -> dict[str, Any]:
+    """The columns :func:`record_inputs` writes for a new input."""
+    return {
+        "channel": item.channel,
+        "dedupe_key": item.dedupe_key,
+        "raw": item.raw,
+        "raw_blob": item.raw_blob,
+        "raw_size": item.raw_size,
+        "envelope": item.envelope,
+        "received_at": received_at,
+        "status": "pending",
+    }
 
 
 def queue_ingest(conn: Connection, inbound_ids: Sequence[int]) -> None:

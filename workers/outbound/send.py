@@ -90,16 +90,17 @@ def prepare_send(
         return chosen
     if isinstance(chosen, Message):
         message: Message | None = chosen
-        chosen = chosen.id
+        chosen_id = chosen.id
     else:
         message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
+        chosen_id = chosen
     planned = _prepare(session, senders, message, text_for)
     if isinstance(planned, str):
         if after is not None:
-            after(session, chosen, planned)
+            after(session, chosen_id, planned)
         return planned
     channel, text = planned
-    return ReadyToSend(chosen, channel, text)
+    return ReadyToSend(chosen_id, channel, text)
 
 
 def deliver(
