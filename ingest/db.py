@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,11 +54,43 @@ def create_store_engine(url: str, *, statement_timeout_ms: int | None = None) ->
     server, so an edge can answer "try again later" instead of hanging.
     """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, statement_timeout_ms or SQLITE_BUSY_TIMEOUT_MS)
-    connect_args: dict[str, Any] = {"connect_timeout": 5}
-    if statement_timeout_ms:
-        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        engine = _sqlite_engine(url, statement_timeout_ms or SQLITE_BUSY_TIMEOUT_MS)
+    else:
+        connect_args: dict[str, Any] = {"connect_timeout": 5}
+        if statement_timeout_ms:
+            connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    _savepoints_as_text(engine.dialect)
+    return engine
+
+
+_SAVEPOINT_NAME = re.compile(r"sa_savepoint_[0-9]+\Z")
+
+
+def _savepoints_as_text(dialect: Dialect) -> None:
+    """Send SAVEPOINT statements as plain text.
+
+    SQLAlchemy compiles each one anew (its savepoints are numbered, so the statement
+    is never the same twice and never cached), which costs more than running it; the
+    ingest path takes a few per message. Names not of SQLAlchemy's making go the
+    usual way, quoted by the dialect."""
+
+    def as_text(sql: str, compiled: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+        def run(connection: Any, name: str) -> None:
+            if _SAVEPOINT_NAME.match(name):
+                connection.exec_driver_sql(sql + name)
+            else:
+                compiled(connection, name)
+
+        return run
+
+    dialect.do_savepoint = as_text("SAVEPOINT ", dialect.do_savepoint)  # type: ignore[method-assign,assignment]
+    dialect.do_release_savepoint = as_text(  # type: ignore[method-assign,assignment]
+        "RELEASE SAVEPOINT ", dialect.do_release_savepoint
+    )
+    dialect.do_rollback_to_savepoint = as_text(  # type: ignore[method-assign,assignment]
+        "ROLLBACK TO SAVEPOINT ", dialect.do_rollback_to_savepoint
+    )
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:

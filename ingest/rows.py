@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, Table, insert, inspect
+from sqlalchemy import Insert, Table, Update, bindparam, insert, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ingest.models import Base
 
 RowT = TypeVar("RowT", bound=Base)
 
 _INSERTS: dict[type[Base], Insert] = {}
+_UPDATES: dict[type[Base], Update] = {}
+_COLUMN_KEYS: dict[type[Base], frozenset[str]] = {}
 
 
 def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
@@ -36,10 +39,53 @@ def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> 
 def attach_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
     """The ``cls`` row this transaction wrote with ``values`` (its id included), in the
     session as if just read; columns not in ``values`` load when first read."""
-    row = cls(**values)
+    mapper = inspect(cls)
+    columns = _column_keys(cls)
+    unknown = values.keys() - columns - set(mapper.relationships.keys())
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no attribute {sorted(unknown)[0]!r}")
+    row = cast(RowT, mapper.class_manager.new_instance())
+    # Straight into the object's state, as loading a row does: setting each attribute
+    # would record a change, only for ``make_transient_to_detached`` to undo it.
+    inspect(row).dict.update((k, v) for k, v in values.items() if k in columns)
     make_transient_to_detached(row)
+    for key in values.keys() - columns:
+        set_committed_value(row, key, values[key])
     session.add(row)
     return row
+
+
+def update_loaded(row: Base, values: dict[str, Any]) -> None:
+    """Set ``values`` on a row already in the store with one Core ``UPDATE`` by id, and
+    keep them on the object as loaded, so the unit of work has nothing to flush for it.
+
+    A row not yet written, or outside a session, is changed the ordinary way."""
+    state = inspect(row)
+    session = state.session
+    if session is None or not state.persistent:
+        for key, value in values.items():
+            setattr(row, key, value)
+        return
+    row_id = state.identity[0] if state.identity else None
+    session.execute(_update_of(type(row)), {"row_id": row_id, **values})
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+
+
+def _update_of(cls: type[Base]) -> Update:
+    statement = _UPDATES.get(cls)
+    if statement is None:
+        table = cast(Table, inspect(cls).local_table)
+        # Its SET clause is made from each execution's column parameters.
+        statement = _UPDATES[cls] = update(table).where(table.c.id == bindparam("row_id"))
+    return statement
+
+
+def _column_keys(cls: type[Base]) -> frozenset[str]:
+    keys = _COLUMN_KEYS.get(cls)
+    if keys is None:
+        keys = _COLUMN_KEYS[cls] = frozenset(inspect(cls).column_attrs.keys())
+    return keys
 
 
 def _insert_of(cls: type[Base]) -> Insert:

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ingest.blobs import BlobStore, attachment_key, put_once
 from ingest.envelope import text_list
 from ingest.models import Attachment, InboundRecord, Message, Ticket, utcnow
-from ingest.rows import insert_loaded
+from ingest.rows import insert_loaded, update_loaded
 from ingest.threading import NEW_TICKET, ThreadMatch
 from normalize.types import ParsedInput
 
@@ -112,9 +112,7 @@ def store_attachments(parsed: ParsedInput, blobs: BlobStore) -> None:
 
 def finish(record: InboundRecord, status: str, reason: str | None) -> IngestOutcome:
     """Close the inbound record: processed, duplicate, ignored or quarantined (with why)."""
-    record.status = status
-    record.status_reason = reason
-    record.processed_at = utcnow()
+    update_loaded(record, {"status": status, "status_reason": reason, "processed_at": utcnow()})
     if status == "quarantined":
         log.warning("inbound %s quarantined: %s", record.id, reason)
     return IngestOutcome(status, reason=reason)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.accept import RawInput, record_inputs, written_record
 from ingest.models import Attachment, Customer, InboundRecord, Message, Ticket
-from ingest.rows import insert_loaded
+from ingest.rows import insert_loaded, update_loaded
 
 RECORD_COLUMNS = [column.key for column in InboundRecord.__table__.columns]
 
@@ -142,3 +142,89 @@ def test_the_record_an_edge_just_wrote_equals_the_one_read_back(
         again = record_inputs(session.connection(), [item])[0]
         assert again.duplicate
         assert written_record(session, item, again) is None
+
+
+def test_a_row_updated_with_core_is_written_at_once_and_left_clean(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    item = RawInput("web", "web:upd", b"{}", {})
+    with sessions.begin() as session:
+        accepted = record_inputs(session.connection(), [item])[0]
+        record = session.get(InboundRecord, accepted.inbound_id)
+        assert record is not None
+        with statements(engine) as sent:
+            # When columns of a stored row are updated
+            update_loaded(record, {"status": "processed", "status_reason": "done"})
+            # Then one UPDATE is sent at once, the object says so, and a flush has nothing to do
+            assert sent == ["UPDATE"]
+            assert (record.status, record.status_reason) == ("processed", "done")
+            assert record not in session.dirty
+            session.flush()
+            assert sent == ["UPDATE"]
+            # And a later change to another column is an ordinary UPDATE of that column
+            record.envelope = {"seen": True}
+            session.flush()
+            assert sent == ["UPDATE", "UPDATE"]
+    with sessions() as session:
+        stored = session.get(InboundRecord, accepted.inbound_id)
+        assert stored is not None
+        assert (stored.status, stored.status_reason, stored.envelope) == (
+            "processed",
+            "done",
+            {"seen": True},
+        )
+
+
+def test_a_row_not_yet_written_is_updated_the_ordinary_way(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        customer = Customer(name="Ada", email="ada@example.org")
+        session.add(customer)
+        with statements(engine) as sent:
+            update_loaded(customer, {"name": "Ada L."})
+            assert sent == []
+            session.flush()
+            assert sent == ["INSERT"]
+        number = customer.id
+    with sessions() as session:
+        stored = session.get(Customer, number)
+        assert stored is not None and stored.name == "Ada L."
+
+
+def test_savepoints_release_and_roll_back_as_plain_statements(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    sql: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "SAVEPOINT" in statement:
+            sql.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with sessions.begin() as session:
+            kept = Customer(name="kept")
+            session.add(kept)
+            with session.begin_nested():
+                session.add(Customer(name="inner kept"))
+                try:
+                    with session.begin_nested():
+                        session.add(Customer(name="dropped"))
+                        session.flush()
+                        raise LookupError("undo this step only")
+                except LookupError:
+                    pass
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # The savepoints were sent as text, one per step, nested
+    assert [s.split(" sa_savepoint_")[0] for s in sql] == [
+        "SAVEPOINT",
+        "SAVEPOINT",
+        "ROLLBACK TO SAVEPOINT",
+        "RELEASE SAVEPOINT",
+    ]
+    with sessions() as session:
+        names = set(session.scalars(select(Customer.name)))
+    assert {"kept", "inner kept"} <= names
+    assert "dropped" not in names
