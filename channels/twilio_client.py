@@ -7,12 +7,13 @@ the same API, so the real client library is what they drive.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
-
 from config.twilio import TwilioCredentials
+
+if TYPE_CHECKING:
+    from twilio.rest import Client  # type: ignore[import-untyped]
 
 # Twilio answers within seconds or not at all; a send that hangs is retried later.
 TIMEOUT_SECONDS = 15.0
@@ -22,6 +23,11 @@ TWILIO_MEDIA_SUFFIXES = (".twiliocdn.com", ".twilio.com")
 
 
 def client_for(account: TwilioCredentials, api_url: str) -> Client:
+    # Imported when a client is made: the REST client and the ``requests`` stack under it
+    # are several MiB a worker without Twilio accounts need not carry.
+    from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
+    from twilio.rest import Client
+
     client = Client(
         account.account_sid,
         account.auth_token,

@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as public_holiday_tables
 from pydantic import BeforeValidator, Field, PrivateAttr, ValidationInfo, field_validator
 
 from config.rule_fields import Strict, one_or_many
@@ -82,9 +81,17 @@ Windows = Annotated[
 
 
 @lru_cache(maxsize=256)
+def _tables() -> Any:
+    """The ``holidays`` package, imported by the first calendar that names a country:
+    every process loads the rules, few need the public holiday tables."""
+    import holidays
+
+    return holidays
+
+
 def public_holidays(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
     """The public holidays of ``country`` (and ``subdivision``) in ``year``, by date."""
-    table = public_holiday_tables.country_holidays(country, subdiv=subdivision, years=year)
+    table = _tables().country_holidays(country, subdiv=subdivision, years=year)
     return dict(table.items())
 
 
@@ -121,7 +128,7 @@ class Calendar(Strict):
     def _known_country(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                public_holiday_tables.country_holidays(value)
+                _tables().country_holidays(value)
             except NotImplementedError as exc:
                 raise ValueError(f"no public holidays known: {exc}") from None
         return value
@@ -135,7 +142,7 @@ class Calendar(Strict):
         if country is None:
             raise ValueError("subdivision needs a country")
         try:
-            public_holiday_tables.country_holidays(country, subdiv=value)
+            _tables().country_holidays(country, subdiv=value)
         except NotImplementedError as exc:
             raise ValueError(f"no public holidays known: {exc}") from None
         return value

@@ -24,6 +24,9 @@ WORKER_STACK = [
     "numpy",
 ]
 HTTP_STACK = ["starlette", "uvicorn"]
+# What a process loads only when it is used: pika for a RabbitMQ broker, Twilio's REST
+# client for a send, the public holiday tables for a calendar naming a country.
+ON_USE = ["pika", "twilio.rest", "holidays"]
 
 
 def loaded_after(probe: str, *names: str) -> list[str]:
@@ -61,7 +64,7 @@ with smtp_server(settings):
                                   b"Subject: Help\\r\\n\\r\\nMy export fails.\\r\\n")
 assert refused == {{}}, refused
 """
-    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, *HTTP_STACK, "dramatiq")
+    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, *HTTP_STACK, *ON_USE, "dramatiq")
     # Then it took the mail with none of those stacks imported
     assert loaded == []
 
@@ -77,7 +80,7 @@ settings = Settings(data_dir=Path({str(tmp_path)!r}), recipients=["support@examp
 with runtime_for(settings, "redis://127.0.0.1:1/0") as runtime:
     app = http_app(runtime)
 """
-    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, "starlette")
+    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, *ON_USE, "alembic", "starlette")
     # Then the app is there, and neither the worker's nor the model's code was imported
     assert loaded == ["starlette"]
 
@@ -122,3 +125,57 @@ def test_triage_with_sentiment_loads_vader_only() -> None:
     loaded = loaded_after(DECIDE.format(sentiment=20), *MODEL_STACK, "vaderSentiment")
     # Then VADER scored it, and still no model stack was imported
     assert loaded == ["vaderSentiment"]
+
+
+RUN_APART = """
+import sqlite3
+from functools import partial
+from pathlib import Path
+from workers.process.roles import _upgrade
+from workers.process.supervisor import StartFailed, run_apart
+url = "sqlite:///{db}"
+run_apart("migrating the store", partial(_upgrade, url))
+tables = {{r[0] for r in sqlite3.connect("{db}").execute("select name from sqlite_master")}}
+assert {{"tickets", "inbound", "alembic_version"}} <= tables, tables
+try:
+    run_apart("migrating the store", partial(_upgrade, "postgresql+psycopg://nobody@127.0.0.1:1/x"))
+except StartFailed as exc:
+    assert "migrating the store failed" in str(exc), exc
+else:
+    raise AssertionError("a failed migration must stop the start")
+"""
+
+
+def test_run_migrates_the_store_in_a_child_and_loads_no_alembic_itself(tmp_path: Path) -> None:
+    # Given `run`'s start-up, migrating a fresh store apart and then an unreachable one
+    # When it is done
+    loaded = loaded_after(RUN_APART.format(db=tmp_path / "s.db"), "alembic", "mako", "pygments")
+    # Then the store has its tables, the failure stopped the start with StartFailed, and
+    # none of Alembic's stack is left in the process
+    assert loaded == []
+
+
+CALENDAR_RULES = """
+from config.rules import load_rules_text
+rules = load_rules_text('''
+format: 1
+calendars:
+  office:
+    timezone: Europe/Berlin
+    weekly: {{mon: ["09:00-17:00"]}}
+    {country}
+routes:
+  - name: default
+    team: support
+''')
+assert "office" in rules.calendars
+"""
+
+
+def test_the_holiday_tables_load_only_for_a_calendar_that_names_a_country() -> None:
+    # Given rules whose calendar lists no country, then one naming Germany
+    # When each is loaded (and checked)
+    without = loaded_after(CALENDAR_RULES.format(country=""), "holidays")
+    with_country = loaded_after(CALENDAR_RULES.format(country="country: DE"), "holidays")
+    # Then only the second needed the public holiday tables
+    assert (without, with_country) == ([], ["holidays"])

@@ -14,12 +14,13 @@ from workers.cli.support import command_settings
 def run() -> None:
     """Everything on one machine (embedded SQLite + Redis unless URLs are set)."""
     from workers.process.roles import run_all
+    from workers.process.supervisor import StartFailed
 
     settings = command_settings("run")
     _check_rules(settings)
     try:
         run_all(settings)
-    except ConfigError as exc:
+    except (ConfigError, StartFailed) as exc:
         raise click.ClickException(str(exc)) from None
 
 

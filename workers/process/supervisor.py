@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import partial
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,37 @@ def fork_role(role: str, serve: Callable[[], None]) -> ForkedProcess | None:
     if pid:
         log.info("%s started as process %s (forked)", role, pid)
         return ForkedProcess(pid)
+    _run_and_exit(f"{role} stopped on an error", serve)
+
+
+class StartFailed(Exception):
+    """A start-up step run in a child of its own failed; the child logged why."""
+
+
+def run_apart(what: str, work: Callable[[], None]) -> None:
+    """Run ``work`` in a forked child and wait for it, so what it imports and allocates
+    leaves with the child (the migrations' Alembic, for ``run``). Raises
+    ``StartFailed`` when it fails. Runs here when this process has threads already."""
+    if threading.active_count() > 1:
+        work()
+        return
+    pid = os.fork()
+    if pid == 0:
+        _run_and_exit(f"{what} failed", work)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise StartFailed(f"{what} failed (exit status {code}); its error is logged above")
+
+
+def _run_and_exit(failure: str, work: Callable[[], None]) -> NoReturn:
+    """The body of a forked child: ``work``, then exit with its outcome."""
     code = 1
     try:
-        serve()
+        work()
         code = 0
     except BaseException:
-        log.exception("%s stopped on an error", role)
+        log.exception(failure)
     finally:
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):

