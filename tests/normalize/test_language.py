@@ -76,8 +76,17 @@ def test_only_the_beginning_of_a_long_text_is_read() -> None:
 
 
 def test_a_stricter_confidence_gives_none_for_a_borderline_text() -> None:
-    # Given a short Portuguese sentence py3langid is only moderately sure about
+    # Given a short Portuguese sentence the model is sure about, but not certain
     text = "Obrigado, o problema foi resolvido."
+    guess = detect_language(text)
+    assert guess is not None and guess.code == "pt" and guess.confidence < 0.999
     # When asked with a confidence bar above that
     # Then there is no guess
-    assert detect_language(text, min_confidence=0.99) is None
+    assert detect_language(text, min_confidence=0.999) is None
+
+
+def test_words_of_several_languages_give_none() -> None:
+    # Given a greeting that mixes four languages
+    # When its language is detected with the default bar
+    # Then the model's best guess is too unsure to be given
+    assert detect_language("Merci beaucoup, thanks a lot, danke schön") is None

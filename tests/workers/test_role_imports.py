@@ -20,7 +20,7 @@ WORKER_STACK = [
     "workers.triage.decide",
     "router.engine",
     "vaderSentiment",
-    "py3langid",
+    "fasttext",
     "numpy",
 ]
 HTTP_STACK = ["starlette", "uvicorn"]
