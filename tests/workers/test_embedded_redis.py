@@ -29,6 +29,23 @@ def test_it_serves_on_a_socket_and_keeps_its_queue_across_a_restart(tmp_path: Pa
         again.close()
 
 
+def test_a_server_left_by_a_killed_run_is_stopped_and_its_queue_kept(tmp_path: Path) -> None:
+    # Given a server still running after its `run` died (never closed), with a message queued
+    left = EmbeddedRedis(tmp_path / "redis")
+    redis.Redis.from_url(left.url).rpush("omniroute", b"message")
+    left_pid = left._process.pid
+    # When `run` starts again on the same data directory
+    server = EmbeddedRedis(tmp_path / "redis")
+    try:
+        # Then the old server has stopped, and the new one has the message it saved
+        assert left._process.wait(timeout=10) == 0
+        assert server._process.pid != left_pid
+        assert redis.Redis.from_url(server.url).lrange("omniroute", 0, -1) == [b"message"]
+    finally:
+        server.close()
+        left.close()
+
+
 def test_a_server_that_cannot_start_is_an_error_naming_its_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

