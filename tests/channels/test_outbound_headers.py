@@ -3,14 +3,17 @@ through the real builders and a real SMTP relay on loopback."""
 
 from __future__ import annotations
 
+import email
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from channels import mail_headers
 from channels.email_out import Acknowledgement, SmtpTransport, build_acknowledgement
 from channels.email_reply import AgentReply, build_reply
 from normalize.headers import header_map, msgid_tokens, parse_addresses
@@ -187,3 +190,26 @@ def test_references_past_the_line_limit_fold_between_ids_only() -> None:
     assert len(folded) > 1
     value = b"".join(folded).decode().split(":", 1)[1]
     assert msgid_tokens(value) == ids
+
+
+def test_header_classes_are_made_once_and_the_mail_is_as_the_standard_registry_writes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an acknowledgement built twice
+    first, second = ack(), ack()
+    # Then every header of both has the one class made for its name
+    for (name, a), (_, b) in zip(first.items(), second.items(), strict=True):
+        assert type(a) is type(b) is mail_headers.HEADER_CLASSES[name.upper()]
+    # And it is the mail the standard registry (a new class per header) writes
+    standard = mail_headers.OutboundPolicy(header_factory=HeaderRegistry())
+    monkeypatch.setattr(mail_headers, "OUTBOUND", standard)
+    written = ack()
+    assert type(written["Subject"]) is not type(first["Subject"])
+
+    def headers(message: EmailMessage) -> dict[str, list[str]]:
+        found = header_map(email.message_from_bytes(message.as_bytes()))
+        found.pop("date", None)
+        return found
+
+    assert headers(written) == headers(first)
+    assert written.get_content() == first.get_content()

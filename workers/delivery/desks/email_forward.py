@@ -23,6 +23,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from channels.mail_headers import HEADER_CLASSES
 from config.destinations import EmailDestination
 from normalize.references import signed_message_id
 from normalize.threadkeys import subject_tag
@@ -37,7 +38,7 @@ _RESENT_ALL = (*_RESENT, "resent-bcc", "resent-message-id")
 # Our signed Message-IDs are longer than 78 characters; the default policy would fold
 # them in In-Reply-To/References as encoded words, which no desk could match. RFC 5322
 # allows 998.
-POLICY = policy.default.clone(max_line_length=998)
+POLICY = policy.default.clone(max_line_length=998, header_factory=HEADER_CLASSES)
 
 
 def send(context: DeskContext, destination: EmailDestination, handoff: Handoff) -> AttemptResult:
