@@ -99,8 +99,7 @@ class FollowUpEdge:
             Limit(f"follow-up:{conversation.ticket_id}", limits.email_burst, limits.email_per_hour),
         ]
         try:
-            stored = await asyncio.to_thread(
-                self.intake.store,
+            stored = await self.intake.stored(
                 RawInput(CHANNEL, key, raw, envelope),
                 buckets,
                 Sender(FOLLOW_UP, ip, conversation.email),

@@ -137,8 +137,8 @@ class FormEdge:
         )
         try:
             item = RawInput(CHANNEL, key, raw_doc, envelope)
-            stored = await asyncio.to_thread(
-                self.intake.store, item, self._buckets(name, ip, email), Sender(name, ip, email)
+            stored = await self.intake.stored(
+                item, self._buckets(name, ip, email), Sender(name, ip, email)
             )
         except StoreUnavailable:
             return _store_down(wants_json)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import psycopg
@@ -16,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.web import create_app
+from channels.webforms.intake import Intake
 from config.form_settings import FormSettings
 from config.settings import Settings
 from ingest import pipeline
@@ -27,6 +31,7 @@ from tests.channels.webforms.support import (
     JSON,
     FormSite,
     contact,
+    count,
     form_site,
     hidden_inputs,
     stored,
@@ -359,3 +364,37 @@ def test_past_the_per_form_limit_every_sender_waits(
         second = site.post(contact(email="b@example.org"), headers=JSON)
     assert (first.status_code, second.status_code) == (201, 429)
     assert stored(sessions)[:2] == (1, 1)
+
+
+def test_posts_sent_at_once_each_get_their_ticket_stored_on_the_one_store_thread_of_sqlite(
+    site: FormSite, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    store = Intake.store
+
+    def recording(self: Intake, *args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return store(self, *args)
+
+    monkeypatch.setattr(Intake, "store", recording)
+    inputs = site.fresh()
+
+    def post(n: int) -> httpx.Response:
+        with httpx.Client(base_url=site.url) as client:
+            values = {**inputs, **contact(subject=f"Cannot log in ({n})")}
+            return client.post("/forms/contact", data=values, headers=JSON)
+
+    # When eight customers post at the same moment
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    # Then each is a 201 with a ticket of its own
+    assert [a.status_code for a in answers] == [201] * 8
+    assert len({a.json()["ticket"]["number"] for a in answers}) == 8
+    assert count(sessions, Ticket) == 8
+    # And SQLite's posts were stored one after another on one thread; PostgreSQL's on the
+    # event loop's pool, side by side
+    assert len(threads) == 8
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        assert len(set(threads)) == 1 and threads[0].startswith("form-store")
+    else:
+        assert not any(name.startswith("form-store") for name in threads)
