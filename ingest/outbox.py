@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.models import OutboxEntry, utcnow
@@ -87,12 +87,7 @@ def take_due(session: Session, actor: str, limit: int) -> list[OutboxEntry]:
 def mark_taken(session: Session, entry_id: int) -> None:
     """Work taken from the store by the worker itself is done: neither the relay nor the
     redelivery sweep will hand it over."""
-    now = utcnow()
-    session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
-        .values(enqueued_at=now, done_at=now)
-    )
+    session.execute(_MARK_TAKEN, {"entry": entry_id, "at": utcnow()})
 
 
 def add_works(session: Session, actors: Sequence[str], **payload: Any) -> None:
@@ -123,11 +118,19 @@ def release(session: Session, entry_id: int) -> None:
 
 def mark_done(session: Session, entry_id: int) -> None:
     """Record that the work of outbox row ``entry_id`` is done (a second call changes nothing)."""
-    session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
-        .values(done_at=utcnow())
-    )
+    session.execute(_MARK_DONE, {"entry": entry_id, "at": utcnow()})
+
+
+# Built once, and nothing in the session reads ``done_at`` back: building, evaluating and
+# synchronizing the statement on every call was a fourteenth of a worker's time. (As an
+# ORM statement it still flushes first, so an entry added in this session is there.)
+_NOT_DONE = (
+    update(OutboxEntry)
+    .where(OutboxEntry.id == bindparam("entry"), OutboxEntry.done_at.is_(None))
+    .execution_options(synchronize_session=False)
+)
+_MARK_DONE = _NOT_DONE.values(done_at=bindparam("at"))
+_MARK_TAKEN = _NOT_DONE.values(enqueued_at=bindparam("at"), done_at=bindparam("at"))
 
 
 def reset_overdue(

@@ -37,3 +37,32 @@ def test_work_queued_together_is_due_now_and_not_handed_over(
         (outbox.ACKNOWLEDGE, {"ticket_id": 7}, None, None, 0, True),
         (outbox.FOLLOW_UP, {"ticket_id": 7}, None, None, 0, True),
     ]
+
+
+def test_work_marked_done_or_taken_in_the_session_that_queued_it_is_done(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given work queued in a session, the last of it not written yet
+    with unit_of_work(sessions) as session:
+        claimed = outbox.add_work(session, outbox.ACKNOWLEDGE, claimed=True, ticket_id=8)
+        taken = outbox.add_work(session, outbox.TRIAGE, ticket_id=8)
+        session.flush()
+        left = outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=8)
+        # When one is marked done and one taken by id, in that same session
+        outbox.mark_done(session, claimed.id)
+        outbox.mark_taken(session, taken.id)
+        # And a second mark changes nothing
+        outbox.mark_done(session, claimed.id)
+        # Then the work not written yet was written first (the statements flush)
+        assert left.id is not None
+    # And the store says what was done and taken, and the third is still the relay's
+    with sessions() as session:
+        rows = {
+            r.actor: (r.enqueued_at is not None, r.done_at is not None)
+            for r in session.execute(select(OutboxEntry)).scalars()
+        }
+    assert rows == {
+        outbox.ACKNOWLEDGE: (True, True),
+        outbox.TRIAGE: (True, True),
+        outbox.FOLLOW_UP: (False, False),
+    }
