@@ -80,7 +80,6 @@ Windows = Annotated[
 ]
 
 
-@lru_cache(maxsize=256)
 def _tables() -> Any:
     """The ``holidays`` package, imported by the first calendar that names a country:
     every process loads the rules, few need the public holiday tables."""
@@ -89,6 +88,7 @@ def _tables() -> Any:
     return holidays
 
 
+@lru_cache(maxsize=256)
 def public_holidays(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
     """The public holidays of ``country`` (and ``subdivision``) in ``year``, by date."""
     table = _tables().country_holidays(country, subdiv=subdivision, years=year)

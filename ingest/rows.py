@@ -66,8 +66,8 @@ def update_loaded(row: Base, values: dict[str, Any]) -> None:
         for key, value in values.items():
             setattr(row, key, value)
         return
-    row_id = state.identity[0] if state.identity else None
-    session.execute(_update_of(type(row)), {"row_id": row_id, **values})
+    assert state.identity is not None  # a persistent row has its key
+    session.execute(_update_of(type(row)), {"row_id": state.identity[0], **values})
     for key, value in values.items():
         set_committed_value(row, key, value)
 

@@ -131,7 +131,7 @@ RUN_APART = """
 import sqlite3
 from functools import partial
 from pathlib import Path
-from workers.process.roles import _upgrade
+from workers.process.run import _upgrade
 from workers.process.supervisor import StartFailed, run_apart
 url = "sqlite:///{db}"
 run_apart("migrating the store", partial(_upgrade, url))

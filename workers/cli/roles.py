@@ -13,7 +13,7 @@ from workers.cli.support import command_settings
 @click.command()
 def run() -> None:
     """Everything on one machine (embedded SQLite + Redis unless URLs are set)."""
-    from workers.process.roles import run_all
+    from workers.process.run import run_all
     from workers.process.supervisor import StartFailed
 
     settings = command_settings("run")
