@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -73,19 +74,27 @@ def test_the_shipped_model_was_trained_on_the_training_split() -> None:
     assert BUILTIN_TRAINING.read_bytes() == TRAIN_CSV.read_bytes()
 
 
-def test_the_build_script_rebuilds_the_shipped_model_byte_for_byte() -> None:
+def test_the_build_script_rebuilds_the_shipped_model() -> None:
     # Given the scikit-learn release that built the shipped model
     if shipped().info.sklearn_version != sklearn.__version__:
         pytest.skip(f"built with scikit-learn {shipped().info.sklearn_version}")
     rows = read(TRAIN_CSV)
+    texts = [r["text"] for r in rows] + [r["text"] for r in read(TEST_CSV)]
     # When the model is trained as build_default_model.py trains it
     model = train(
         [r["text"] for r in rows],
         [r["label"] for r in rows],
         trained_at=build_script().TRAINED_AT,
     )
-    # Then its artifact is the shipped one, byte for byte
-    assert dump_artifact(model) == BUILTIN_MODEL.read_bytes()
+    # Then it is the shipped model: the same metadata, and the same answers on every
+    # training and test text. Its bytes are the shipped ones on the machine that built
+    # them; another CPU may round the last bit of a float differently (the SIMD paths
+    # NumPy and the BLAS pick), so probabilities are compared to 1e-9, not bit for bit.
+    rebuilt, original = load_artifact(dump_artifact(model)), shipped()
+    assert replace(rebuilt.info, model_sha256="") == replace(original.info, model_sha256="")
+    said, expected = rebuilt.predict_texts(texts), original.predict_texts(texts)
+    assert [p.label for p in said] == [p.label for p in expected]
+    assert max(abs(a.confidence - b.confidence) for a, b in zip(said, expected, strict=True)) < 1e-9
 
 
 @pytest.mark.parametrize("language", ["en", "de", "all"])
