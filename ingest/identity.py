@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ingest.db import insert_ignoring_conflicts
 from ingest.events import record_event
 from ingest.models import Customer, Identity, Ticket, utcnow
+from ingest.rows import attach_loaded, insert_loaded, row_values
 from normalize.types import Party, PartyKind
 
 CHANNEL = "channel"
@@ -96,30 +97,31 @@ def sender_for(
         if party.verified and not existing.verified:
             existing.verified = True
         return Sender(customer, existing, claimed)
-    customer = Customer(
-        name=party.name, email=value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None
+    customer = insert_loaded(
+        session,
+        Customer,
+        {"name": party.name, "email": value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None},
     )
-    session.add(customer)
-    session.flush()
+    values = row_values(
+        Identity,
+        {
+            "customer_id": customer.id,
+            "kind": kind,
+            "value": value,
+            "provenance": provenance,
+            "verified": party.verified,
+            "created_at": utcnow(),
+        },
+    )
     inserted = session.execute(
-        insert_ignoring_conflicts(session, Identity)
-        .values(
-            customer_id=customer.id,
-            kind=kind,
-            value=value,
-            provenance=provenance,
-            verified=party.verified,
-            created_at=utcnow(),
-        )
-        .returning(Identity.id)
+        insert_ignoring_conflicts(session, Identity).values(values).returning(Identity.id)
     ).scalar_one_or_none()
     if inserted is None:
         session.delete(customer)
         winner = identity_row(session, kind, value)
         assert winner is not None
         return Sender(owner(session, winner), winner, claimed)
-    identity = session.get(Identity, inserted)
-    assert identity is not None
+    identity = attach_loaded(session, Identity, {**values, "id": inserted})
     return Sender(customer, identity, claimed)
 
 

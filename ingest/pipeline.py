@@ -25,7 +25,7 @@ from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
 from ingest.raw_inputs import raw_bytes
-from ingest.rows import insert_loaded
+from ingest.rows import insert_loaded, update_loaded
 from ingest.status import change_status
 from ingest.threading import ConversationWindow, ThreadMatch, find_thread
 from ingest.ticket_messages import (
@@ -134,7 +134,7 @@ def _process(
         else:
             outbox.add_works(session, (outbox.TRIAGE, outbox.ACKNOWLEDGE), ticket_id=ticket.id)
     else:
-        ticket.updated_at = utcnow()
+        update_loaded(ticket, {"updated_at": utcnow()})
         # A customer message on an existing ticket follows it to where it was handed off.
         _follow(session, ticket, message, then)
     outcome = finish(record, "processed", None)

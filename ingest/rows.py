@@ -30,10 +30,16 @@ def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> 
 
     Relationships given in ``values`` as loaded objects (a message's attachments) are
     kept as loaded too; any other relationship loads when first read."""
-    mapper = inspect(cls)
-    columns = {**_defaults(cls), **{k: v for k, v in values.items() if k in mapper.columns}}
+    columns = row_values(cls, values)
     row_id = session.execute(_insert_of(cls), columns).scalar_one()
     return attach_loaded(session, cls, {**columns, **values, "id": row_id})
+
+
+def row_values(cls: type[Base], values: dict[str, Any]) -> dict[str, Any]:
+    """The columns of ``values``, and every other column's default, as an INSERT of
+    ``values`` writes them (for a row inserted by a statement of the caller's own)."""
+    mapper = inspect(cls)
+    return {**_defaults(cls), **{k: v for k, v in values.items() if k in mapper.columns}}
 
 
 def attach_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:

@@ -53,12 +53,10 @@ _RECENT_SENDS = select(func.count(AutomatedSend.id)).where(
 )
 
 
-# How a send ended, on its row; built once. Nothing in the session reads the row
-# after this, so the ORM need not bring loaded copies up to date.
-_SEND_ROW = (
-    update(AutomatedSend)
-    .where(AutomatedSend.ticket_id == bindparam("ticket"), AutomatedSend.purpose == PURPOSE)
-    .execution_options(synchronize_session=False)
+# How a send ended, on its row; built once and run as plain Core. Nothing in the
+# session reads the row after this, so the ORM need not bring loaded copies up to date.
+_SEND_ROW = update(AutomatedSend).where(
+    AutomatedSend.ticket_id == bindparam("ticket"), AutomatedSend.purpose == PURPOSE
 )
 _SENT = _SEND_ROW.values(status=bindparam("status"), sent_at=bindparam("sent_at"))
 _SUPPRESSED = _SEND_ROW.values(status=bindparam("status"), reason=bindparam("reason"))
@@ -134,7 +132,7 @@ class AcknowledgementSend:
         else:
             values = {"status": "sent", "sent_at": utcnow()}
             statement = _SENT
-        session.execute(statement, {"ticket": self.ticket_id, **values})
+        session.connection().execute(statement, {"ticket": self.ticket_id, **values})
         self.outcome.append(str(values["status"]))
         if self.finish is not None:
             self.finish(session)

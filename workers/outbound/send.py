@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.reply_senders import OutboundText, ReplySender, SendFailed, SendRefused
@@ -26,6 +26,7 @@ from ingest.agent_reply import NOT_SENT
 from ingest.db import TAKE_TURNS, unit_of_work
 from ingest.identity import suppress
 from ingest.models import Identity, Message, Ticket
+from ingest.rows import update_loaded
 from normalize.types import Party, PartyKind
 from workers.errors import TransientError
 
@@ -122,20 +123,43 @@ def deliver(
     except SendFailed as exc:
         # Still ``sending``; the reason shows until a retry succeeds or gives up.
         with unit_of_work(sessions) as session:
-            message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
-            assert message is not None
-            message.delivery_error = str(exc)
+            _set_delivery(session, _STILL_SENDING, {"message_id": chosen, "error": str(exc)})
         raise TransientError(str(exc), exc.retry_after_seconds) from exc
     with unit_of_work(sessions) as session:
-        message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
-        assert message is not None
-        message.external_id = sent.external_id or message.external_id
-        message.delivery_state = sent.state
-        message.delivery_error = None
+        _set_delivery(
+            session,
+            _SENT,
+            {"message_id": chosen, "state": sent.state, "external_id": sent.external_id or None},
+        )
         if after is not None:
             after(session, chosen, sent.state)
     log.info("%s %s on ticket #%s %s", text.purpose, chosen, text.ticket_number, sent.state)
     return sent.state
+
+
+# How a send went, on its message, by one ``UPDATE`` built once (it also makes sends of
+# the same message take turns, as reading it locked did): reading the whole message to
+# change these columns cost more than the rest of the send's bookkeeping.
+_SENT = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"))
+    .values(
+        delivery_state=bindparam("state"),
+        delivery_error=None,
+        external_id=func.coalesce(bindparam("external_id", type_=String), Message.external_id),
+    )
+)
+_STILL_SENDING = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"))
+    .values(delivery_error=bindparam("error"))
+)
+
+
+def _set_delivery(session: Session, statement: Update, values: dict[str, object]) -> None:
+    changed = session.connection().execute(statement, values).rowcount
+    if changed != 1:
+        raise LookupError(f"outbound message {values['message_id']} is not in the store")
 
 
 def _prepare(
@@ -159,10 +183,10 @@ def _prepare(
     if reason is None and sender is not None and recipient is not None:
         if message.message_id_header is None:
             # Committed before the send: a second run uses the same reference.
-            message.message_id_header = sender.reference(ticket.id)
+            update_loaded(message, {"message_id_header": sender.reference(ticket.id)})
         built = text_for(session, message, ticket, recipient)
         if isinstance(built, OutboundText):
-            message.delivery_state = OutboundState.SENDING
+            update_loaded(message, {"delivery_state": OutboundState.SENDING})
             if built.customer_wrote_at is None:
                 built = replace(built, customer_wrote_at=customer_wrote_at(session, message))
             return message.channel, built

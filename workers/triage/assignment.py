@@ -6,7 +6,7 @@ workers never deadlock), so concurrent triages assign one after the other and tw
 tickets never take the same turn or the same last free slot. On SQLite every write
 transaction is serial already. ``omniroute replay`` reads the same state read-only:
 no cursor row is created or locked, so on PostgreSQL a dry run neither waits for a
-triage nor holds one up. ``apply_assignment`` stores team, assignee and cursor, and
+triage nor holds one up. ``apply_assignment`` gives team and assignee, stores the cursor, and
 puts an event on the ticket's timeline when the assignee changes.
 """
 
@@ -62,11 +62,12 @@ def routing_state(
     )
 
 
-def apply_assignment(session: Session, ticket: Ticket, decision: Decision) -> None:
-    """Store the decision's team, assignee and round-robin cursor on ``ticket``."""
+def apply_assignment(session: Session, ticket: Ticket, decision: Decision) -> dict[str, str | None]:
+    """The decision's team and assignee for ``ticket`` (the caller stores them with the
+    rest of the decision); keeps the round-robin cursor and, when the assignee changes,
+    puts an event on the timeline."""
     previous = ticket.assignee
-    ticket.team = decision.team
-    ticket.assignee = decision.assignee
+    changes = {"team": decision.team, "assignee": decision.assignee}
     assignment = decision.assignment
     if assignment is not None and assignment.cursor is not None:
         now = utcnow()
@@ -80,7 +81,7 @@ def apply_assignment(session: Session, ticket: Ticket, decision: Decision) -> No
             )
         )
     if previous == decision.assignee:
-        return
+        return changes
     how = f"team {decision.team}, {assignment.strategy}" if assignment else f"team {decision.team}"
     if decision.assignee is None:
         what = f"Unassigned from {previous} ({how})."
@@ -89,3 +90,4 @@ def apply_assignment(session: Session, ticket: Ticket, decision: Decision) -> No
     else:
         what = f"Reassigned from {previous} to {decision.assignee} ({how})."
     record_event(session, ticket, what)
+    return changes
