@@ -10,6 +10,8 @@ changing one is an ordinary ``UPDATE`` at the next flush.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Insert, Table, Update, bindparam, insert, inspect, update
@@ -38,8 +40,13 @@ def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> 
 def row_values(cls: type[Base], values: dict[str, Any]) -> dict[str, Any]:
     """The columns of ``values``, and every other column's default, as an INSERT of
     ``values`` writes them (for a row inserted by a statement of the caller's own)."""
-    mapper = inspect(cls)
-    return {**_defaults(cls), **{k: v for k, v in values.items() if k in mapper.columns}}
+    defaults = _defaults_of(cls)
+    row = dict(defaults.fixed)
+    for key, make in defaults.made:
+        row[key] = make(None)  # SQLAlchemy wraps a callable default to take the context
+    columns = _column_keys(cls)
+    row.update((k, v) for k, v in values.items() if k in columns)
+    return row
 
 
 def attach_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
@@ -102,21 +109,36 @@ def _insert_of(cls: type[Base]) -> Insert:
     return statement
 
 
-def _defaults(cls: type[Base]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    """A table's column defaults, sorted once: values, and callables made per row."""
+
+    fixed: dict[str, Any]
+    made: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+_DEFAULTS: dict[type[Base], _Defaults] = {}
+
+
+def _defaults_of(cls: type[Base]) -> _Defaults:
     """Each column's value when none is given: its Python default, else NULL.
 
     A column the database fills itself (a server default) is left out, and loads
     when first read."""
-    values: dict[str, Any] = {}
+    known = _DEFAULTS.get(cls)
+    if known is not None:
+        return known
+    fixed: dict[str, Any] = {}
+    made: list[tuple[str, Callable[[Any], Any]]] = []
     for key, column in inspect(cls).columns.items():
         if column.primary_key or column.server_default is not None:
             continue
         default = column.default
         if default is None:
-            values[key] = None
+            fixed[key] = None
         elif default.is_scalar:
-            values[key] = default.arg  # type: ignore[attr-defined]
+            fixed[key] = default.arg  # type: ignore[attr-defined]
         elif default.is_callable:
-            # SQLAlchemy wraps a callable default to take the execution context.
-            values[key] = default.arg(None)  # type: ignore[attr-defined]
-    return values
+            made.append((key, default.arg))  # type: ignore[attr-defined]
+    known = _DEFAULTS[cls] = _Defaults(fixed, tuple(made))
+    return known

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from config.destinations import WebhookDestination
 from config.rules import RuleSet
-from ingest.db import TAKE_TURNS
+from ingest.db import TAKE_TURNS, locked
 from ingest.models import Delivery, Message, Ticket
 from ingest.status import parse_status_event
 from workers.delivery.planning import (
@@ -40,7 +40,7 @@ _CREATED_DESTINATIONS = (
 
 def plan_followups(session: Session, ticket_id: int, message_id: int) -> list[int]:
     """Plan ``message.appended`` of a customer message; the new deliveries' ids."""
-    ticket = session.get(Ticket, ticket_id, with_for_update=TAKE_TURNS)
+    ticket = locked(session, Ticket, ticket_id)
     message = session.get(Message, message_id)
     if ticket is None or message is None or message.ticket_id != ticket.id:
         return []

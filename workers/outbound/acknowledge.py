@@ -22,7 +22,7 @@ from channels.reply_senders import OutboundText, ReplySender
 from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
-from ingest.db import TAKE_TURNS, unit_of_work
+from ingest.db import TAKE_TURNS, locked, unit_of_work
 from ingest.identity import is_bouncing, normalized_value, suppression_of
 from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
 from ingest.opened import Opened
@@ -327,7 +327,7 @@ def _suppression_reason(
         if first.identity_id is not None:
             # Acknowledgements to one recipient take turns here, so each count sees the
             # others' sends (under read committed two workers would both pass the limit).
-            session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
+            locked(session, Identity, first.identity_id)
     since = utcnow() - timedelta(hours=1)
     recent = session.execute(
         _RECENT_SENDS, {"recipient": recipient.value, "since": since}
@@ -342,7 +342,7 @@ def _recipient_identity(session: Session, first: Message, recipient: Party) -> I
     recipient (other kinds also consult the email identity of the same address)."""
     if first.identity_id is None or recipient.kind is not PartyKind.EMAIL:
         return None
-    identity = session.get(Identity, first.identity_id, with_for_update=TAKE_TURNS)
+    identity = locked(session, Identity, first.identity_id)
     if identity is None or identity.kind != recipient.kind.value:
         return None
     if identity.value != normalized_value(identity.kind, recipient.value):
