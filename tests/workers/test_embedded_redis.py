@@ -33,17 +33,33 @@ def test_a_server_left_by_a_killed_run_is_stopped_and_its_queue_kept(tmp_path: P
     # Given a server still running after its `run` died (never closed), with a message queued
     left = EmbeddedRedis(tmp_path / "redis")
     redis.Redis.from_url(left.url).rpush("omniroute", b"message")
-    left_pid = left._process.pid
+    left_socket_dir = left.socket_file.parent
     # When `run` starts again on the same data directory
     server = EmbeddedRedis(tmp_path / "redis")
     try:
-        # Then the old server has stopped, and the new one has the message it saved
-        assert left._process.wait(timeout=10) == 0
-        assert server._process.pid != left_pid
+        # Then the old server has stopped, its socket directory is gone, and the new
+        # server has the message the old one saved
+        assert left.wait(timeout=10) == 0
+        assert server.pid != left.pid
+        assert not left_socket_dir.exists()
         assert redis.Redis.from_url(server.url).lrange("omniroute", 0, -1) == [b"message"]
     finally:
         server.close()
         left.close()
+    # And closing the new one removes its own socket directory and the note naming it
+    assert not server.socket_file.parent.exists()
+    assert not (tmp_path / "redis" / "redis.socket-dir").exists()
+
+
+def test_only_a_socket_directory_of_its_own_is_removed(tmp_path: Path) -> None:
+    # Given a note naming a directory that is not an embedded Redis's socket directory
+    other = tmp_path / "important"
+    other.mkdir()
+    note = tmp_path / "redis.socket-dir"
+    note.write_text(str(other))
+    # When the left-over socket directory is cleaned up, then that directory stays
+    embedded_redis.remove_left_over_socket_dir(note)
+    assert other.is_dir()
 
 
 def test_a_server_that_cannot_start_is_an_error_naming_its_log(

