@@ -10,27 +10,29 @@ Posts are edge writes (``ingest.write_gate``): on SQLite, which takes one writer
 a time, they go before the workers' transactions, and a process's posts queue for one
 store thread of their own rather than for the write lock in several (the waiting
 threads' wake-ups and lock hand-overs cost more CPU than the wait: about 6 % of a
-post's with four clients at once). On PostgreSQL posts are stored side by side in the
-event loop's thread pool, and the buckets take their own short transaction first:
-every post to a form updates that form's bucket row, whose lock must not be held
-through an ingest.
+post's with four clients at once). That thread stores the posts that arrived together
+in one transaction, each in a savepoint of its own (``batches``). On PostgreSQL posts
+are stored side by side in the event loop's thread pool, and the buckets take their
+own short transaction first: every post to a form updates that form's bucket row,
+whose lock must not be held through an ingest.
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.webforms.batches import BatchThread
 from channels.webforms.guards import RATE_LIMIT
 from channels.webforms.inline import TicketView, ingest_now
 from config.settings import Settings
 from ingest.accept import RawInput, queue_ingest, record_inputs, written_record
-from ingest.db import connection_unit, unit_of_work
+from ingest.db import connection_unit, is_store_trouble, unit_of_work
 from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
 from ingest.rate_buckets import Limit, Refusal, take
@@ -47,44 +49,82 @@ class Sender:
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A post that passed the guards, to be stored."""
+
+    item: RawInput
+    buckets: list[Limit]
+    sender: Sender
+
+
+Stored = TicketView | Refusal | None
+
+
 @dataclass(frozen=True)
 class Intake:
     sessions: sessionmaker[Session]
     settings: Settings
-    # Where posts are stored: one thread on SQLite, the event loop's pool (None) else.
-    executor: Executor | None = field(init=False)
+    # Where posts are stored: one thread, in batches, on SQLite; the event loop's pool
+    # (None) else.
+    batches: BatchThread[Post, Stored] | None = field(init=False)
 
     def __post_init__(self) -> None:
-        one_thread = ThreadPoolExecutor(1, "form-store") if self._one_writer() else None
-        object.__setattr__(self, "executor", one_thread)
+        one_thread = BatchThread("form-store", self.store_all) if self._one_writer() else None
+        object.__setattr__(self, "batches", one_thread)
 
-    async def stored(
-        self, item: RawInput, buckets: list[Limit], sender: Sender
-    ) -> TicketView | Refusal | None:
+    async def stored(self, item: RawInput, buckets: list[Limit], sender: Sender) -> Stored:
         """:meth:`store`, off the event loop."""
+        if self.batches is not None:
+            return await asyncio.wrap_future(self.batches.submit(Post(item, buckets, sender)))
         work = partial(self.store, item, buckets, sender)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, work)
+        return await asyncio.get_running_loop().run_in_executor(None, work)
 
-    def store(
-        self, item: RawInput, buckets: list[Limit], sender: Sender
-    ) -> TicketView | Refusal | None:
+    def store(self, item: RawInput, buckets: list[Limit], sender: Sender) -> Stored:
         """The ticket (None when the worker must make it), or the rate-limit refusal.
 
         Raises ``StoreUnavailable`` when nothing could be stored."""
-        with edge_writes():
-            if self._one_writer():
-                # SQLite writes one transaction at a time anyway: buckets and post together.
-                return self._admit(item, buckets, sender)
-            return self._limited_then_admitted(item, buckets, sender)
+        [outcome] = self.store_all([Post(item, buckets, sender)])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
-    def _limited_then_admitted(
-        self, item: RawInput, buckets: list[Limit], sender: Sender
-    ) -> TicketView | Refusal | None:
+    def store_all(self, posts: Sequence[Post]) -> list[Stored | BaseException]:
+        """Each post's :meth:`store` outcome, or the error it met. On SQLite several posts
+        share one transaction, each in a savepoint: a bug in one leaves the others
+        stored. Raises what the shared transaction met (``StoreUnavailable``): then none
+        of them is stored."""
+        with edge_writes():
+            if not self._one_writer():
+                return [self._alone(self._limited_then_admitted, post) for post in posts]
+            if len(posts) == 1:
+                # SQLite writes one transaction at a time anyway: buckets and post together.
+                return [self._alone(self._admit, posts[0])]
+            outcomes: list[Stored | BaseException] = []
+            with unit_of_work(self.sessions) as session:
+                for post in posts:
+                    try:
+                        with session.begin_nested():
+                            outcomes.append(self._admit_in(session, post))
+                    except Exception as exc:
+                        if is_store_trouble(exc):
+                            raise
+                        outcomes.append(exc)
+            return outcomes
+
+    @staticmethod
+    def _alone(store: Callable[[Post], Stored], post: Post) -> Stored | BaseException:
+        try:
+            return store(post)
+        except Exception as exc:
+            return exc
+
+    def _limited_then_admitted(self, post: Post) -> Stored:
         with connection_unit(self.sessions) as conn:
-            refusal = self._limit(conn, buckets, sender)
+            refusal = self._limit(conn, post.buckets, post.sender)
         if refusal is not None:
             return refusal
-        return self._admit(item, [], sender)
+        return self._admit(Post(post.item, [], post.sender))
 
     def record(self, refused: Refused) -> None:
         """Keep a refused post; raises ``StoreUnavailable`` when it cannot be kept."""
@@ -95,22 +135,23 @@ class Intake:
     def _one_writer(self) -> bool:
         return bool(self.sessions.kw["bind"].dialect.name == "sqlite")
 
-    def _admit(
-        self, item: RawInput, buckets: list[Limit], sender: Sender
-    ) -> TicketView | Refusal | None:
+    def _admit(self, post: Post) -> Stored:
         with unit_of_work(self.sessions) as session:
-            conn = session.connection()
-            refusal = self._limit(conn, buckets, sender)
-            if refusal is not None:
-                return refusal
-            # A large post's bytes go to the blob store once the limits let it in.
-            item = spill_input(item, RawSpill.for_settings(self.settings))
-            accepted = record_inputs(conn, [item])[0]
-            written = written_record(session, item, accepted)
-            inline = ingest_now(session, self.settings, accepted.inbound_id, written)
-            if not inline.handled and not accepted.duplicate:
-                queue_ingest(conn, [accepted.inbound_id])
-            return inline.ticket
+            return self._admit_in(session, post)
+
+    def _admit_in(self, session: Session, post: Post) -> Stored:
+        conn = session.connection()
+        refusal = self._limit(conn, post.buckets, post.sender)
+        if refusal is not None:
+            return refusal
+        # A large post's bytes go to the blob store once the limits let it in.
+        item = spill_input(post.item, RawSpill.for_settings(self.settings))
+        accepted = record_inputs(conn, [item])[0]
+        written = written_record(session, item, accepted)
+        inline = ingest_now(session, self.settings, accepted.inbound_id, written)
+        if not inline.handled and not accepted.duplicate:
+            queue_ingest(conn, [accepted.inbound_id])
+        return inline.ticket
 
     def _limit(self, conn: Connection, buckets: list[Limit], sender: Sender) -> Refusal | None:
         if not buckets:

@@ -1,0 +1,165 @@
+"""Posts that arrive together are stored together: one transaction, a savepoint each."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.webforms import intake as intake_module
+from channels.webforms.batches import MAX_BATCH, BatchThread
+from channels.webforms.inline import TicketView
+from channels.webforms.intake import Intake, Post, Sender
+from config.settings import Settings
+from ingest.accept import RawInput
+from ingest.db import create_store_engine, session_factory
+from ingest.errors import StoreUnavailable
+from ingest.models import InboundRecord, Ticket
+from ingest.rate_buckets import Limit
+from normalize.webform import CHANNEL
+
+WAIT = 10.0
+
+
+def a_post(n: int, *, limits: list[Limit] | None = None) -> Post:
+    raw = (
+        '{"form": "contact", "files": [], "values": {"email": "ada@example.org", '
+        f'"message": "It broke ({n}).", "name": "Ada", "subject": "Help {n}"}}}}'
+    ).encode()
+    envelope = {
+        "form": "contact",
+        "submission_id": f"batch{n}",
+        "conversation_key": f"web:batch{n}",
+        "email_field": "email",
+        "name_field": "name",
+        "subject_field": "subject",
+        "body_fields": ["message"],
+        "custom_fields": [],
+        "tags": [],
+        "labels": {},
+        "acknowledge": True,
+        "client_ip": "192.0.2.1",
+    }
+    item = RawInput(CHANNEL, f"web:batch{n}", raw, envelope)
+    return Post(item, limits or [], Sender("contact", "192.0.2.1", "ada@example.org"))
+
+
+def test_jobs_queued_while_a_batch_runs_are_the_next_batch() -> None:
+    # Given a batch thread whose first batch is held until released
+    release = threading.Event()
+    batches: list[list[int]] = []
+
+    def run(jobs: Sequence[int]) -> list[int | BaseException]:
+        batches.append(list(jobs))
+        if jobs[0] == 0:
+            release.wait(WAIT)
+        return [ValueError(job) if job == 2 else job * 10 for job in jobs]
+
+    thread: BatchThread[int, int] = BatchThread("test-batches", run)
+    first = thread.submit(0)
+    while not batches:
+        threading.Event().wait(0.005)
+    # When three more jobs arrive meanwhile, and the first batch ends
+    later = [thread.submit(job) for job in (1, 2, 3)]
+    release.set()
+    # Then the three were one batch, and each job got its own outcome
+    assert first.result(WAIT) == 0
+    assert later[0].result(WAIT) == 10
+    with pytest.raises(ValueError, match="2"):
+        later[1].result(WAIT)
+    assert later[2].result(WAIT) == 30
+    assert batches == [[0], [1, 2, 3]]
+
+
+def test_a_batch_that_fails_fails_every_job_in_it() -> None:
+    def run(jobs: Sequence[int]) -> list[int | BaseException]:
+        raise StoreUnavailable("the store is down")
+
+    thread: BatchThread[int, int] = BatchThread("test-batches", run)
+    futures: list[Future[int]] = [thread.submit(job) for job in range(3)]
+    for future in futures:
+        with pytest.raises(StoreUnavailable):
+            future.result(WAIT)
+
+
+def test_a_batch_holds_at_most_max_batch_jobs() -> None:
+    release = threading.Event()
+    sizes: list[int] = []
+
+    def run(jobs: Sequence[int]) -> list[int | BaseException]:
+        sizes.append(len(jobs))
+        release.wait(WAIT)
+        return list(jobs)
+
+    thread: BatchThread[int, int] = BatchThread("test-batches", run)
+    futures = [thread.submit(0)]
+    while not sizes:
+        threading.Event().wait(0.005)
+    futures += [thread.submit(job) for job in range(1, MAX_BATCH + 3)]
+    release.set()
+    assert [f.result(WAIT) for f in futures] == list(range(MAX_BATCH + 3))
+    assert sizes == [1, MAX_BATCH, 2]
+
+
+def test_posts_stored_together_each_get_their_ticket_and_a_bug_in_one_spares_the_rest(
+    sessions: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an intake whose accept breaks for one post only
+    record_inputs = intake_module.record_inputs
+
+    def breaks_for_the_second(conn: Any, items: list[RawInput]) -> Any:
+        if items[0].dedupe_key == "web:batch2":
+            raise RuntimeError("a bug in accepting post 2")
+        return record_inputs(conn, items)
+
+    monkeypatch.setattr(intake_module, "record_inputs", breaks_for_the_second)
+    intake = Intake(sessions, settings)
+    # When three posts are stored together
+    outcomes = intake.store_all([a_post(1), a_post(2), a_post(3)])
+    # Then the first and third have their tickets, the second its error, and nothing of
+    # the second is stored
+    assert isinstance(outcomes[1], RuntimeError)
+    first, third = outcomes[0], outcomes[2]
+    assert isinstance(first, TicketView) and isinstance(third, TicketView)
+    numbers = [first.number, third.number]
+    with sessions() as session:
+        tickets = session.execute(select(Ticket.id).order_by(Ticket.id)).scalars().all()
+        keys = session.execute(select(InboundRecord.dedupe_key)).scalars().all()
+    assert list(tickets) == sorted(numbers)
+    assert sorted(keys) == ["web:batch1", "web:batch3"]
+
+
+def test_posts_stored_together_each_take_their_tokens(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    # Given a form bucket with room for two posts
+    limits = [Limit("form:contact", 2, 1)]
+    intake = Intake(sessions, settings)
+    # When three posts to it are stored together
+    outcomes = intake.store_all([a_post(n, limits=limits) for n in (1, 2, 3)])
+    # Then two are tickets and the third is told to wait
+    assert [type(o).__name__ for o in outcomes] == ["TicketView", "TicketView", "Refusal"]
+
+
+def test_posts_stored_together_when_the_store_is_down_all_find_it_down(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Given a SQLite store that cannot be opened (its file is a directory)
+    (tmp_path / "store.db").mkdir()
+    down = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    intake = Intake(session_factory(down), settings)
+    # When two posts are stored together, then the store is unavailable to both
+    with pytest.raises(StoreUnavailable, match="unable to open"):
+        intake.store_all([a_post(1), a_post(2)])
+    assert intake.batches is not None
+    waiting = [intake.batches.submit(a_post(n)) for n in (3, 4)]
+    for future in waiting:
+        with pytest.raises(StoreUnavailable):
+            future.result(WAIT)
+    down.dispose()
