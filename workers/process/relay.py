@@ -1,10 +1,17 @@
 """The outbox relay: committed outbox rows become Dramatiq messages.
 
-A row is marked only after the broker took the message, so a broker outage
-delays work and loses none; a crash between the two sends a message twice,
-which the idempotent actors absorb. The message carries the row's id, so the
-actor can mark the work done; work a broker lost after taking it is made due
-again by the scheduler's redelivery sweep (``workers.process.redeliver``).
+A pass claims due rows (marks them handed over) in a short transaction of its own,
+hands each to the broker with no transaction open, then records the broker's message
+ids and gives back the rows the broker did not take. On SQLite the write lock is the
+whole store's: a pass that held it through a few hundred broker round trips kept
+every edge's accept waiting behind it.
+
+So a broker outage delays work and loses none: the rows it refused are due again at
+once. A crash after the claim and before the broker took a message leaves the row
+handed over with no message id; the scheduler's redelivery sweep
+(``workers.process.redeliver``) makes it due again, as it does for work a broker lost
+after taking it. A message sent twice is absorbed by the idempotent actors, and it
+carries the row's id, so the actor can mark the work done.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import dramatiq
 from sqlalchemy import bindparam, select, update
@@ -37,44 +45,77 @@ def relay_once(
     queue: str = QUEUE,
 ) -> int:
     """Enqueue due outbox rows (or just ``only``); returns how many reached the broker."""
+    claimed = claim_due(sessions, only)
+    if not claimed:
+        return 0
     handed_over: list[dict[str, object]] = []
-    with unit_of_work(sessions) as session:
-        query = (
-            select(OutboxEntry.id, OutboxEntry.actor, OutboxEntry.payload)
-            .where(OutboxEntry.enqueued_at.is_(None), OutboxEntry.not_before <= utcnow())
-            .order_by(OutboxEntry.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
+    refused: list[int] = []
+    for position, (entry_id, actor, payload) in enumerate(claimed):
+        message: dramatiq.Message[object] = dramatiq.Message(
+            queue_name=queue,
+            actor_name=actor,
+            args=(),
+            kwargs=dict(payload),
+            options={outbox.OUTBOX_ID: entry_id},
         )
-        if only is not None:
-            query = query.where(OutboxEntry.id.in_(list(only)))
-        for entry_id, actor, payload in session.execute(query).all():
-            message: dramatiq.Message[object] = dramatiq.Message(
-                queue_name=queue,
-                actor_name=actor,
-                args=(),
-                kwargs=dict(payload),
-                options={outbox.OUTBOX_ID: entry_id},
-            )
-            try:
-                handed = broker.enqueue(message)
-            except Exception as exc:  # any broker failure: keep the row for the next pass
-                log.warning("outbox relay: broker unavailable, will retry: %s", exc)
-                break
-            handed_over.append(
-                {"entry": entry_id, "at": utcnow(), "message": broker_message_id(handed)}
-            )
+        try:
+            handed = broker.enqueue(message)
+        except Exception as exc:  # any broker failure: the rest is due again at once
+            log.warning("outbox relay: broker unavailable, will retry: %s", exc)
+            refused = [row[0] for row in claimed[position:]]
+            break
+        handed_over.append({"entry": entry_id, "message": broker_message_id(handed)})
+    with unit_of_work(sessions) as session:
+        connection = session.connection()
         if handed_over:
-            session.connection().execute(_HANDED_OVER, handed_over)
+            connection.execute(_RECORD_MESSAGE, handed_over)
+        if refused:
+            connection.execute(_GIVE_BACK, {"entries": refused})
     return len(handed_over)
 
 
-# The rows are read as plain columns and marked with one executemany: loading them as
-# objects and flushing their changes cost the unit of work more than the statements.
-_HANDED_OVER = (
+def claim_due(
+    sessions: sessionmaker[Session], only: Sequence[int] | None
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Mark up to ``BATCH`` due rows handed over, oldest first, and return them.
+
+    On PostgreSQL several relays claim side by side: each skips the rows another one
+    has locked, so no row is claimed twice."""
+    due = (
+        select(OutboxEntry.id)
+        .where(OutboxEntry.enqueued_at.is_(None), OutboxEntry.not_before <= utcnow())
+        .order_by(OutboxEntry.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    if only is not None:
+        due = due.where(OutboxEntry.id.in_(list(only)))
+    claim = (
+        update(OutboxEntry)
+        .where(OutboxEntry.id.in_(due.scalar_subquery()))
+        .values(enqueued_at=utcnow())
+        .returning(OutboxEntry.id, OutboxEntry.actor, OutboxEntry.payload)
+    )
+    with unit_of_work(sessions) as session:
+        rows = session.connection().execute(claim).all()
+    return sorted(((entry_id, actor, payload) for entry_id, actor, payload in rows), key=_first)
+
+
+def _first(row: tuple[int, str, dict[str, Any]]) -> int:
+    return row[0]
+
+
+# Marked with one executemany each: loading the rows as objects and flushing their
+# changes cost more than the statements.
+_RECORD_MESSAGE = (
     update(OutboxEntry)
     .where(OutboxEntry.id == bindparam("entry"))
-    .values(enqueued_at=bindparam("at"), broker_message_id=bindparam("message"))
+    .values(broker_message_id=bindparam("message"))
+)
+_GIVE_BACK = (
+    update(OutboxEntry)
+    .where(OutboxEntry.id.in_(bindparam("entries", expanding=True)))
+    .values(enqueued_at=None)
 )
 
 
