@@ -153,20 +153,8 @@ class WriteTurn(_LockFile):
 
     def take(self, timeout: float) -> bool:
         """Wait (at most ``timeout``) for the turn; False if another process kept it."""
-        fd = self._descriptor()
-        pause, longest = _TURN_POLL_SECONDS
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, longest)
-                continue
-            self.held = True
-            return True
+        self.held = _lock_exclusively(self._descriptor(), timeout, _TURN_POLL_SECONDS)
+        return self.held
 
     def give_back(self) -> None:
         if self.held:
@@ -189,17 +177,26 @@ class EdgeFlag(_LockFile):
     def defer_to_edges(self, limit: float = EDGE_DEFERENCE_SECONDS) -> None:
         """Wait (at most ``limit``) while another process's edge waits to write."""
         fd = self._descriptor()
-        deadline = time.monotonic() + limit
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return
-                time.sleep(_DEFERENCE_POLL_SECONDS)
-                continue
+        pauses = (_DEFERENCE_POLL_SECONDS, _DEFERENCE_POLL_SECONDS)
+        if _lock_exclusively(fd, limit, pauses):
             fcntl.flock(fd, fcntl.LOCK_UN)
-            return
+
+
+def _lock_exclusively(fd: int, timeout: float, pauses: tuple[float, float]) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, looking again after a pause (from the
+    first of ``pauses``, doubling up to the second) until ``timeout`` has passed."""
+    pause, longest = pauses
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
+            continue
+        return True
 
 
 @dataclass(frozen=True, slots=True)
