@@ -133,9 +133,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
-    gates = gate_for(path)
-    gate, edge_flag, turn = gates.gate, gates.edge_flag, gates.turn
-    timeout = busy_timeout_ms / 1000
+    gate, edge_flag = gate_for(path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -145,39 +143,31 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
             connection.exec_driver_sql("BEGIN DEFERRED")
             return
         owner = _raw(connection.connection)
-        # A second connection of the thread that holds the gate skips it (and the
-        # turn): it waits in SQLite's busy handler and times out, as it always did.
+        # A second connection of the thread that holds the gate skips it: it waits
+        # in SQLite's busy handler and times out, as it always did.
         gated = not gate.held_by_this_thread() and gate.acquire(
-            owner, edge=is_edge_thread(), timeout=timeout
+            owner, edge=is_edge_thread(), timeout=busy_timeout_ms / 1000
         )
         try:
-            if edge_flag is None or turn is None or not gated:
+            if edge_flag is None:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             elif is_edge_thread():
                 with edge_flag.announced():
-                    turn.take(timeout)
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
             else:
                 edge_flag.defer_to_edges()
-                # Past the timeout without the turn, SQLite's own wait decides.
-                turn.take(timeout)
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             if gated:
-                _hand_on(owner)
+                gate.release(owner)
             raise
-
-    def _hand_on(owner: Any) -> None:
-        if turn is not None and gate.owner is owner:
-            turn.give_back()
-        gate.release(owner)
 
     def _ending(end: Callable[[Any], None]) -> Callable[[Any], None]:
         def ended(dbapi_connection: Any) -> None:
             try:
                 end(dbapi_connection)
             finally:
-                _hand_on(_raw(dbapi_connection))
+                gate.release(_raw(dbapi_connection))
 
         return ended
 
@@ -187,7 +177,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     dialect.do_commit = _ending(dialect.do_commit)  # type: ignore[method-assign,assignment]
     dialect.do_rollback = _ending(dialect.do_rollback)  # type: ignore[method-assign,assignment]
     for dropped in ("checkin", "invalidate", "close"):
-        event.listen(engine, dropped, lambda dbapi_connection, *_: _hand_on(dbapi_connection))
+        event.listen(engine, dropped, lambda dbapi_connection, *_: gate.release(dbapi_connection))
     return engine
 
 

@@ -10,14 +10,10 @@ file:
 - In a process, writers queue at a ``WriterGate`` held from ``BEGIN IMMEDIATE`` to
   ``COMMIT``/``ROLLBACK``: the next writer is woken the moment the one before it is
   done, first come first served, except that edge writers go before the rest.
-- Across processes, the writer that has passed its own process's gate takes its turn
-  with an exclusive ``flock`` on ``<database>-write`` before ``BEGIN IMMEDIATE`` and
-  gives it back right after ``COMMIT``/``ROLLBACK``. A waiter looks again within a
-  millisecond, instead of sleeping in SQLite's busy handler long after the lock was
-  freed; a process that dies gives its turn back with its descriptors.
-- An edge writer waiting for its turn announces itself by holding a shared ``flock``
-  on ``<database>-edge``; a non-edge writer looks there before each ``BEGIN`` and
-  lets it go first (for a bounded time, so a stuck edge cannot stop the workers).
+- Across processes, an edge writer that has passed its own process's gate announces
+  itself while it waits for SQLite's lock by holding a shared ``flock`` on
+  ``<database>-edge``; a non-edge writer looks there before each ``BEGIN`` and lets
+  it go first (for a bounded time, so a stuck edge cannot stop the workers).
 
 A thread is an edge writer inside ``edge_writes()`` (the SMTP, Slack and Twilio
 accept writer, a form's store step). Reads (``BEGIN DEFERRED`` in WAL) pass no gate.
@@ -37,9 +33,6 @@ from dataclasses import dataclass, field
 # How long a worker lets another process's waiting edge go first before it writes anyway.
 EDGE_DEFERENCE_SECONDS = 0.5
 _DEFERENCE_POLL_SECONDS = 0.001
-# How often a writer waiting for another process's turn looks again: from the first
-# value, doubling up to the second.
-_TURN_POLL_SECONDS = (0.0001, 0.001)
 
 _local = threading.local()
 
@@ -115,8 +108,8 @@ class WriterGate:
 _HANDING_OVER = object()
 
 
-class _LockFile:
-    """A file beside the database whose ``flock`` this process takes and gives back."""
+class EdgeFlag:
+    """The ``<database>-edge`` file: a shared ``flock`` on it means an edge waits."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -131,40 +124,6 @@ class _LockFile:
             self._pid = os.getpid()
         return self._fd
 
-    def forget(self) -> None:
-        """In a forked child: close the descriptor inherited from the parent. Its lock,
-        if the parent holds one, stays the parent's (closing one of two copies does
-        not release a ``flock``), and no longer outlives the parent in the child."""
-        if self._fd is not None and self._pid != os.getpid():
-            os.close(self._fd)
-            self._fd = None
-
-
-class WriteTurn(_LockFile):
-    """The ``<database>-write`` file: an exclusive ``flock`` on it is the turn to write.
-
-    Only the holder of this process's ``WriterGate`` takes it, so one flag says
-    whether this process has it.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.held = False
-
-    def take(self, timeout: float) -> bool:
-        """Wait (at most ``timeout``) for the turn; False if another process kept it."""
-        self.held = _lock_exclusively(self._descriptor(), timeout, _TURN_POLL_SECONDS)
-        return self.held
-
-    def give_back(self) -> None:
-        if self.held:
-            self.held = False
-            fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
-
-
-class EdgeFlag(_LockFile):
-    """The ``<database>-edge`` file: a shared ``flock`` on it means an edge waits."""
-
     @contextmanager
     def announced(self) -> Iterator[None]:
         fd = self._descriptor()
@@ -177,66 +136,37 @@ class EdgeFlag(_LockFile):
     def defer_to_edges(self, limit: float = EDGE_DEFERENCE_SECONDS) -> None:
         """Wait (at most ``limit``) while another process's edge waits to write."""
         fd = self._descriptor()
-        pauses = (_DEFERENCE_POLL_SECONDS, _DEFERENCE_POLL_SECONDS)
-        if _lock_exclusively(fd, limit, pauses):
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(_DEFERENCE_POLL_SECONDS)
+                continue
             fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _lock_exclusively(fd: int, timeout: float, pauses: tuple[float, float]) -> bool:
-    """Take an exclusive ``flock`` on ``fd``, looking again after a pause (from the
-    first of ``pauses``, doubling up to the second) until ``timeout`` has passed."""
-    pause, longest = pauses
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(pause)
-            pause = min(pause * 2, longest)
-            continue
-        return True
-
-
-@dataclass(frozen=True, slots=True)
-class StoreGates:
-    """What a writer to one database file passes: this process's gate, and for a file
-    (not an in-memory database) the edge flag and the write turn shared by processes."""
-
-    gate: WriterGate
-    edge_flag: EdgeFlag | None
-    turn: WriteTurn | None
+            return
 
 
 @dataclass
 class _Gates:
     pid: int
-    by_path: dict[str, StoreGates]
+    by_path: dict[str, tuple[WriterGate, EdgeFlag | None]]
 
 
 _gates = _Gates(os.getpid(), {})
 _gates_mutex = threading.Lock()
 
 
-def gate_for(database_path: str) -> StoreGates:
-    """This process's gates for a database file."""
+def gate_for(database_path: str) -> tuple[WriterGate, EdgeFlag | None]:
+    """This process's gate for a database file (and its edge flag; none in memory)."""
     with _gates_mutex:
         if _gates.pid != os.getpid():  # a forked child starts with no one at its gates
-            for inherited in _gates.by_path.values():
-                for lock_file in (inherited.edge_flag, inherited.turn):
-                    if lock_file is not None:
-                        lock_file.forget()
             _gates.pid, _gates.by_path = os.getpid(), {}
         found = _gates.by_path.get(database_path)
         if found is None:
             in_memory = database_path in ("", ":memory:") or database_path.startswith("file:")
-            if in_memory:
-                found = StoreGates(WriterGate(), None, None)
-            else:
-                where = os.path.abspath(database_path)
-                found = StoreGates(
-                    WriterGate(), EdgeFlag(f"{where}-edge"), WriteTurn(f"{where}-write")
-                )
-            _gates.by_path[database_path] = found
+            flag = None if in_memory else EdgeFlag(f"{os.path.abspath(database_path)}-edge")
+            found = _gates.by_path[database_path] = (WriterGate(), flag)
         return found

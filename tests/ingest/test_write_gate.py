@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -15,14 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ingest.db import create_store_engine, unit_of_work
 from ingest.errors import StoreUnavailable
-from ingest.write_gate import (
-    EdgeFlag,
-    WriterGate,
-    WriteTurn,
-    edge_writes,
-    gate_for,
-    is_edge_thread,
-)
+from ingest.write_gate import EdgeFlag, WriterGate, edge_writes, gate_for, is_edge_thread
 
 WAIT = 10.0
 
@@ -157,13 +149,13 @@ def test_sqlite_writers_in_one_process_all_commit(tmp_path: Path) -> None:
     assert errors == []
     with unit_of_work(sessions) as session:
         assert session.execute(text("SELECT count(*) FROM log")).scalar_one() == 120
-    assert gate_for(str(tmp_path / "store.db")).gate.owner is None
+    assert gate_for(str(tmp_path / "store.db"))[0].owner is None
 
 
 def test_an_edge_write_goes_before_queued_worker_writes(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     sessions = _engine(path)
-    gate = gate_for(str(path)).gate
+    gate, _ = gate_for(str(path))
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -212,7 +204,7 @@ def test_a_failed_begin_hands_the_gate_on(tmp_path: Path) -> None:
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert gate_for(str(path)).gate.owner is None
+    assert gate_for(str(path))[0].owner is None
     with unit_of_work(sessions) as session:
         session.execute(text("INSERT INTO log VALUES ('now')"))
 
@@ -224,104 +216,11 @@ def test_a_connection_dropped_in_a_transaction_hands_the_gate_on(tmp_path: Path)
     with engine.connect() as conn:
         conn.begin()
         conn.execute(text("INSERT INTO log VALUES ('dropped')"))
-        assert gate_for(str(path)).gate.owner is not None
+        assert gate_for(str(path))[0].owner is not None
         conn.invalidate()
-    assert gate_for(str(path)).gate.owner is None
+    assert gate_for(str(path))[0].owner is None
     with unit_of_work(sessions) as session:
         assert session.execute(text("SELECT count(*) FROM log")).scalar_one() == 0
-
-
-def _another_process_turn(path: Path) -> WriteTurn:
-    # A second open file description of the turn's file is a second lock owner, as
-    # another process would be.
-    return WriteTurn(f"{os.path.abspath(path)}-write")
-
-
-def test_a_writer_waits_for_another_process_turn_and_goes_when_it_is_given_back(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "store.db"
-    sessions = _engine(path)
-    other = _another_process_turn(path)
-    assert other.take(timeout=WAIT)
-    written = threading.Event()
-
-    def write() -> None:
-        with unit_of_work(sessions) as session:
-            session.execute(text("INSERT INTO log VALUES ('after the turn')"))
-        written.set()
-
-    threading.Thread(target=write, daemon=True).start()
-    assert not written.wait(0.2)
-    other.give_back()
-    assert written.wait(WAIT)
-
-
-def test_the_turn_is_given_back_after_a_commit_a_rollback_and_a_failed_begin(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "store.db"
-    sessions = _engine(path, timeout_ms=50)
-    other = _another_process_turn(path)
-    with unit_of_work(sessions) as session:
-        session.execute(text("INSERT INTO log VALUES ('kept')"))
-    assert other.take(timeout=0) and not gate_for(str(path)).turn.held  # type: ignore[union-attr]
-    other.give_back()
-    with pytest.raises(RuntimeError), unit_of_work(sessions) as session:
-        session.execute(text("INSERT INTO log VALUES ('rolled back')"))
-        raise RuntimeError("a bug")
-    assert other.take(timeout=0)
-    # Held elsewhere past the timeout: SQLite's own wait decides, and the gate and
-    # turn are handed on all the same.
-    locker = sqlite3.connect(path, isolation_level=None)
-    locker.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(StoreUnavailable), unit_of_work(sessions) as session:
-            session.execute(text("INSERT INTO log VALUES ('late')"))
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
-    other.give_back()
-    assert gate_for(str(path)).gate.owner is None
-    assert other.take(timeout=0)
-    other.give_back()
-
-
-def test_taking_the_turn_gives_up_after_its_timeout(tmp_path: Path) -> None:
-    holder, waiter = _another_process_turn(tmp_path / "db"), _another_process_turn(tmp_path / "db")
-    assert holder.take(timeout=0)
-    assert not waiter.take(timeout=0.05)
-    assert not waiter.held
-    holder.give_back()
-    assert waiter.take(timeout=0)
-
-
-def test_a_forked_child_does_not_keep_its_parent_turn(tmp_path: Path) -> None:
-    """The parent dies holding the turn while its child lives on: the turn is free."""
-    path = tmp_path / "store.db"
-    ready_read, ready_write = os.pipe()  # the child says it has forgotten
-    done_read, done_write = os.pipe()  # the test says it is done
-    parent = os.fork()
-    if parent == 0:  # the parent of the child below
-        try:
-            gates = gate_for(str(path))
-            assert gates.turn is not None and gates.turn.take(timeout=WAIT)
-            if os.fork() == 0:
-                gate_for(str(path))  # a forked child's first use forgets what it inherited
-                os.write(ready_write, b"x")
-                os.read(done_read, 1)  # lives until the test is done
-                os._exit(0)
-            os._exit(0)  # dies holding the turn
-        except BaseException:
-            os._exit(1)
-    assert os.waitpid(parent, 0)[1] == 0
-    try:
-        assert os.read(ready_read, 1) == b"x"
-        assert _another_process_turn(path).take(timeout=WAIT)
-    finally:
-        os.write(done_write, b"x")
-        for fd in (ready_read, ready_write, done_read, done_write):
-            os.close(fd)
 
 
 def test_an_in_memory_store_has_a_gate_and_no_edge_file(
