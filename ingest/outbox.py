@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest.models import OutboxEntry, utcnow
@@ -33,6 +33,12 @@ ACTORS = (INGEST, TRIAGE, DELIVER, ACKNOWLEDGE, FOLLOW_UP, STATUS_CHANGE, SEND_R
 
 # The broker message option that carries the outbox row's id to the actor.
 OUTBOX_ID = "outbox_id"
+
+# ``broker_message_id`` of a row a relay has claimed and not yet handed to the broker.
+RELAY_CLAIMED = "claimed"
+# A relay's claim this old was never handed over: the relay died in the middle of its
+# pass. Its rows are due again this soon, not after the whole redelivery timeout.
+RELAY_CLAIM_TIMEOUT = timedelta(seconds=30)
 
 
 def add_work(
@@ -147,17 +153,25 @@ def reset_overdue(
     queued or in a worker's hands: that work is only slow, and its clock restarts.
     The rest is due again and the relay hands it over once more; the actors are
     idempotent, so a message that was only slow, not lost, costs a run that changes
-    nothing. Returns the ids made due again.
+    nothing. Rows a relay claimed and never handed over (it died in its pass) are due
+    again after ``RELAY_CLAIM_TIMEOUT`` already. Returns the ids made due again.
     """
     now = utcnow()
+    relay_died = and_(
+        OutboxEntry.broker_message_id == RELAY_CLAIMED,
+        OutboxEntry.enqueued_at < now - min(after, RELAY_CLAIM_TIMEOUT),
+    )
     rows = session.execute(
         select(OutboxEntry.id, OutboxEntry.broker_message_id)
-        .where(OutboxEntry.done_at.is_(None), OutboxEntry.enqueued_at < now - after)
+        .where(
+            OutboxEntry.done_at.is_(None), or_(OutboxEntry.enqueued_at < now - after, relay_died)
+        )
         .order_by(OutboxEntry.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    still_held = held([m for _, m in rows if m]) if held is not None and rows else set()
+    handed = [m for _, m in rows if m and m != RELAY_CLAIMED]
+    still_held = held(handed) if held is not None and handed else set()
     waiting = [entry_id for entry_id, message in rows if message in still_held]
     lost = [entry_id for entry_id, message in rows if message not in still_held]
     if waiting:

@@ -107,21 +107,42 @@ def test_rows_the_broker_refused_are_due_again_at_once(sessions: sessionmaker[Se
     assert [m.options[outbox.OUTBOX_ID] for m in broker.taken] == ids
 
 
-def test_rows_claimed_by_a_relay_that_died_are_found_by_the_redelivery_sweep(
+def _handed_over_ago(sessions: sessionmaker[Session], ids: list[int], ago: timedelta) -> None:
+    with unit_of_work(sessions) as session:
+        session.execute(
+            update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(enqueued_at=utcnow() - ago)
+        )
+
+
+def test_rows_claimed_by_a_relay_that_died_are_due_again_after_the_claim_timeout(
     sessions: sessionmaker[Session],
 ) -> None:
-    # Given rows a relay claimed and then died before the broker took them
-    ids = _queue(sessions, 2)
-    claimed = claim_due(sessions, None)
-    assert [row[0] for row in claimed] == ids
-    assert _rows(sessions) == [(entry_id, True, None) for entry_id in ids]
-    # Then no other pass hands them over meanwhile
+    # Given rows a relay claimed and then died before the broker took them, and rows
+    # handed over to the broker at the same time
+    claimed_ids, handed_ids = _queue(sessions, 2), []
+    assert [row[0] for row in claim_due(sessions, None)] == claimed_ids
+    assert _rows(sessions) == [(entry_id, True, outbox.RELAY_CLAIMED) for entry_id in claimed_ids]
     broker = _Broker()
-    assert relay_once(sessions, broker) == 0
-    # And once overdue, the sweep makes them due again, and the relay hands them over
-    assert redeliver_overdue(sessions, timedelta(0)) == 2
+    handed_ids = _queue(sessions, 1)
+    assert relay_once(sessions, broker) == 1  # no other pass takes the claimed rows
+    # When the claims are older than the claim timeout, long before the redelivery one
+    ago = outbox.RELAY_CLAIM_TIMEOUT + timedelta(seconds=1)
+    _handed_over_ago(sessions, claimed_ids + handed_ids, ago)
+    # Then the sweep makes the claimed rows due again, and only them
+    assert redeliver_overdue(sessions, timedelta(minutes=5)) == 2
+    assert [claimed for _, claimed, _ in _rows(sessions)] == [False, False, True]
+    # And the relay hands them over
     assert relay_once(sessions, broker) == 2
-    assert [m.options[outbox.OUTBOX_ID] for m in broker.taken] == ids
+    taken = [m.options[outbox.OUTBOX_ID] for m in broker.taken]
+    assert taken == handed_ids + claimed_ids
+
+
+def test_a_fresh_claim_is_left_to_its_relay(sessions: sessionmaker[Session]) -> None:
+    ids = _queue(sessions, 1)
+    claim_due(sessions, None)
+    # A relay still handing its rows over is not raced by the sweep
+    assert redeliver_overdue(sessions, timedelta(minutes=5)) == 0
+    assert _rows(sessions) == [(ids[0], True, outbox.RELAY_CLAIMED)]
 
 
 def test_only_the_named_rows_are_claimed(sessions: sessionmaker[Session]) -> None:

@@ -8,10 +8,11 @@ every edge's accept waiting behind it.
 
 So a broker outage delays work and loses none: the rows it refused are due again at
 once. A crash after the claim and before the broker took a message leaves the row
-handed over with no message id; the scheduler's redelivery sweep
-(``workers.process.redeliver``) makes it due again, as it does for work a broker lost
-after taking it. A message sent twice is absorbed by the idempotent actors, and it
-carries the row's id, so the actor can mark the work done.
+claimed (its message id ``outbox.RELAY_CLAIMED``); the scheduler's redelivery sweep
+(``workers.process.redeliver``) makes it due again after ``outbox.RELAY_CLAIM_TIMEOUT``,
+as it does after the whole redelivery timeout for work a broker lost after taking it.
+A message sent twice is absorbed by the idempotent actors, and it carries the row's
+id, so the actor can mark the work done.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def claim_due(
     claim = (
         update(OutboxEntry)
         .where(OutboxEntry.id.in_(due.scalar_subquery()))
-        .values(enqueued_at=utcnow())
+        .values(enqueued_at=utcnow(), broker_message_id=outbox.RELAY_CLAIMED)
         .returning(OutboxEntry.id, OutboxEntry.actor, OutboxEntry.payload)
     )
     with unit_of_work(sessions) as session:
@@ -115,7 +116,7 @@ _RECORD_MESSAGE = (
 _GIVE_BACK = (
     update(OutboxEntry)
     .where(OutboxEntry.id.in_(bindparam("entries", expanding=True)))
-    .values(enqueued_at=None)
+    .values(enqueued_at=None, broker_message_id=None)
 )
 
 
