@@ -33,12 +33,14 @@ How
 
     Client and servers share one process (and its GIL), so the client's own cost
     is paid on both sides; compare ratios, not absolute rates, across machines.
+    With ``--client-process`` the clients run in a process of their own, as real
+    senders do: they share neither the servers' GIL nor their CPU.
     Logging is left unconfigured, so the edge's per-message INFO lines are not
     emitted.
 
 Run from the repository root:
     .venv/bin/python bench/smtp_accept.py [--messages N] [--connections K]
-                                          [--rounds R] [--size BYTES]
+                                          [--rounds R] [--size BYTES] [--client-process]
 """
 
 from __future__ import annotations
@@ -55,9 +57,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +110,7 @@ class Options:
     connections: int
     rounds: int
     size: int
+    client_process: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,20 @@ def make_messages(count: int, size: int, recipient: str, tag: str) -> list[bytes
             body += BODY_LINE[: rest - 2].rstrip() + b"\r\n"
         messages.append(head + body + tail)
     return messages
+
+
+Drive = Callable[[int, list[bytes], int, str, Side], float]
+
+
+def drive_apart(pool: ProcessPoolExecutor) -> Drive:
+    """``drive`` run by the clients' own process (started once, before any round)."""
+
+    def run(
+        port: int, messages: list[bytes], connections: int, recipient: str, side: Side
+    ) -> float:
+        return pool.submit(drive, port, messages, connections, recipient, side).result()
+
+    return run
 
 
 def drive(port: int, messages: list[bytes], connections: int, recipient: str, side: Side) -> float:
@@ -248,21 +267,21 @@ def count_rows(engine: Engine) -> tuple[int, int]:
     return int(inbound), int(outbox)
 
 
-def run_baseline(args: Options, settings: Settings, tag: str) -> float:
+def run_baseline(args: Options, settings: Settings, tag: str, send: Drive = drive) -> float:
     recipient = settings.recipients[0]
     messages = make_messages(args.messages, args.size, recipient, tag)
     with baseline_server(settings) as port:
-        elapsed = drive(port, messages, args.connections, recipient, BASELINE)
+        elapsed = send(port, messages, args.connections, recipient, BASELINE)
     return args.messages / elapsed
 
 
-def run_omniroute(args: Options, tag: str) -> float:
+def run_omniroute(args: Options, tag: str, send: Drive = drive) -> float:
     with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
         settings = bench_settings(Path(tmp))
         recipient = settings.recipients[0]
         messages = make_messages(args.messages, args.size, recipient, tag)
         with omniroute_server(settings) as (port, engine):
-            elapsed = drive(port, messages, args.connections, recipient, OMNIROUTE)
+            elapsed = send(port, messages, args.connections, recipient, OMNIROUTE)
             inbound, outbox = count_rows(engine)
         if inbound != args.messages or outbox != args.messages:
             raise BenchFailure(
@@ -286,13 +305,18 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--connections", type=int, default=8, help="persistent SMTP sessions")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (each runs both sides)")
     parser.add_argument("--size", type=int, default=2048, help="approximate message size, bytes")
+    parser.add_argument(
+        "--client-process",
+        action="store_true",
+        help="run the SMTP clients in a process of their own, not in the servers' process",
+    )
     args = parser.parse_args(argv)
     for name in ("messages", "connections", "rounds", "size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     if args.connections > args.messages:
         parser.error("--connections must not exceed --messages")
-    return Options(args.messages, args.connections, args.rounds, args.size)
+    return Options(args.messages, args.connections, args.rounds, args.size, args.client_process)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,10 +337,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
 
+    if not args.client_process:
+        return _rounds(args, settings, drive)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return _rounds(args, settings, drive_apart(pool))
+
+
+def _rounds(args: Options, settings: Settings, send: Drive) -> int:
+    where = "a process of their own" if args.client_process else "the servers' process"
+    print(f"clients    in {where}")
     runs: dict[Side, list[float]] = {BASELINE: [], OMNIROUTE: []}
     sides: dict[Side, Callable[[str], float]] = {
-        BASELINE: lambda tag: run_baseline(args, settings, tag),
-        OMNIROUTE: lambda tag: run_omniroute(args, tag),
+        BASELINE: lambda tag: run_baseline(args, settings, tag, send),
+        OMNIROUTE: lambda tag: run_omniroute(args, tag, send),
     }
     try:
         for round_no in range(1, args.rounds + 1):
