@@ -62,7 +62,11 @@ def test_work_lost_by_a_broker_restart_is_processed_without_anyone_typing_a_comm
         accept_mail(sessions, raw)
     # And a scheduler whose relay moved their work into the broker
     processes.start("scheduler", [str(OMNIROUTE), "scheduler"], env, cwd=tmp_path)
-    handed_over = select(func.count()).where(OutboxEntry.enqueued_at.is_not(None))
+    # (a row the relay has claimed is handed over once its broker message id is recorded)
+    handed_over = select(func.count()).where(
+        OutboxEntry.broker_message_id.is_not(None),
+        OutboxEntry.broker_message_id != outbox.RELAY_CLAIMED,
+    )
     wait_until(
         lambda: count(sessions, handed_over) == MAILS,
         "the relay to hand every ingest to the broker",
