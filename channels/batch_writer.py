@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from ingest.accept import Accepted, RawInput, accept_batch
+from ingest.db import kept_connection
 from ingest.errors import StoreUnavailable
 from ingest.raw_inputs import RawSpill, spill_input
 from ingest.write_gate import edge_writes
@@ -118,7 +119,7 @@ class BatchWriter:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        with edge_writes():
+        with edge_writes(), kept_connection(self.sessions):
             self._drain()
 
     def _drain(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -221,15 +222,67 @@ def is_store_trouble(exc: BaseException) -> bool:
 
 @contextmanager
 def connection_unit(sessions: sessionmaker[Session]) -> Iterator[Connection]:
-    """One transaction on a bare connection, for Core-only hot paths (no ORM session)."""
+    """One transaction on a bare connection, for Core-only hot paths (no ORM session);
+    on the connection this thread keeps (:func:`kept_connection`), if it keeps one."""
     engine = sessions.kw["bind"]
+    kept: _Kept | None = getattr(_kept, "by_engine", {}).get(engine)
     try:
-        with engine.begin() as connection:
-            yield connection
+        if kept is None:
+            with engine.begin() as connection:
+                yield connection
+        else:
+            connection = kept.connection()
+            with connection.begin():
+                yield connection
     except (DBAPIError, PoolTimeout) as exc:
+        if kept is not None:
+            kept.drop()  # the next unit connects afresh
         if is_store_outage(exc):
             raise StoreUnavailable(str(exc).splitlines()[0]) from exc
         raise
+
+
+class _Kept:
+    """A thread's own connection to one engine, made when first needed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._connection is None or self._connection.closed:
+            self._connection = self.engine.connect()
+        return self._connection
+
+    def drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+_kept = threading.local()
+
+
+@contextmanager
+def kept_connection(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """Within it, this thread's :func:`connection_unit` transactions on a SQLite store run
+    on one connection the thread keeps, instead of one taken from the pool for each.
+
+    For an edge's single writer thread: taking a connection from the pool and giving it
+    back (with the pool's reset) cost it about a seventh of its time. A SQLite file's
+    connection does not drop, and between transactions it holds nothing. On PostgreSQL
+    every transaction still takes a pooled connection, pinged first."""
+    engine: Engine = sessions.kw["bind"]
+    by_engine: dict[Engine, _Kept] = getattr(_kept, "by_engine", {})
+    if engine.dialect.name != "sqlite" or engine in by_engine:
+        yield
+        return
+    _kept.by_engine = {**by_engine, engine: _Kept(engine)}
+    try:
+        yield
+    finally:
+        _kept.by_engine[engine].drop()
+        _kept.by_engine = by_engine
 
 
 @contextmanager
