@@ -239,7 +239,7 @@ def omniroute_run(
         # Every bench connection comes from 127.0.0.1: lift the per-client limits.
         "OMNIROUTE_SMTP_MAX_MESSAGES_PER_CLIENT_PER_MINUTE": "0",
         "OMNIROUTE_SMTP_MAX_CONNECTIONS_PER_CLIENT": "0",
-        "OMNIROUTE_LOG_LEVEL": "WARNING",
+        "OMNIROUTE_LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "WARNING"),
     }
     if rules_file is not None:
         env["OMNIROUTE_RULES_FILE"] = str(rules_file.resolve())

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.statuses import RESOLVED
 from ingest.db import read_only
 from ingest.due_work import due_work
-from ingest.models import Delivery, InboundRecord, OutboxEntry, SlaBreach, Ticket
+from ingest.models import Delivery, InboundRecord, SlaBreach, Ticket
+from ingest.outbox import not_handed_over
 
 
 class StoreCollector(Collector):
@@ -29,7 +30,9 @@ class StoreCollector(Collector):
             "Deliveries by destination and status",
             labels=["destination", "status"],
         )
-        backlog = GaugeMetricFamily("omniroute_outbox_backlog", "Outbox rows not yet enqueued")
+        backlog = GaugeMetricFamily(
+            "omniroute_outbox_backlog", "Outbox rows not yet handed to the broker"
+        )
         open_tickets = GaugeMetricFamily(
             "omniroute_open_tickets",
             "Tickets not solved or closed, by team and priority",
@@ -78,9 +81,7 @@ class StoreCollector(Collector):
                 breaches.add_metric([kind], count)
             backlog.add_metric(
                 [],
-                session.execute(
-                    select(func.count()).where(OutboxEntry.enqueued_at.is_(None))
-                ).scalar_one(),
+                session.execute(select(func.count()).where(not_handed_over())).scalar_one(),
             )
         yield from (inbound, tickets, deliveries, backlog, open_tickets, breaches)
         yield from (due_count, due_age)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from ingest.models import OutboxEntry, utcnow
 from ingest.rows import insert_loaded
@@ -39,6 +40,15 @@ RELAY_CLAIMED = "claimed"
 # A relay's claim this old was never handed over: the relay died in the middle of its
 # pass. Its rows are due again this soon, not after the whole redelivery timeout.
 RELAY_CLAIM_TIMEOUT = timedelta(seconds=30)
+
+
+def not_handed_over() -> ColumnElement[bool]:
+    """Rows waiting for the relay: never handed over, or claimed by a pass not finished
+    (work a worker claimed for itself, or took into its group, is not waiting)."""
+    return and_(
+        OutboxEntry.done_at.is_(None),
+        or_(OutboxEntry.enqueued_at.is_(None), OutboxEntry.broker_message_id == RELAY_CLAIMED),
+    )
 
 
 def add_work(

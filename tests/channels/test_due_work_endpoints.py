@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.web import create_app
+from ingest import outbox
 from ingest.models import InboundRecord, OutboxEntry, utcnow
 from tests.mail import customer_mail
 from tests.servers import http_server
@@ -39,3 +40,32 @@ def test_mail_the_broker_lost_shows_as_old_due_work_in_readyz_and_metrics(
     age = re.search(r'omniroute_due_work_oldest_age_seconds\{kind="outbox:ingest"\} (\S+)', metrics)
     assert age is not None and float(age.group(1)) >= 900
     assert 'omniroute_due_work_oldest_age_seconds{kind="acknowledgement"} 0.0' in metrics
+
+
+def test_outbox_backlog_counts_rows_a_relay_claimed_but_never_handed_over(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given outbox rows in every state a row can be in
+    now = utcnow()
+    with sessions.begin() as session:
+        for enqueued_at, broker_message_id, done_at in [
+            (None, None, None),  # waiting for the relay
+            (now, outbox.RELAY_CLAIMED, None),  # claimed by a relay pass that died
+            (now, "handed-1", None),  # in the broker's hands
+            (now, None, None),  # claimed by the worker that wrote it
+            (now, "handed-2", now),  # done
+        ]:
+            session.add(
+                OutboxEntry(
+                    actor=outbox.INGEST,
+                    payload={},
+                    enqueued_at=enqueued_at,
+                    broker_message_id=broker_message_id,
+                    done_at=done_at,
+                )
+            )
+    with http_server(create_app(sessions)) as url:
+        # When the metrics are read
+        metrics = httpx.get(f"{url}/metrics").text
+    # Then the backlog is what still waits for a relay to hand it over
+    assert "omniroute_outbox_backlog 2.0" in metrics
