@@ -29,6 +29,22 @@ def test_it_serves_on_a_socket_and_keeps_its_queue_across_a_restart(tmp_path: Pa
         again.close()
 
 
+def test_it_starts_on_a_relative_directory_as_the_default_data_dir_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the working directory of a fresh checkout, and the default data dir's relative path
+    monkeypatch.chdir(tmp_path)
+    # When the embedded Redis starts there (redis-server changes into its --dir first)
+    server = EmbeddedRedis(Path(".omniroute") / "redis")
+    try:
+        # Then it serves, and writes its log and pid file under that directory
+        assert redis.Redis.from_url(server.url).ping()
+        assert (tmp_path / ".omniroute" / "redis" / "redis.log").is_file()
+        assert (tmp_path / ".omniroute" / "redis" / "redis.pid").is_file()
+    finally:
+        server.close()
+
+
 def test_a_server_left_by_a_killed_run_is_stopped_and_its_queue_kept(tmp_path: Path) -> None:
     # Given a server still running after its `run` died (never closed), with a message queued
     left = EmbeddedRedis(tmp_path / "redis")

@@ -42,6 +42,8 @@ class EmbeddedRedis:
     """A redis-server with its data under ``directory``, running until :meth:`close`."""
 
     def __init__(self, directory: Path) -> None:
+        # Absolute: redis-server changes into ``--dir`` before it opens its log and pid file.
+        directory = directory.resolve()
         directory.mkdir(parents=True, exist_ok=True)
         self._pidfile = directory / "redis.pid"
         self._socket_note = directory / "redis.socket-dir"
