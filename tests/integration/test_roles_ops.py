@@ -103,14 +103,11 @@ def test_a_role_on_a_shared_database_without_a_signing_key_refuses_to_start(
 def test_run_beats_for_every_role_and_serves_the_console(
     tmp_path: Path, processes: Processes
 ) -> None:
-    # Given `omniroute run` on the embedded default, and an admin token for the console
+    # Given `omniroute run` on the embedded default, in its default data dir (relative,
+    # as a fresh checkout's `make run` has it), and an admin token for the console
     http_port, smtp_port = free_port(), free_port()
-    data = tmp_path / "data"
-    env = clean_env(
-        OMNIROUTE_DATA_DIR=str(data),
-        OMNIROUTE_HTTP_PORT=str(http_port),
-        OMNIROUTE_SMTP_PORT=str(smtp_port),
-    )
+    data = tmp_path / ".omniroute"
+    env = clean_env(OMNIROUTE_HTTP_PORT=str(http_port), OMNIROUTE_SMTP_PORT=str(smtp_port))
     assert omniroute("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     created = omniroute(
         "tokens", "create", "--name", "ops", "--scope", "admin", env=env, cwd=tmp_path
