@@ -17,6 +17,10 @@ What is measured
        the constant most frequent label (medium) and a keyword baseline (an urgent
        word such as "urgent", "asap", "dringend" makes it high, else medium).
     3. How much of the test split each confidence threshold lets the model decide.
+    4. The time to score one ticket, as triage does (one text at a time, over the test
+       split, alternating three rounds): scikit-learn's ``predict_proba`` against the
+       model's own scorer (``router/classifier/fast_scores.py``), which gives the same
+       probabilities without scikit-learn's per-call input checks.
 
 Run from the repository root:
     .venv/bin/python bench/classifier_bench.py [--mistakes]
@@ -27,7 +31,9 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import statistics
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +49,7 @@ from config.classifier import BUILTIN_MODEL
 from config.rules import default_rules
 from router.classifier.model import CategoryModel
 from router.classifier.pipeline import build_baseline
-from router.classifier.text import ticket_text
+from router.classifier.text import prepare, ticket_text
 from router.classifier.types import CategoryClassifier, LabelScore, Prediction
 from router.engine import decide
 from router.types import TicketFacts
@@ -187,6 +193,27 @@ def thresholds(model: CategoryModel, rows: list[dict[str, str]]) -> None:
         print(f"{threshold:9.1f} {share:8.1%} {right:15.3f}")
 
 
+def scoring_time(model: CategoryModel, rows: list[dict[str, str]]) -> None:
+    print()
+    print("4. milliseconds to score one ticket (one text at a time)")
+    texts = [prepare(r["text"]) for r in rows]
+    ways = {
+        "scikit-learn predict_proba": model.pipeline.predict_proba,
+        "model scorer": model.scores,
+    }
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(3):
+        for name, score in ways.items():
+            started = time.perf_counter()
+            for text in texts:
+                score([text])
+            times[name].append((time.perf_counter() - started) / len(texts) * 1000)
+    for name, rounds in times.items():
+        print(
+            f"{name:>27} {statistics.median(rounds):6.3f}  rounds {[round(t, 3) for t in rounds]}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--mistakes", action="store_true", help="list the mails it gets wrong")
@@ -206,6 +233,7 @@ def main() -> None:
     test_split(model, baseline, test_rows)
     zero_config(model, baseline, mails, args.mistakes)
     thresholds(model, test_rows)
+    scoring_time(model, test_rows)
 
 
 if __name__ == "__main__":

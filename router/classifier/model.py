@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sklearn.pipeline import Pipeline
 
+from router.classifier.fast_scores import Scorer, fast_scorer
 from router.classifier.text import prepare, ticket_text
 from router.classifier.types import LabelScore, ModelInfo, Prediction
 
@@ -20,6 +21,14 @@ class CategoryModel:
 
     pipeline: Pipeline
     info: ModelInfo
+    # The pipeline's class probabilities, without its per-call input checks when the
+    # pipeline has the shape omniroute trains (``fast_scores``).
+    scores: Scorer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "scores", fast_scorer(self.pipeline) or self.pipeline.predict_proba
+        )
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -39,7 +48,7 @@ class CategoryModel:
         """Predictions for whole texts (as in a training CSV), in order."""
         if not texts:
             return []
-        probabilities = self.pipeline.predict_proba([prepare(text) for text in texts])
+        probabilities = self.scores([prepare(text) for text in texts])
         classes = [str(label) for label in self.pipeline.classes_]
         predictions = []
         for row in probabilities:
