@@ -58,7 +58,7 @@ class Desks:
         self.settings, self.sessions, self.rules = settings, sessions, rules
         self.transport = transport or MemoryTransport()
         self.http = httpx.Client()
-        self.context: DeskContext = desk_context(settings, self.http, self.transport)
+        self.context: DeskContext = desk_context(settings, lambda: self.http, self.transport)
 
     def __enter__(self) -> Self:
         return self

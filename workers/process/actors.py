@@ -46,6 +46,7 @@ from ingest.signals import Defer
 from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
+from workers.delivery.desks.http import SharedClient
 from workers.delivery.followups import plan_followups, plan_status_change
 from workers.errors import TransientError
 from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
@@ -66,7 +67,7 @@ def register_actors(
 ) -> dict[str, dramatiq.Actor[Any, Any]]:
     settings = runtime.settings
     mail = transport or mail_transport(settings)
-    http = httpx.Client(follow_redirects=False)
+    http = SharedClient()
     desks = desk_context(settings, http, mail)
     senders = build_senders(SenderResources(settings=settings, mail=mail))
     if settings.slack_bot_token is not None:
@@ -145,13 +146,15 @@ def register_actors(
     }
 
 
-def _twilio_functions(runtime: Runtime, http: httpx.Client) -> dict[str, Callable[..., None]]:
+def _twilio_functions(
+    runtime: Runtime, http: Callable[[], httpx.Client]
+) -> dict[str, Callable[..., None]]:
     """The Twilio channel's work: media downloads and delivery reports."""
     settings = runtime.settings
 
     def run_twilio_media(inbound_id: int) -> None:
         def step() -> None:
-            waiting = fetch_media(runtime.sessions, settings, http, inbound_id)
+            waiting = fetch_media(runtime.sessions, settings, http(), inbound_id)
             if waiting:
                 raise TransientError(f"{waiting} media of inbound {inbound_id} wait for a retry")
 

@@ -126,7 +126,8 @@ class Handoff:
 class DeskContext:
     """What the desk clients of one worker process share."""
 
-    http: httpx.Client
+    # The process's shared client, made at first use (``http.SharedClient``).
+    http_client: Callable[[], httpx.Client]
     mail: MailTransport
     from_address: str
     from_name: str
@@ -138,11 +139,18 @@ class DeskContext:
     def now(self) -> int:
         return int(self.clock())
 
+    @property
+    def http(self) -> httpx.Client:
+        return self.http_client()
 
-def desk_context(settings: Settings, http: httpx.Client, mail: MailTransport) -> DeskContext:
-    """The desk clients' tools for a worker process with ``settings``."""
+
+def desk_context(
+    settings: Settings, http: Callable[[], httpx.Client], mail: MailTransport
+) -> DeskContext:
+    """The desk clients' tools for a worker process with ``settings``; ``http`` gives the
+    HTTP client when a desk first needs it."""
     return DeskContext(
-        http=http,
+        http_client=http,
         mail=mail,
         from_address=settings.from_address,
         from_name=settings.support_name,

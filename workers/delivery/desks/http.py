@@ -9,6 +9,7 @@ back as a RETRY :class:`AttemptResult`; an answer comes back as an :class:`Answe
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,33 @@ RETRYABLE_4XX = frozenset({408, 425, 429})
 # We only look for ids in answers; a receiver cannot make us buffer more than this.
 MAX_RESPONSE_BYTES = 1024 * 1024
 ERROR_BODY_CHARS = 200
+
+
+class SharedClient:
+    """A worker process's one ``httpx.Client``, made at its first use and then shared by
+    every thread. Made at start, its TLS context (the CA bundle, about 6 MiB) sat in
+    every worker, though only HTTP desks and Twilio media downloads use it."""
+
+    def __init__(self) -> None:
+        self._client: httpx.Client | None = None
+        self._making = threading.Lock()
+
+    def __call__(self) -> httpx.Client:
+        client = self._client
+        if client is None:
+            with self._making:
+                client = self._client
+                if client is None:
+                    client = self._client = httpx.Client(follow_redirects=False)
+        return client
+
+    @property
+    def made(self) -> bool:
+        return self._client is not None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 @dataclass(frozen=True, slots=True)
