@@ -29,9 +29,9 @@ ERROR_BODY_CHARS = 200
 
 
 class SharedClient:
-    """A worker process's one ``httpx.Client``, made at its first use and then shared by
-    every thread. Made at start, its TLS context (the CA bundle, about 6 MiB) sat in
-    every worker, though only HTTP desks and Twilio media downloads use it."""
+    """A worker process's one ``httpx.Client``, made when first asked for and then shared
+    by every thread: its TLS context (the CA bundle, about 6 MiB) is for the HTTP desks
+    and Twilio media downloads, which many deployments never use."""
 
     def __init__(self) -> None:
         self._client: httpx.Client | None = None
