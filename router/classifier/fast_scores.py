@@ -54,14 +54,14 @@ class LinearSigmoidScorer:
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         features = sp.hstack([vectorizer.transform(texts) for vectorizer in self.vectorizers])
         margins = features.tocsr() @ self.coefficients + self.intercepts
-        probabilities = expit(-(self.slopes * margins + self.offsets))
+        probabilities: np.ndarray = expit(-(self.slopes * margins + self.offsets))
         # As calibration normalizes several classes: rows summing to 0 become uniform,
         # and values a rounding above 1 are 1.
         totals = probabilities.sum(axis=1, keepdims=True)
         uniform = np.full_like(probabilities, 1 / probabilities.shape[1])
         probabilities = np.divide(probabilities, totals, out=uniform, where=totals != 0)
         probabilities[(probabilities > 1.0) & (probabilities <= 1.0 + 1e-5)] = 1.0
-        return np.asarray(probabilities)
+        return probabilities
 
 
 def fast_scorer(pipeline: Pipeline) -> Scorer | None:

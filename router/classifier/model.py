@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sklearn.pipeline import Pipeline
 
@@ -59,7 +59,3 @@ class CategoryModel:
                 Prediction(best.label, best.score, scores[:TOP_SCORES], self.version)
             )
         return predictions
-
-    def with_digest(self, sha256: str) -> CategoryModel:
-        """This model, named by the digest of its serialized bytes."""
-        return replace(self, info=replace(self.info, model_sha256=sha256))
