@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -320,8 +320,9 @@ def insert_ignoring_conflicts(session: Session | Connection, model: type[Any]) -
     return insert_for_dialect(bind.dialect.name, model).on_conflict_do_nothing()
 
 
-def insert_for_dialect(dialect: str, model: type[Any]) -> Any:
-    """The dialect's own INSERT construct, which knows ``ON CONFLICT``."""
+def insert_for_dialect(dialect: str, model: type[Any] | Table) -> Any:
+    """The dialect's own INSERT construct (of a mapped class or a table), which knows
+    ``ON CONFLICT``."""
     # Imported here: the PostgreSQL dialect is a noticeable part of a CLI start-up.
     from sqlalchemy.dialects import postgresql, sqlite
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Insert, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from ingest.db import insert_ignoring_conflicts
+from ingest.db import insert_for_dialect
 from ingest.events import record_event
 from ingest.models import Customer, Identity, Ticket, utcnow
 from ingest.rows import attach_loaded, insert_loaded, row_values
@@ -49,6 +49,24 @@ def _identities_and_customers(count: int) -> Select[Identity, Customer]:
             )
         )
     )
+
+
+@cache
+def _insert_identity(dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` of one identity row, built once
+    per dialect on the table, not the mapped class: an ORM-enabled INSERT, and a
+    ``values()`` clause made per row, cost several times the statement."""
+    table = Identity.__table__
+    assert isinstance(table, Table)
+    statement: Insert = insert_for_dialect(dialect, table).on_conflict_do_nothing()
+    return statement.returning(table.c.id)
+
+
+def _add_identity(session: Session, values: dict[str, object]) -> int | None:
+    """Insert an identity row; its id, or None when another transaction has it already."""
+    conn = session.connection()
+    inserted = conn.execute(_insert_identity(conn.dialect.name), values).scalar_one_or_none()
+    return None if inserted is None else int(inserted)
 
 
 Key = tuple[str, str]
@@ -113,9 +131,7 @@ def sender_for(
             "created_at": utcnow(),
         },
     )
-    inserted = session.execute(
-        insert_ignoring_conflicts(session, Identity).values(values).returning(Identity.id)
-    ).scalar_one_or_none()
+    inserted = _add_identity(session, values)
     if inserted is None:
         session.delete(customer)
         winner = identity_row(session, kind, value)
@@ -145,15 +161,19 @@ def link_claims(
         else:
             existing = identity_row(session, kind, value)
         if existing is None:
-            session.execute(
-                insert_ignoring_conflicts(session, Identity).values(
-                    customer_id=sender.customer.id,
-                    kind=kind,
-                    value=value,
-                    provenance=CHANNEL,
-                    verified=claim.verified,
-                    created_at=utcnow(),
-                )
+            _add_identity(
+                session,
+                row_values(
+                    Identity,
+                    {
+                        "customer_id": sender.customer.id,
+                        "kind": kind,
+                        "value": value,
+                        "provenance": CHANNEL,
+                        "verified": claim.verified,
+                        "created_at": utcnow(),
+                    },
+                ),
             )
             continue
         other = owner(session, existing)
