@@ -33,7 +33,9 @@ def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> 
     Relationships given in ``values`` as loaded objects (a message's attachments) are
     kept as loaded too; any other relationship loads when first read."""
     columns = row_values(cls, values)
-    row_id = session.execute(_insert_of(cls), columns).scalar_one()
+    # The Core statement on the session's connection: ``Session.execute`` would only add
+    # its ORM dispatch (and an autoflush this row does not depend on).
+    row_id = session.connection().execute(_insert_of(cls), columns).scalar_one()
     return attach_loaded(session, cls, {**columns, **values, "id": row_id})
 
 
@@ -80,7 +82,7 @@ def update_loaded(row: Base, values: dict[str, Any]) -> None:
             setattr(row, key, value)
         return
     assert state.identity is not None  # a persistent row has its key
-    session.execute(_update_of(type(row)), {"row_id": state.identity[0], **values})
+    session.connection().execute(_update_of(type(row)), {"row_id": state.identity[0], **values})
     for key, value in values.items():
         set_committed_value(row, key, value)
 
