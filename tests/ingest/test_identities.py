@@ -4,6 +4,7 @@ suggested otherwise, and corrected by an agent with ``omniroute customers``."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -196,3 +197,36 @@ def test_claims_link_the_same_whether_read_with_the_sender_or_after(
         f"may be the same customer as #{bob} (email bob@example.com, "
         "claimed by slack T1:U1, not verified)"
     ]
+
+
+def test_two_transactions_meeting_a_new_customer_at_once_agree_on_one(
+    sessions: sessionmaker[Session], database_url: str
+) -> None:
+    """The second insert of the same identity waits on the unique index, inserts nothing,
+    drops the customer it had made and takes the first one's."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time; the race needs two")
+    party = Party(PartyKind.EMAIL, "race@example.com", "Race")
+    first = sessions()
+    first.begin()
+    winner = sender_for(first, party)
+    outcome: dict[str, Any] = {}
+
+    def second() -> None:
+        with unit_of_work(sessions) as session:
+            met = sender_for(session, party)
+            outcome["customer"], outcome["identity"] = met.customer.id, met.identity.id
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # waiting on the first transaction's identity row
+    first.commit()
+    thread.join(timeout=10)
+    assert outcome == {"customer": winner.customer.id, "identity": winner.identity.id}
+    first.close()
+    with sessions() as session:
+        rows = session.execute(select(Identity).where(Identity.value == "race@example.com")).all()
+        assert len(rows) == 1
+        customers = session.execute(select(Customer).where(Customer.name == "Race")).all()
+        assert len(customers) == 1
