@@ -7,8 +7,6 @@ rather than guessed.
 
 from __future__ import annotations
 
-import phonenumbers
-
 
 def to_e164(text: str, default_region: str = "US") -> str | None:
     """``text`` as an E.164 number, or None when it is not a possible phone number.
@@ -16,6 +14,10 @@ def to_e164(text: str, default_region: str = "US") -> str | None:
     A ``whatsapp:`` or ``tel:`` prefix is dropped: a WhatsApp sender is the same
     phone as an SMS sender.
     """
+    # Imported here: the customer commands and ingest load this module, and only a
+    # phone identity needs the library's metadata.
+    import phonenumbers
+
     value = text.strip()
     for prefix in ("whatsapp:", "tel:"):
         if value.lower().startswith(prefix):

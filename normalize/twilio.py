@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import phonenumbers
-
 from normalize.errors import Unparseable
 from normalize.types import Channel, InboundMessage, ParsedInput, Party, PartyKind
 
@@ -102,6 +100,10 @@ def media_of(form: Mapping[str, str]) -> tuple[Media, ...]:
 
 def e164(number: str, region: str) -> str:
     """``number`` in E.164; ``Unparseable`` when it is not a possible phone number."""
+    # Imported here: the ingesting process loads this module for every channel, and
+    # only Twilio's messages carry a phone number.
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException as exc:

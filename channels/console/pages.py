@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -47,6 +47,9 @@ from ingest.models import utcnow
 from ingest.ops_queries import intake_by_channel, intake_series, refusals_by_reason
 from ingest.views import show_ticket
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 HERE = Path(__file__).parent
 Handler = Callable[[Request], Awaitable[Response]]
 PAGES = (
@@ -67,7 +70,14 @@ class ConsolePages:
     def __init__(self, sessions: sessionmaker[Session], config: ConsoleConfig) -> None:
         self.sessions = sessions
         self.config = config
-        self.templates = Environment(
+
+    @cached_property
+    def templates(self) -> Environment:
+        """Made at the first page: a process whose console is never opened never loads
+        Jinja2."""
+        from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+        return Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,

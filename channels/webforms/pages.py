@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-# The templates ship with the package: compiled once, never checked for changes per request.
-_PAGES = Environment(
-    loader=PackageLoader("channels.webforms", "templates"),
-    auto_reload=False,
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+@cache
+def _pages() -> Environment:
+    """The templates ship with the package: compiled once, never checked for changes per
+    request. Made at the first page: a process that serves none never loads Jinja2."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("channels.webforms", "templates"),
+        auto_reload=False,
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def page(
     template: str, status: int = 200, headers: dict[str, str] | None = None, **values: Any
 ) -> HTMLResponse:
-    body = _PAGES.get_template(template).render(**values)
+    body = _pages().get_template(template).render(**values)
     return HTMLResponse(body, status_code=status, headers=headers)
 
 

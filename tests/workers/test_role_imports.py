@@ -80,8 +80,11 @@ settings = Settings(data_dir=Path({str(tmp_path)!r}), recipients=["support@examp
 with runtime_for(settings, "redis://127.0.0.1:1/0") as runtime:
     app = http_app(runtime)
 """
-    loaded = loaded_after(probe, *MODEL_STACK, *WORKER_STACK, *ON_USE, "alembic", "starlette")
-    # Then the app is there, and neither the worker's nor the model's code was imported
+    loaded = loaded_after(
+        probe, *MODEL_STACK, *WORKER_STACK, *ON_USE, "alembic", "jinja2", "starlette"
+    )
+    # Then the app is there, and neither the worker's nor the model's code was imported,
+    # nor Jinja2, which loads when a form or console page is first rendered
     assert loaded == ["starlette"]
 
 
@@ -152,6 +155,63 @@ def test_run_migrates_the_store_in_a_child_and_loads_no_alembic_itself(tmp_path:
     loaded = loaded_after(RUN_APART.format(db=tmp_path / "s.db"), "alembic", "mako", "pygments")
     # Then the store has its tables, the failure stopped the start with StartFailed, and
     # none of Alembic's stack is left in the process
+    assert loaded == []
+
+
+PARSE = """
+from normalize.charsets import decode_text
+from normalize.email import parse_email
+raw = ("From: Jane <jane@customer.example>\\nTo: support@example.com\\nSubject: Café\\n"
+       "MIME-Version: 1.0\\nContent-Type: text/plain; charset=utf-8\\n"
+       "Content-Transfer-Encoding: 8bit\\n\\nGrüße, the export fails.\\n").encode()
+parsed = parse_email(raw)
+assert "Grüße" in parsed.message.body_text, parsed
+{undeclared}
+"""
+
+
+def test_declared_charsets_need_neither_the_charset_guesser_nor_phone_metadata() -> None:
+    # Given a mail whose charset is declared (and no phone number anywhere)
+    # When it is parsed, then 8-bit text with no charset is decoded
+    declared = loaded_after(PARSE.format(undeclared=""), "charset_normalizer", "phonenumbers")
+    undeclared = loaded_after(
+        PARSE.format(undeclared="decode_text('Grüße'.encode('cp1250'), None)"),
+        "charset_normalizer",
+    )
+    # Then only the undeclared text needed the guesser, and no phone number its library
+    assert (declared, undeclared) == ([], ["charset_normalizer"])
+
+
+CHECK_RULES_APART = """
+import sys
+from functools import partial
+from pathlib import Path
+from config.settings import Settings
+from workers.cli.roles import _check_rules_or_exit
+from workers.process.supervisor import StartFailed, run_apart
+good, bad = Path("{good}"), Path("{bad}")
+run_apart("checking the rules", partial(_check_rules_or_exit, Settings(rules_file=good)))
+try:
+    run_apart("checking the rules", partial(_check_rules_or_exit, Settings(rules_file=bad)))
+except StartFailed as exc:
+    assert "checking the rules failed (exit status 1)" in str(exc), exc
+else:
+    raise AssertionError("invalid rules must stop the start")
+"""
+
+
+def test_run_checks_its_rules_in_a_child_and_its_edges_inherit_none_of_it(
+    tmp_path: Path,
+) -> None:
+    # Given a valid rules file and an invalid one
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("format: 1\nroutes:\n  - name: default\n    team: support\n")
+    bad.write_text("format: 1\nroutes: []\n")
+    # When `run`'s start-up checks each in a child of its own
+    probe = CHECK_RULES_APART.format(good=good, bad=bad)
+    loaded = loaded_after(probe, "config.rules", "yaml", "workers.triage.classifier_loader")
+    # Then the invalid one stopped the start, and neither the rules' schema nor the
+    # YAML parser is left in the process its edges are forked from
     assert loaded == []
 
 

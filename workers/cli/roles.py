@@ -3,22 +3,31 @@ scheduler)."""
 
 from __future__ import annotations
 
+import logging
+from functools import partial
+
 import click
 
 from config.errors import ConfigError
 from config.settings import Settings
 from workers.cli.support import command_settings
 
+log = logging.getLogger(__name__)
+
 
 @click.command()
 def run() -> None:
     """Everything on one machine (embedded SQLite + Redis unless URLs are set)."""
     from workers.process.run import run_all
-    from workers.process.supervisor import StartFailed
+    from workers.process.supervisor import StartFailed, run_apart
 
     settings = command_settings("run")
-    _check_rules(settings)
     try:
+        if settings.rules_file is not None:
+            # In a child of its own: the rules' schema and the YAML parser leave with it,
+            # so the edges `run` forks next do not carry them (its workers load the
+            # rules again when they start).
+            run_apart("checking the rules", partial(_check_rules_or_exit, settings))
         run_all(settings)
     except (ConfigError, StartFailed) as exc:
         raise click.ClickException(str(exc)) from None
@@ -67,3 +76,13 @@ def _check_rules(settings: Settings) -> None:
             load_classifier(rules)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _check_rules_or_exit(settings: Settings) -> None:
+    """``_check_rules`` in a child of ``run``: an invalid file is logged, then the child
+    exits with status 1."""
+    try:
+        _check_rules(settings)
+    except click.ClickException as exc:
+        log.error("%s", exc.format_message())
+        raise SystemExit(1) from None

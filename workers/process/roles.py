@@ -253,6 +253,7 @@ def serve_http(runtime: Runtime) -> None:
     settings = runtime.settings
     # log_config=None: uvicorn's records go through this process's logging set-up
     # (text or JSON); the app writes its own access line (channels/access_log.py).
+    # ws="none": the app has no WebSocket route, so no WebSocket library is loaded.
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -260,6 +261,7 @@ def serve_http(runtime: Runtime) -> None:
         log_config=None,
         access_log=False,
         lifespan="off",
+        ws="none",
     )
     uvicorn.Server(config).run()
 

@@ -131,6 +131,8 @@ def _run_and_exit(failure: str, work: Callable[[], None]) -> NoReturn:
     try:
         work()
         code = 0
+    except SystemExit as exc:  # the work said why itself, and with which status
+        code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
         log.exception(failure)
     finally:
