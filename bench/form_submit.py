@@ -24,6 +24,8 @@ How
     its GIL): compare the ratio, not absolute rates, across machines. With
     ``--client-process`` the clients run in a process of their own, as real
     clients do: they share neither the server's GIL nor its CPU time figure.
+    Each client posts as one returning customer; with ``--new-senders`` every post
+    comes from an address never seen before, as most posts to a contact form do.
 
     Where the time goes: (b)'s three store steps (the rate-limit buckets, the
     durable accept of the raw submission, the inline ingest) and the whole store
@@ -35,7 +37,7 @@ How
 Run from the repository root:
     .venv/bin/python bench/form_submit.py [--posts N] [--clients K] [--rounds R]
     .venv/bin/python bench/form_submit.py --database-url postgresql+psycopg://...
-    .venv/bin/python bench/form_submit.py --client-process
+    .venv/bin/python bench/form_submit.py --client-process [--new-senders]
 """
 
 from __future__ import annotations
@@ -152,6 +154,18 @@ class _Hidden(HTMLParser):
             self.values[found["name"]] = found.get("value", "")
 
 
+# Who posts: each client one returning customer (its address on every post), or with
+# ``--new-senders`` a customer never seen before on every post, as a contact form
+# mostly meets them (a customer, an identity and the claimed email written each time).
+NEW_SENDERS = {"on": False}
+
+
+def sender_address(client: int, post: int) -> str:
+    if NEW_SENDERS["on"]:
+        return f"customer{client}-{post}@example.org"
+    return f"customer{client}@example.org"
+
+
 def run_clients(
     url: str, posts: int, clients: int, before_start: Callable[[], object] = lambda: None
 ) -> tuple[float, float]:
@@ -174,7 +188,7 @@ def run_clients(
                     data={
                         **hidden,
                         "name": "Jane Doe",
-                        "email": f"customer{index}@example.org",
+                        "email": sender_address(index, n),
                         "subject": f"Cannot log in ({index}-{n})",
                         "message": "The login page says my password is wrong. " * 5,
                     },
@@ -203,6 +217,7 @@ def run_clients_apart(url: str, posts: int, clients: int) -> tuple[float, float]
     seconds of this process, the server's alone (no client shares its GIL or its CPU)."""
     command = [sys.executable, __file__, "--clients-for", url]
     command += ["--posts", str(posts), "--clients", str(clients)]
+    command += ["--new-senders"] if NEW_SENDERS["on"] else []
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdin is not None and child.stdout is not None
     if child.stdout.readline().strip() != "ready":
@@ -286,8 +301,14 @@ def main() -> None:
         action="store_true",
         help="run the clients in a process of their own: CPU figures are the server's alone",
     )
+    parser.add_argument(
+        "--new-senders",
+        action="store_true",
+        help="every post from an address never seen before (default: one per client)",
+    )
     parser.add_argument("--clients-for", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    NEW_SENDERS["on"] = args.new_senders
     if args.clients_for:
         _clients_for(args.clients_for, args.posts, args.clients)
         return
@@ -308,9 +329,10 @@ def main() -> None:
     load = os.getloadavg()[0]
     store = "PostgreSQL" if args.database_url else "SQLite"
     where = "clients in a process of their own" if args.client_process else "clients in process"
+    who = "a new sender every post" if args.new_senders else f"{args.clients} returning senders"
     print(
         f"cpus {os.cpu_count()}, load {load:.2f}; {posts} posts x {args.rounds} rounds; "
-        f"{store}; {where}"
+        f"{store}; {where}; {who}"
     )
     for label, name, rate in (
         ("baseline (no-op ASGI)", "baseline", base),
