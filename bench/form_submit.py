@@ -24,6 +24,9 @@ How
     its GIL): compare the ratio, not absolute rates, across machines. With
     ``--client-process`` the clients run in a process of their own, as real
     clients do: they share neither the server's GIL nor its CPU time figure.
+    With the clients apart, the server's CPU is also split by thread (read from
+    ``/proc``): the store thread, and the event loop with the rest. The two take turns
+    at one GIL, so their sum bounds the posts per second.
     Each client posts as one returning customer; with ``--new-senders`` every post
     comes from an address never seen before, as most posts to a contact form do.
 
@@ -212,6 +215,35 @@ def run_clients(
     return elapsed, cpu
 
 
+# With the clients apart: the server's CPU seconds per thread, the store thread
+# (``form-store``) apart from the rest (uvicorn's event loop), in the last round and
+# summed over the omniroute rounds.
+LAST_THREAD_CPU: dict[str, float] = {}
+THREAD_CPU: dict[str, float] = defaultdict(float)
+STORE_THREAD, OTHER_THREADS = "form-store", "event loop and the rest"
+
+
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """Each thread of this process: its name and CPU seconds (user and system), from
+    ``/proc`` (Linux); empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    found: dict[int, tuple[str, float]] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = names.get(int(task), "other")
+        found[int(task)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
 def run_clients_apart(url: str, posts: int, clients: int) -> tuple[float, float]:
     """``run_clients`` in a process of its own: the clients' wall seconds, and the CPU
     seconds of this process, the server's alone (no client shares its GIL or its CPU)."""
@@ -222,11 +254,16 @@ def run_clients_apart(url: str, posts: int, clients: int) -> tuple[float, float]
     assert child.stdin is not None and child.stdout is not None
     if child.stdout.readline().strip() != "ready":
         raise SystemExit(f"the clients did not start (exit {child.wait()})")
-    cpu_start = time.process_time()
+    cpu_start, threads_before = time.process_time(), thread_cpu()
     child.stdin.write("go\n")
     child.stdin.flush()
     answer = child.stdout.readline()
     cpu = time.process_time() - cpu_start
+    LAST_THREAD_CPU.clear()
+    for task, (name, seconds) in thread_cpu().items():
+        part = STORE_THREAD if name == STORE_THREAD else OTHER_THREADS
+        spent = seconds - threads_before.get(task, (name, 0.0))[1]
+        LAST_THREAD_CPU[part] = LAST_THREAD_CPU.get(part, 0.0) + spent
     if child.wait() != 0 or not answer.strip():
         raise SystemExit("the clients failed")
     return float(answer), cpu
@@ -269,6 +306,8 @@ def omniroute_round(posts: int, clients: int, database_url: str | None) -> tuple
         before = _tickets(sessions)
         with served(app) as base:
             elapsed, cpu = CLIENTS["run"](base, posts, clients)
+        for part, seconds in LAST_THREAD_CPU.items():
+            THREAD_CPU[part] += seconds
         tickets = _tickets(sessions) - before
         engine.dispose()
     expected = posts // clients * clients
@@ -362,6 +401,13 @@ def main() -> None:
         f"({len(batches)} store transactions, {total / len(batches):.2f} posts each)"
     )
     print(f"  whole request   {1000 * args.clients / ours:7.2f}  (clients / rate)")
+    if THREAD_CPU:
+        # Both threads take turns at one GIL: their sum bounds the posts per second.
+        parts = ", ".join(
+            f"{part} {1000 * THREAD_CPU[part] / total:.2f}"
+            for part in (STORE_THREAD, OTHER_THREADS)
+        )
+        print(f"server CPU ms per post by thread: {parts}")
 
 
 if __name__ == "__main__":
