@@ -30,88 +30,70 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import ComplementNB
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.svm import LinearSVC
+from sklearn.pipeline import Pipeline
 
 from router.classifier.pipeline import build_baseline, build_pipeline
 from router.classifier.text import prepare
 
 TRAIN = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tickets" / "train.csv"
 TARGET_RATIO = 1.1
-WORDS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True, "strip_accents": "unicode"}
-CHARS: dict[str, Any] = {
-    "analyzer": "char_wb",
-    "ngram_range": (2, 5),
-    "min_df": 2,
-    "sublinear_tf": True,
-    "strip_accents": "unicode",
-}
 
 
-def svc(c: float = 0.5, weights: str | None = "balanced") -> LinearSVC:
-    return LinearSVC(C=c, class_weight=weights, max_iter=10_000, random_state=0)
+def varied(**params: Any) -> Callable[[], Pipeline]:
+    """The shipped pipeline with ``params`` set, by ``set_params`` names
+    (``features__words__ngram_range``, ``classify__estimator__C``...)."""
+    return lambda: build_pipeline().set_params(**params)
 
 
-def calibrated(model: Any) -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(model, method="sigmoid", cv=5, ensemble=False)
+def classified_by(make: Callable[[], Any]) -> Callable[[], Pipeline]:
+    """The shipped features before a fresh classifier from ``make``."""
+    return lambda: build_pipeline().set_params(classify=make())
+
+
+def shipped_classifier() -> Any:
+    """The shipped pipeline's calibrated linear SVM, unfitted."""
+    return build_pipeline().named_steps["classify"]
 
 
 def logistic(c: float) -> LogisticRegression:
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3_000)
 
 
-def pipeline(
-    model: Any, words: dict[str, Any] | None = None, chars: dict[str, Any] | None = None
-) -> Pipeline:
-    """The shipped features, changed by ``words`` and ``chars``, before ``model``."""
-    union = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(**{**WORDS, **(words or {})})),
-            ("chars", TfidfVectorizer(**{**CHARS, **(chars or {})})),
-        ]
-    )
-    return Pipeline([("features", union), ("classify", model)])
-
-
 CANDIDATES: dict[str, Callable[[], Pipeline]] = {
     "shipped: build_pipeline()": build_pipeline,
-    "SVM C 0.25": lambda: pipeline(calibrated(svc(0.25))),
-    "SVM C 1": lambda: pipeline(calibrated(svc(1.0))),
-    "SVM, classes unweighted": lambda: pipeline(calibrated(svc(0.5, None))),
-    "words 1-3": lambda: pipeline(calibrated(svc()), words={"ngram_range": (1, 3)}),
-    "words with 1-letter tokens": lambda: pipeline(
-        calibrated(svc()), words={"token_pattern": r"(?u)\b\w+\b"}
+    "SVM C 0.25": varied(classify__estimator__C=0.25),
+    "SVM C 1": varied(classify__estimator__C=1.0),
+    "SVM, classes unweighted": varied(classify__estimator__class_weight=None),
+    "words 1-3": varied(features__words__ngram_range=(1, 3)),
+    "words with 1-letter tokens": varied(features__words__token_pattern=r"(?u)\b\w+\b"),
+    "chars (char_wb) 3-6": varied(features__chars__ngram_range=(3, 6)),
+    "chars (char_wb) 3-6, SVM C 0.25": varied(
+        features__chars__ngram_range=(3, 6), classify__estimator__C=0.25
     ),
-    "chars (char_wb) 3-6": lambda: pipeline(calibrated(svc()), chars={"ngram_range": (3, 6)}),
-    "chars (char_wb) 3-6, SVM C 0.25": lambda: pipeline(
-        calibrated(svc(0.25)), chars={"ngram_range": (3, 6)}
+    "chars (char_wb) 1-5": varied(features__chars__ngram_range=(1, 5)),
+    "chars (char, across words) 2-5": varied(features__chars__analyzer="char"),
+    "chars min_df 1": varied(features__chars__min_df=1),
+    "no strip_accents": varied(
+        features__words__strip_accents=None, features__chars__strip_accents=None
     ),
-    "chars (char_wb) 1-5": lambda: pipeline(calibrated(svc()), chars={"ngram_range": (1, 5)}),
-    "chars (char, across words) 2-5": lambda: pipeline(
-        calibrated(svc()), chars={"analyzer": "char"}
+    "logistic regression C 30": classified_by(lambda: logistic(30)),
+    "logistic regression C 100": classified_by(lambda: logistic(100)),
+    "ridge": classified_by(lambda: RidgeClassifier(class_weight="balanced")),
+    "SGD modified_huber a 1e-4": classified_by(
+        lambda: SGDClassifier(
+            loss="modified_huber", alpha=1e-4, class_weight="balanced", random_state=0
+        )
     ),
-    "chars min_df 1": lambda: pipeline(calibrated(svc()), chars={"min_df": 1}),
-    "no strip_accents": lambda: pipeline(
-        calibrated(svc()), words={"strip_accents": None}, chars={"strip_accents": None}
-    ),
-    "logistic regression C 30": lambda: pipeline(logistic(30)),
-    "logistic regression C 100": lambda: pipeline(logistic(100)),
-    "ridge": lambda: pipeline(RidgeClassifier(class_weight="balanced")),
-    "SGD modified_huber a 1e-4": lambda: pipeline(
-        SGDClassifier(loss="modified_huber", alpha=1e-4, class_weight="balanced", random_state=0)
-    ),
-    "complement NB a 0.1": lambda: pipeline(ComplementNB(alpha=0.1)),
-    "soft vote: SVM + LR C 30 + CNB": lambda: pipeline(
-        VotingClassifier(
+    "complement NB a 0.1": classified_by(lambda: ComplementNB(alpha=0.1)),
+    "soft vote: SVM + LR C 30 + CNB": classified_by(
+        lambda: VotingClassifier(
             [
-                ("svm", calibrated(svc())),
+                ("svm", shipped_classifier()),
                 ("lr", logistic(30)),
                 ("nb", ComplementNB(alpha=0.3)),
             ],
