@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Insert, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -62,11 +63,25 @@ def _insert_identity(dialect: str) -> Insert:
     return statement.returning(table.c.id)
 
 
-def _add_identity(session: Session, values: dict[str, object]) -> int | None:
-    """Insert an identity row; its id, or None when another transaction has it already."""
+def _add_identity(
+    session: Session, customer_id: int, kind: str, value: str, *, provenance: str, verified: bool
+) -> tuple[int | None, dict[str, Any]]:
+    """Insert an identity row of ``customer_id``: its id (None when another transaction
+    has it already) and the columns written."""
+    values = row_values(
+        Identity,
+        {
+            "customer_id": customer_id,
+            "kind": kind,
+            "value": value,
+            "provenance": provenance,
+            "verified": verified,
+            "created_at": utcnow(),
+        },
+    )
     conn = session.connection()
     inserted = conn.execute(_insert_identity(conn.dialect.name), values).scalar_one_or_none()
-    return None if inserted is None else int(inserted)
+    return (None if inserted is None else int(inserted)), values
 
 
 Key = tuple[str, str]
@@ -120,18 +135,9 @@ def sender_for(
         Customer,
         {"name": party.name, "email": value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None},
     )
-    values = row_values(
-        Identity,
-        {
-            "customer_id": customer.id,
-            "kind": kind,
-            "value": value,
-            "provenance": provenance,
-            "verified": party.verified,
-            "created_at": utcnow(),
-        },
+    inserted, values = _add_identity(
+        session, customer.id, kind, value, provenance=provenance, verified=party.verified
     )
-    inserted = _add_identity(session, values)
     if inserted is None:
         session.delete(customer)
         winner = identity_row(session, kind, value)
@@ -163,17 +169,11 @@ def link_claims(
         if existing is None:
             _add_identity(
                 session,
-                row_values(
-                    Identity,
-                    {
-                        "customer_id": sender.customer.id,
-                        "kind": kind,
-                        "value": value,
-                        "provenance": CHANNEL,
-                        "verified": claim.verified,
-                        "created_at": utcnow(),
-                    },
-                ),
+                sender.customer.id,
+                kind,
+                value,
+                provenance=CHANNEL,
+                verified=claim.verified,
             )
             continue
         other = owner(session, existing)

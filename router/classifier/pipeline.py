@@ -7,15 +7,10 @@ the categories; sigmoid calibration on cross-validated scores turns its margins 
 probabilities, so a confidence threshold means what it says. The baseline is TF-IDF
 words with logistic regression, defaults.
 
-Checked by cross-validation on the training rows only (``bench/classifier_cv.py``:
-stratified 5-fold by category and language, 5 shuffles, out-of-fold macro-F1): this
-model 0.897 against the baseline's 0.846, a ratio of 1.06. No variant tried comes near
-1.1 (0.930): SVM C 0.25 or 1, unweighted classes, words 1-3 or with one-letter tokens,
-characters 1-5, 3-6 or across words, min_df 1, accents kept, logistic regression C 30
-or 100, ridge, complement naive Bayes, SGD (modified Huber), a soft vote of the
-calibrated SVM, logistic regression and naive Bayes land from 0.019 below it to 0.003
-above; a gain that small is within the spread between shuffles (0.006), so the model
-stays as it was.
+Chosen by cross-validation on the training rows alone (``bench/classifier_cv.py``; its
+table, with every variant tried, is in ``bench/README.md``): none of the other feature
+ranges, C values or linear models tried beats it by more than the spread between
+shuffles.
 
 ``TRUSTED_TYPES`` are the only types an artifact may name beyond those skops trusts
 by default (scikit-learn estimators, NumPy and SciPy arrays, builtins); they are the
