@@ -56,6 +56,10 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.proc_stats import stat_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 OMNIROUTE = Path(sys.executable).with_name("omniroute")
 
@@ -307,15 +311,7 @@ def daemons_in(directory: Path) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(stat_cpu_seconds(Path(f"/proc/{pid}/stat")) or 0.0 for pid in pids)
 
 
 def rss_bytes(pids: list[int]) -> int:

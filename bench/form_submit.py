@@ -72,6 +72,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.proc_stats import stat_cpu_seconds
 from channels.web import create_app
 from channels.webforms import intake
 from config.form_settings import FormSettings
@@ -224,23 +225,15 @@ STORE_THREAD, OTHER_THREADS = "form-store", "event loop and the rest"
 
 
 def thread_cpu() -> dict[int, tuple[str, float]]:
-    """Each thread of this process: its name and CPU seconds (user and system), from
-    ``/proc`` (Linux); empty elsewhere."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """Each thread of this process: its name and CPU seconds (``/proc``, Linux); empty
+    elsewhere."""
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
     found: dict[int, tuple[str, float]] = {}
-    try:
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            with open(f"/proc/self/task/{task}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        name = names.get(int(task), "other")
-        found[int(task)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    tasks = Path("/proc/self/task")
+    for task in tasks.iterdir() if tasks.is_dir() else ():
+        seconds = stat_cpu_seconds(task / "stat")
+        if seconds is not None:  # None: the thread ended meanwhile
+            found[int(task.name)] = (names.get(int(task.name), "other"), seconds)
     return found
 
 
