@@ -1,8 +1,8 @@
 """Role health in the store: the heartbeats of every process.
 
-Each process of each role (``web``, ``smtp``, ``imap``, ``slack``, ``worker``,
-``scheduler``) records a heartbeat every few seconds from a thread of its own; a
-process that stops beating goes stale, whichever host it ran on. What work waits,
+Each process records a heartbeat for each role it runs (``web``, ``smtp``, ``imap``,
+``slack``, ``worker``, ``scheduler``) every few seconds, from one thread of its own;
+a process that stops beating goes stale, whichever host it ran on. What work waits,
 and for how long, is :mod:`ingest.due_work`.
 """
 
@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,22 +105,22 @@ def role_health(session: Session, now: datetime | None = None) -> list[RoleHealt
 
 
 class HeartbeatThread:
-    """Beats for ``role`` every ``interval`` seconds until stopped; a store outage is logged
+    """Beats for each of this process's ``roles`` (each role and what it serves) every
+    ``interval`` seconds until stopped, all in one transaction; a store outage is logged
     and the next beat tried, so a heartbeat never takes its process down.
 
     Each beat, and the stop, also writes the refusals this process counted
     (``ingest.refusals.REFUSALS``)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], role: str, serves: str, interval: float = 10.0
+        self, sessions: sessionmaker[Session], roles: Mapping[str, str], interval: float = 10.0
     ) -> None:
         self.sessions = sessions
-        self.role = role
-        self.serves = serves
+        self.roles = dict(roles)
         self.interval = interval
         self.instance = this_instance()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{role}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -130,22 +131,28 @@ class HeartbeatThread:
         REFUSALS.flush(self.sessions)  # what this process counted last
         try:
             with unit_of_work(self.sessions) as session:
-                # Gone on purpose: the role shows no live instance at once.
+                # Gone on purpose: the roles show no live instance at once.
                 session.execute(
                     delete(RoleHeartbeat).where(
-                        RoleHeartbeat.role == self.role, RoleHeartbeat.instance == self.instance
+                        RoleHeartbeat.role.in_(self.roles),
+                        RoleHeartbeat.instance == self.instance,
                     )
                 )
         except Exception as exc:
-            log.warning("could not remove the %s heartbeat: %s", self.role, exc)
+            log.warning("could not remove the %s heartbeats: %s", self.names, exc)
+
+    @property
+    def names(self) -> str:
+        return ", ".join(self.roles)
 
     def _run(self) -> None:
         while True:
             try:
                 with unit_of_work(self.sessions) as session:
-                    beat(session, self.role, self.instance, self.serves)
+                    for role, serves in self.roles.items():
+                        beat(session, role, self.instance, serves)
             except Exception as exc:
-                log.warning("%s heartbeat not recorded: %s", self.role, exc)
+                log.warning("%s heartbeat not recorded: %s", self.names, exc)
             REFUSALS.flush(self.sessions)
             if self._stop.wait(self.interval):
                 return

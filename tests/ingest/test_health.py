@@ -47,16 +47,21 @@ def test_a_beating_role_is_alive_and_a_silent_one_goes_stale(
 def test_a_heartbeat_thread_beats_until_stopped_and_then_leaves(
     sessions: sessionmaker[Session],
 ) -> None:
-    beats = HeartbeatThread(sessions, "smtp", "smtp 127.0.0.1:2525", interval=0.05)
+    # Given one process's heartbeat thread for the two roles it runs
+    roles = {"web": "http://127.0.0.1:8000", "scheduler": "outbox relay"}
+    beats = HeartbeatThread(sessions, roles, interval=0.05)
     beats.start()
 
     def rows() -> list[RoleHeartbeat]:
         with sessions() as session:
-            return list(session.scalars(select(RoleHeartbeat)))
+            return list(session.scalars(select(RoleHeartbeat).order_by(RoleHeartbeat.role)))
 
-    wait_until(lambda: len(rows()) == 1, "a heartbeat row")
-    first = rows()[0].beat_at
-    wait_until(lambda: rows()[0].beat_at > first, "a second beat")
+    # Then it beats for each, saying what each serves, and again and again
+    wait_until(lambda: len(rows()) == 2, "a heartbeat row per role")
+    assert {row.role: row.serves for row in rows()} == roles
+    first = min(row.beat_at for row in rows())
+    wait_until(lambda: min(row.beat_at for row in rows()) > first, "a second beat of each")
+    # And when stopped, both roles show no live instance at once
     beats.stop()
     assert rows() == []
 

@@ -215,6 +215,35 @@ def test_run_checks_its_rules_in_a_child_and_its_edges_inherit_none_of_it(
     assert loaded == []
 
 
+WORKER_DESKS = """
+from pathlib import Path
+from config.settings import Settings
+from workers.delivery.desks import registry
+from workers.process.actors import register_actors
+from workers.process.roles import runtime_for
+settings = Settings(data_dir=Path({data!r}), recipients=["support@example.com"])
+with runtime_for(settings, "redis://127.0.0.1:1/0") as runtime:
+    actors = register_actors(runtime)
+assert any("ingest" in name for name in actors), actors
+assert "ticket.created" in registry.events("email")
+{then}
+"""
+
+
+def test_the_worker_loads_a_desk_client_only_for_a_destination_of_its_kind(
+    tmp_path: Path,
+) -> None:
+    # Given a worker's actors, registered, and the email desk asked what it takes
+    # When nothing else is asked, and then when a webhook destination is met
+    alone = loaded_after(WORKER_DESKS.format(data=str(tmp_path), then=""), "httpx", "slack_sdk")
+    webhook = loaded_after(
+        WORKER_DESKS.format(data=str(tmp_path), then='registry.events("webhook")'), "httpx"
+    )
+    # Then httpx (and its TLS context) came only with the webhook desk, and Slack's SDK
+    # not at all
+    assert (alone, webhook) == ([], ["httpx"])
+
+
 CALENDAR_RULES = """
 from config.rules import load_rules_text
 rules = load_rules_text('''

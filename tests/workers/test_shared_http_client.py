@@ -6,7 +6,7 @@ import threading
 
 import httpx
 
-from workers.delivery.desks.http import SharedClient
+from workers.delivery.desks.shared_client import SharedClient
 
 
 def test_no_client_is_made_until_one_is_asked_for() -> None:

@@ -120,7 +120,7 @@ def _prepare(
     if destination is None:
         return _reject(delivery, f"destination {delivery.destination!r} is not configured")
     if not registry.takes(destination, delivery.event):
-        kinds = ", ".join(sorted(registry.EVENTS[destination.type]))
+        kinds = ", ".join(sorted(registry.events(destination.type)))
         return _reject(
             delivery, f"{destination.type} destinations do not take {delivery.event} (only {kinds})"
         )

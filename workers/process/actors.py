@@ -20,10 +20,9 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
-import httpx
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -31,7 +30,6 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, mail_transport
 from channels.reply_senders import ReplySender, SenderResources, build_senders
-from channels.twilio_media import fetch_media
 from channels.twilio_status import SendNotRecordedYet, apply_status
 from channels.twilio_webhooks import STATUS as TWILIO_STATUS
 from config.logs import CONTEXT_FIELDS, log_context
@@ -46,7 +44,7 @@ from ingest.signals import Defer
 from ingest.twilio_steps import MEDIA as TWILIO_MEDIA
 from workers.delivery.deliver import deliver
 from workers.delivery.desks.handoff import desk_context
-from workers.delivery.desks.http import SharedClient
+from workers.delivery.desks.shared_client import SharedClient
 from workers.delivery.followups import plan_followups, plan_status_change
 from workers.errors import TransientError
 from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
@@ -58,6 +56,9 @@ from workers.process.ingest_group import ingest_waiting, requeue_deferred
 from workers.process.runtime import Runtime
 from workers.triage.decide import triage_ticket
 from workers.triage.live_model import classifier_for
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,9 @@ def _twilio_functions(
     settings = runtime.settings
 
     def run_twilio_media(inbound_id: int) -> None:
+        # Imported at the first MMS: it needs httpx, which no other work here may load.
+        from channels.twilio_media import fetch_media
+
         def step() -> None:
             waiting = fetch_media(runtime.sessions, settings, http(), inbound_id)
             if waiting:

@@ -60,15 +60,18 @@ def check_deployment(settings: Settings, roles: str) -> None:
 
 
 @contextmanager
-def heartbeat(settings: Settings, role: str, serves: str) -> Iterator[None]:
-    """Record ``role``'s heartbeat while the block runs; say what it serves, once."""
+def heartbeat(settings: Settings, *roles: str) -> Iterator[None]:
+    """Record the heartbeat of each of this process's ``roles`` while the block runs; say
+    what each serves, once."""
     from ingest.db import create_store_engine, session_factory
     from ingest.health import HeartbeatThread
 
+    serving = {role: serves(role, settings) for role in roles}
     engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
-    beats = HeartbeatThread(session_factory(engine), role, serves)
+    beats = HeartbeatThread(session_factory(engine), serving)
     beats.start()
-    log.info("%s role serving %s", role, serves)
+    for role, what in serving.items():
+        log.info("%s role serving %s", role, what)
     try:
         yield
     finally:
@@ -294,7 +297,7 @@ def run_role(role: str, settings: Settings) -> None:
     if role == "imap" and not settings.imap_mailboxes:
         raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
     check_deployment(settings, role)
-    with heartbeat(settings, role, serves(role, settings)):
+    with heartbeat(settings, role):
         _serve_role(role, settings)
 
 

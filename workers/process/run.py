@@ -16,7 +16,6 @@ from workers.process.roles import (
     run_role,
     runtime_for,
     serve_http,
-    serves,
     worker_pool,
 )
 
@@ -69,8 +68,7 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
-        for role in here:
-            stack.enter_context(heartbeat(settings, role, serves(role, settings)))
+        stack.enter_context(heartbeat(settings, *here))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,

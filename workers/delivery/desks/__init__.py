@@ -15,6 +15,7 @@ so they are dead-lettered with their traceback.
 - ``base.py``           the outcome types, the retry backoff, secrets from the environment
 - ``handoff.py``        what a client gets: the ``Handoff`` facts and the ``DeskContext`` tools
 - ``http.py``           one bounded HTTP request, its answer classified by fault
+- ``shared_client.py``  the worker process's one HTTP client, made at first use
 - ``signing.py``        HMAC request signing shared with receivers
 - ``registry.py``       which client serves which destination type, and which events
 - ``webhook.py``        the signed webhook

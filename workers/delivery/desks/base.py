@@ -1,15 +1,21 @@
-"""What one delivery attempt to another help desk produced, and when to try again."""
+"""What one delivery attempt to another help desk produced, and when to try again.
+
+Nothing here needs an HTTP client: the email and Slack desks use it as well.
+"""
 
 from __future__ import annotations
 
 import os
 import random
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 # 2**62 times any sane base already dwarfs any sane maximum; clamping the exponent keeps
 # a runaway attempt counter from overflowing the float arithmetic.
 _MAX_EXPONENT = 62
+ERROR_BODY_CHARS = 200
 
 
 class Outcome(StrEnum):
@@ -66,6 +72,52 @@ def read_secret(variable: str) -> str | AttemptResult:
     value = os.environ.get(variable, "")
     if value.strip():
         return value
+    return result(Outcome.REJECTED, error=f"secret variable {variable} is not set")
+
+
+def result(
+    outcome: Outcome,
+    *,
+    status: int | None = None,
+    error: str | None = None,
+    retry_after: float | None = None,
+    external_id: str | None = None,
+    started: float | None = None,
+) -> AttemptResult:
+    """An attempt's result, timed from ``started`` (``time.monotonic()``) when given."""
+    duration_ms = 0 if started is None else round((time.monotonic() - started) * 1000)
     return AttemptResult(
-        Outcome.REJECTED, None, f"secret variable {variable} is not set", None, None, 0
+        outcome=outcome,
+        status_code=status,
+        error=error,
+        retry_after_seconds=retry_after,
+        external_id=external_id,
+        duration_ms=duration_ms,
     )
+
+
+def truncate(text: str, limit: int = ERROR_BODY_CHARS) -> str:
+    """``text`` on one line and at most ``limit`` characters, for an attempt's error."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        return text[: limit - 1] + "…"
+    return text
+
+
+def retry_after_seconds(value: str | None, *, now: int) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
+
+    None when absent or unparseable; a date in the past means "now" (0.0).
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+        return None
+    return max(0.0, when.timestamp() - now)

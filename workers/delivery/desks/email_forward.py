@@ -27,8 +27,7 @@ from channels.mail_headers import HEADER_CLASSES
 from config.destinations import EmailDestination
 from normalize.references import signed_message_id
 from normalize.threadkeys import subject_tag
-from workers.delivery.desks import http
-from workers.delivery.desks.base import AttemptResult, Outcome
+from workers.delivery.desks.base import AttemptResult, Outcome, result, truncate
 from workers.delivery.desks.handoff import DeskContext, Handoff
 from workers.delivery.planning import MESSAGE_APPENDED, TICKET_CREATED
 
@@ -51,19 +50,19 @@ def send(context: DeskContext, destination: EmailDestination, handoff: Handoff) 
         codes = [code for code, _ in exc.recipients.values()]
         outcome = Outcome.RETRY if any(400 <= c < 500 for c in codes) else Outcome.REJECTED
         error = f"relay refused {destination.to}: {_reply(exc.recipients)}"
-        return http.result(outcome, error=error, started=started)
+        return result(outcome, error=error, started=started)
     except smtplib.SMTPResponseException as exc:
         code = int(exc.smtp_code)
         outcome = Outcome.REJECTED if 500 <= code < 600 else Outcome.RETRY
         detail = (
             exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
         )
-        error = http.truncate(f"SMTP {code} from relay: {detail}")
-        return http.result(outcome, error=error, started=started)
+        error = truncate(f"SMTP {code} from relay: {detail}")
+        return result(outcome, error=error, started=started)
     except (smtplib.SMTPException, OSError) as exc:
-        error = http.truncate(f"mail transport failed: {type(exc).__name__}: {exc}")
-        return http.result(Outcome.RETRY, error=error, started=started)
-    return http.result(Outcome.DELIVERED, external_id=external_id, started=started)
+        error = truncate(f"mail transport failed: {type(exc).__name__}: {exc}")
+        return result(Outcome.RETRY, error=error, started=started)
+    return result(Outcome.DELIVERED, external_id=external_id, started=started)
 
 
 def build_forward(

@@ -30,7 +30,7 @@ import httpx
 
 from config.destinations import FreshdeskDestination
 from workers.delivery.desks import http
-from workers.delivery.desks.base import AttemptResult, Outcome, read_secret
+from workers.delivery.desks.base import AttemptResult, Outcome, read_secret, result
 from workers.delivery.desks.handoff import PRIORITY_RANK, DeskContext, Handoff, parent_ticket_id
 from workers.delivery.desks.http import json_field, json_id
 from workers.delivery.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
@@ -95,7 +95,7 @@ class _Api(http.DeskApi):
 def _create(api: _Api, destination: FreshdeskDestination, handoff: Handoff) -> AttemptResult:
     ours = tag(handoff.ticket_number)
     if not handoff.customer_email:
-        return http.result(Outcome.REJECTED, error="Freshdesk needs the customer's email address")
+        return result(Outcome.REJECTED, error="Freshdesk needs the customer's email address")
     if handoff.seen_before:
         found = api.call("GET", "/api/v2/search/tickets", params={"query": f"\"tag:'{ours}'\""})
         if isinstance(found, AttemptResult):

@@ -11,16 +11,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from channels.email_out import MailTransport
 from config.settings import Settings
 from ingest.blobs import BlobStore, blob_store_for
-from workers.delivery.desks.base import AttemptResult, Outcome
-from workers.delivery.desks.http import result as http_result
+from workers.delivery.desks.base import AttemptResult, Outcome, result
 from workers.delivery.planning import ESCALATED
+
+if TYPE_CHECKING:
+    import httpx
 
 # Our priorities, most urgent last (config.rules_schema.PRIORITIES), and each desk's words.
 PRIORITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -126,7 +126,7 @@ class Handoff:
 class DeskContext:
     """What the desk clients of one worker process share."""
 
-    # The process's shared client, made at first use (``http.SharedClient``).
+    # The process's shared client, made at first use (``shared_client.SharedClient``).
     http_client: Callable[[], httpx.Client]
     mail: MailTransport
     from_address: str
@@ -173,4 +173,4 @@ def parent_ticket_id(handoff: Handoff, who: str) -> str | AttemptResult:
         )
     else:
         error = f"no {who} ticket id to follow up on: {ticket_id!r}"
-    return http_result(Outcome.REJECTED, error=error)
+    return result(Outcome.REJECTED, error=error)

@@ -1,4 +1,5 @@
-"""HTTP plumbing the desk clients share: one bounded request, its answer classified by fault.
+"""One bounded HTTP request, its answer classified by fault, for the HTTP desks (webhook,
+Zendesk, Freshdesk).
 
 ``request`` never raises for the network: a timeout or a connection problem comes
 back as a RETRY :class:`AttemptResult`; an answer comes back as an :class:`Answer`.
@@ -9,50 +10,26 @@ back as a RETRY :class:`AttemptResult`; an answer comes back as an :class:`Answe
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from workers.delivery.desks.base import AttemptResult, Outcome
+from workers.delivery.desks.base import (
+    AttemptResult,
+    Outcome,
+    result,
+    retry_after_seconds,
+    truncate,
+)
 
 USER_AGENT = "omniroute/0.1"
 # Statuses that mean "not now": Request Timeout, Too Early, Too Many Requests.
 RETRYABLE_4XX = frozenset({408, 425, 429})
 # We only look for ids in answers; a receiver cannot make us buffer more than this.
 MAX_RESPONSE_BYTES = 1024 * 1024
-ERROR_BODY_CHARS = 200
-
-
-class SharedClient:
-    """A worker process's one ``httpx.Client``, made when first asked for and then shared
-    by every thread: its TLS context (the CA bundle, about 6 MiB) is for the HTTP desks
-    and Twilio media downloads, which many deployments never use."""
-
-    def __init__(self) -> None:
-        self._client: httpx.Client | None = None
-        self._making = threading.Lock()
-
-    def __call__(self) -> httpx.Client:
-        client = self._client
-        if client is None:
-            with self._making:
-                client = self._client
-                if client is None:
-                    client = self._client = httpx.Client(follow_redirects=False)
-        return client
-
-    @property
-    def made(self) -> bool:
-        return self._client is not None
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,25 +101,6 @@ def failure(
     return result(Outcome.REJECTED, status=status, error=error, started=started)
 
 
-def retry_after_seconds(value: str | None, *, now: int) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
-
-    None when absent or unparseable; a date in the past means "now" (0.0).
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
 def read_bounded(response: httpx.Response) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -158,33 +116,6 @@ def describe(exc: httpx.RequestError) -> str:
     detail = str(exc) or type(exc).__name__
     kind = "connection failed" if isinstance(exc, httpx.ConnectError) else "transport error"
     return f"{kind}: {truncate(detail)}"
-
-
-def truncate(text: str, limit: int = ERROR_BODY_CHARS) -> str:
-    text = " ".join(text.split())
-    if len(text) > limit:
-        return text[: limit - 1] + "…"
-    return text
-
-
-def result(
-    outcome: Outcome,
-    *,
-    status: int | None = None,
-    error: str | None = None,
-    retry_after: float | None = None,
-    external_id: str | None = None,
-    started: float | None = None,
-) -> AttemptResult:
-    duration_ms = 0 if started is None else round((time.monotonic() - started) * 1000)
-    return AttemptResult(
-        outcome=outcome,
-        status_code=status,
-        error=error,
-        retry_after_seconds=retry_after,
-        external_id=external_id,
-        duration_ms=duration_ms,
-    )
 
 
 def json_field(document: Any, key: str) -> Any:

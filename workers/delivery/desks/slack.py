@@ -23,8 +23,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from config.destinations import SlackDestination
-from workers.delivery.desks import http as desk_http
-from workers.delivery.desks.base import AttemptResult, Outcome, read_secret
+from workers.delivery.desks.base import (
+    AttemptResult,
+    Outcome,
+    read_secret,
+    result,
+    retry_after_seconds,
+    truncate,
+)
 from workers.delivery.desks.handoff import DeskContext, Handoff
 from workers.delivery.planning import ESCALATED, MESSAGE_APPENDED, TICKET_CREATED
 
@@ -66,10 +72,10 @@ def send(context: DeskContext, destination: SlackDestination, handoff: Handoff) 
     except SlackApiError as exc:
         return _api_error(exc, now=context.now(), started=started)
     except SlackRequestError as exc:
-        return desk_http.result(Outcome.REJECTED, error=f"Slack request: {exc}", started=started)
+        return result(Outcome.REJECTED, error=f"Slack request: {exc}", started=started)
     except (OSError, http.client.HTTPException) as exc:
-        error = desk_http.truncate(f"Slack unreachable: {type(exc).__name__}: {exc}")
-        return desk_http.result(Outcome.RETRY, error=error, started=started)
+        error = truncate(f"Slack unreachable: {type(exc).__name__}: {exc}")
+        return result(Outcome.RETRY, error=error, started=started)
 
 
 def _post(
@@ -78,7 +84,7 @@ def _post(
     channel = destination.channel
     thread_ts = handoff.parent_external_id if handoff.event != TICKET_CREATED else None
     if handoff.event == MESSAGE_APPENDED and not thread_ts:
-        return desk_http.result(Outcome.REJECTED, error="no Slack thread to follow up in")
+        return result(Outcome.REJECTED, error="no Slack thread to follow up in")
     if handoff.seen_before:
         found = _already_posted(client, channel, thread_ts, handoff)
         if found is not None:
@@ -102,14 +108,14 @@ def _post(
     )
     ts = response.get("ts")
     if not isinstance(ts, str) or not ts:
-        return desk_http.result(Outcome.RETRY, error="Slack answered without a ts", started=started)
+        return result(Outcome.RETRY, error="Slack answered without a ts", started=started)
     return _delivered(handoff, ts, started)
 
 
 def _delivered(handoff: Handoff, ts: str, started: float) -> AttemptResult:
     """The post's ts for a ticket's own post; the thread's ts for what is threaded under it."""
     external = ts if handoff.event == TICKET_CREATED else handoff.parent_external_id or ts
-    return desk_http.result(Outcome.DELIVERED, status=200, external_id=external, started=started)
+    return result(Outcome.DELIVERED, status=200, external_id=external, started=started)
 
 
 def _already_posted(
@@ -162,7 +168,7 @@ def compose(handoff: Handoff) -> tuple[str, list[dict[str, Any]]]:
     files = _files(handoff)
     if files:
         blocks.append(_context(files))
-    return desk_http.truncate(text, SECTION_CHARS), blocks
+    return truncate(text, SECTION_CHARS), blocks
 
 
 def _ticket_blocks(handoff: Handoff) -> list[dict[str, Any]]:
@@ -223,13 +229,11 @@ def _api_error(exc: SlackApiError, *, now: int, started: float) -> AttemptResult
     error = str(response.get("error") or f"HTTP {status}")
     message = f"Slack {error}" + (f" (HTTP {status})" if status != 200 else "")
     if status == 429 or status >= 500 or error in TRANSIENT_ERRORS:
-        retry_after = desk_http.retry_after_seconds(
-            _header(response.headers, "retry-after"), now=now
-        )
-        return desk_http.result(
+        retry_after = retry_after_seconds(_header(response.headers, "retry-after"), now=now)
+        return result(
             Outcome.RETRY, status=status, error=message, retry_after=retry_after, started=started
         )
-    return desk_http.result(Outcome.REJECTED, status=status, error=message, started=started)
+    return result(Outcome.REJECTED, status=status, error=message, started=started)
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -19,7 +19,7 @@ import httpx
 
 from config.destinations import WebhookDestination
 from workers.delivery.desks import http
-from workers.delivery.desks.base import AttemptResult, Outcome, read_secret
+from workers.delivery.desks.base import AttemptResult, Outcome, read_secret, result
 from workers.delivery.desks.handoff import DeskContext, Handoff
 from workers.delivery.desks.signing import (
     EVENT_HEADER,
@@ -68,7 +68,7 @@ def post_webhook(
     a redirected POST would lose its body or its signature's meaning.
     """
     if not secret:
-        return http.result(Outcome.REJECTED, error="signing secret is empty")
+        return result(Outcome.REJECTED, error="signing secret is empty")
     body = encode_payload(payload)
     headers = {
         "Content-Type": "application/json",
@@ -92,7 +92,7 @@ def post_webhook(
         return answer
     if answer.ok:
         external_id = parse_external_id(answer.body)
-        return http.result(
+        return result(
             Outcome.DELIVERED, status=answer.status, external_id=external_id, started=started
         )
     return http.failure(answer, now=now, started=started)
