@@ -60,11 +60,12 @@ def main() -> int:
     from channels.email_out import mail_transport
     from channels.reply_senders import SenderResources, build_senders
     from config.settings import load_settings
-    from ingest.accept import RawInput, accept_batch
+    from ingest.accept import accept_batch
     from ingest.db import create_store_engine, session_factory, unit_of_work
     from ingest.migrate import upgrade
     from ingest.models import InboundRecord, Message
     from ingest.pipeline import process_inbound
+    from ingest.raw_inputs import RawInput
     from normalize.dedupe import email_dedupe_key
     from workers.process.continuation import RouteInline
     from workers.triage.live_model import classifier_for

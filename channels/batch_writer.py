@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS
-from ingest.accept import Accepted, RawInput, accept_batch
+from ingest.accept import Accepted, accept_batch
 from ingest.db import kept_connection
 from ingest.errors import StoreUnavailable
-from ingest.raw_inputs import RawSpill, spill_input
+from ingest.raw_inputs import RawInput, RawSpill, spill_input
 from ingest.write_gate import edge_writes
 
 log = logging.getLogger(__name__)

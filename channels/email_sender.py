@@ -17,8 +17,8 @@ from channels.email_out import (
     new_message_id,
 )
 from channels.email_reply import AgentReply, build_reply
+from channels.outbound import OutboundText, SendFailed, SendRefused, Sent
 from channels.recipients import accepts
-from channels.reply_senders import OutboundText, SendFailed, SendRefused, Sent
 from config.settings import Settings
 from normalize.references import signed_reply_address
 from normalize.types import Party, PartyKind

@@ -36,9 +36,9 @@ from channels.replies import (
     SLACK_STORE_DOWN,
 )
 from config.settings import Settings
-from ingest.accept import Accepted, RawInput, accept_batch
+from ingest.accept import Accepted, accept_batch
 from ingest.errors import StoreUnavailable
-from ingest.raw_inputs import RawSpill
+from ingest.raw_inputs import RawInput, RawSpill
 from normalize.slack import CHANNEL, message_key
 
 log = logging.getLogger(__name__)

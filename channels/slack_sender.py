@@ -16,7 +16,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from channels.reply_senders import OutboundText, SendFailed, SendRefused, Sent
+from channels.outbound import OutboundText, SendFailed, SendRefused, Sent
 from channels.slack_api import error_code, is_transient, retry_after, web_client
 from config.settings import Settings
 from ingest.slack_steps import is_listed

@@ -30,9 +30,8 @@ from channels.batch_writer import AcceptFailed, BatchWriter, WriterBusy
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, refused
 from channels.recipients import accepts
 from channels.smtp_limits import ClientLimiter, SmtpLimits
-from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
-from ingest.raw_inputs import RawSpill
+from ingest.raw_inputs import RawInput, RawSpill
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from twilio.base.exceptions import (  # type: ignore[import-untyped]
     TwilioRestException,
 )
 
-from channels.reply_senders import OutboundText, SendFailed, SendRefused, Sent
+from channels.outbound import OutboundText, SendFailed, SendRefused, Sent
 from channels.twilio_client import account_for, client_for
 from config.settings import Settings
 from ingest.models import utcnow

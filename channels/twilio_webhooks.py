@@ -32,11 +32,10 @@ from channels.edge_metrics import refused
 from channels.twilio_verify import signed_url, verify
 from config.settings import Settings
 from ingest import outbox
-from ingest.accept import RawInput
 from ingest.db import unit_of_work
 from ingest.errors import StoreUnavailable
 from ingest.models import utcnow
-from ingest.raw_inputs import RawSpill
+from ingest.raw_inputs import RawInput, RawSpill
 from ingest.write_gate import edge_writes
 from normalize.twilio import message_sid
 

@@ -21,21 +21,8 @@ from ingest import outbox
 from ingest.db import connection_unit, insert_for_dialect
 from ingest.envelope import Envelope
 from ingest.models import InboundRecord, OutboxEntry, utcnow
-from ingest.raw_inputs import RawSpill, spill_input
+from ingest.raw_inputs import RawInput, RawSpill, spill_input
 from ingest.rows import attach_loaded
-
-
-@dataclass(frozen=True, slots=True)
-class RawInput:
-    """One input as the edge received it."""
-
-    channel: str
-    dedupe_key: str
-    raw: bytes
-    envelope: Envelope
-    # Set once the bytes are in the blob store: ``raw`` is then only their head.
-    raw_blob: str | None = None
-    raw_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

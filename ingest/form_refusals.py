@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.accept import Accepted, RawInput, accept_batch
+from ingest.accept import Accepted, accept_batch
 from ingest.blobs import BlobMissing, BlobStore
 from ingest.db import unit_of_work
 from ingest.models import FormRefusal, utcnow
-from ingest.raw_inputs import RawSpill, spill_bytes
+from ingest.raw_inputs import RawInput, RawSpill, spill_bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,8 @@ from ingest.ticket_messages import (
     store_attachments,
 )
 from normalize.errors import Unparseable
-from normalize.parsers import ParseContext, parse_record
-from normalize.types import AuthorRole, InboundMessage, ParsedInput
+from normalize.parsers import parse_record
+from normalize.types import AuthorRole, InboundMessage, ParseContext, ParsedInput
 
 log = logging.getLogger(__name__)
 

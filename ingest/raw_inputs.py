@@ -19,14 +19,27 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ingest.blobs import BlobStore, BlobUnavailable, blob_store_for, put_once
+from ingest.envelope import Envelope
 from ingest.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from config.settings import Settings
-    from ingest.accept import RawInput
 
 # What a spilled row keeps inline: enough for a listing's From and Subject.
 HEAD_BYTES = 8 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RawInput:
+    """One input as the edge received it."""
+
+    channel: str
+    dedupe_key: str
+    raw: bytes
+    envelope: Envelope
+    # Set once the bytes are in the blob store: ``raw`` is then only their head.
+    raw_blob: str | None = None
+    raw_size: int | None = None
 
 
 class HasRaw(Protocol):

@@ -13,25 +13,14 @@ channel that lives outside this package, one :func:`register` call at start).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from normalize.email import EmailLimits, parse_email
 from normalize.errors import Unparseable
 from normalize.slack import parse_slack
 from normalize.twilio import parse_twilio_record
-from normalize.types import ParsedInput
-
-
-@dataclass(frozen=True, slots=True)
-class ParseContext:
-    """What a parser may know besides the input: limits and defaults from settings."""
-
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    max_total_attachment_bytes: int = 25 * 1024 * 1024
-    # Phone numbers written without a country code are read in this region (ISO 3166).
-    default_region: str = "US"
-
+from normalize.types import ParseContext, ParsedInput
+from normalize.webform import parse_webform
 
 Parser = Callable[[bytes, Mapping[str, Any], ParseContext], ParsedInput]
 
@@ -52,16 +41,10 @@ def parse_email_record(
     )
 
 
-def parse_web_record(raw: bytes, envelope: Mapping[str, Any], context: ParseContext) -> ParsedInput:
-    """A hosted web form's submission or a follow-up from its ticket's page."""
-    from normalize.webform import parse_webform  # it imports ParseContext from here
-
-    return parse_webform(raw, envelope, context)
-
-
 _PARSERS: dict[str, Parser] = {
     "email": parse_email_record,
-    "web": parse_web_record,
+    # A hosted web form's submission or a follow-up from its ticket's page.
+    "web": parse_webform,
     # SMS, MMS and WhatsApp; the message's own channel says which (sms or whatsapp).
     "twilio": parse_twilio_record,
     "slack": parse_slack,

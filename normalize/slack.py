@@ -25,13 +25,10 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from normalize.errors import Unparseable
-from normalize.types import InboundMessage, ParsedInput, Party, PartyKind
-
-if TYPE_CHECKING:
-    from normalize.parsers import ParseContext
+from normalize.types import InboundMessage, ParseContext, ParsedInput, Party, PartyKind
 
 CHANNEL = "slack"
 

@@ -16,14 +16,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 from normalize.errors import Unparseable
-from normalize.types import Channel, InboundMessage, ParsedInput, Party, PartyKind
-
-if TYPE_CHECKING:  # the parser registry imports this module; only the type is needed
-    from normalize.parsers import ParseContext
+from normalize.types import Channel, InboundMessage, ParseContext, ParsedInput, Party, PartyKind
 
 WHATSAPP_PREFIX = "whatsapp:"
 # Twilio accepts at most 10 media per message.

@@ -1,4 +1,4 @@
-"""The frozen value every channel parser produces."""
+"""The frozen value every channel parser produces, and what a parser is given besides the input."""
 
 from __future__ import annotations
 
@@ -126,3 +126,13 @@ class ParsedInput:
 
     message: InboundMessage
     payloads: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What a parser may know besides the input: limits and defaults from settings."""
+
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_total_attachment_bytes: int = 25 * 1024 * 1024
+    # Phone numbers written without a country code are read in this region (ISO 3166).
+    default_region: str = "US"

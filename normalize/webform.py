@@ -19,8 +19,14 @@ from typing import Any
 
 from normalize.attachments import safe_filename
 from normalize.errors import Unparseable
-from normalize.parsers import ParseContext
-from normalize.types import AttachmentInfo, InboundMessage, ParsedInput, Party, PartyKind
+from normalize.types import (
+    AttachmentInfo,
+    InboundMessage,
+    ParseContext,
+    ParsedInput,
+    Party,
+    PartyKind,
+)
 
 CHANNEL = "web"
 _TAG = re.compile(r"[^a-z0-9]+")

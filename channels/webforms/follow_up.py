@@ -28,10 +28,10 @@ from channels.webforms.pages import notice, page
 from channels.webforms.submit import RETRY_AFTER_STORE, STORE_DOWN, read_bounded
 from config.form_settings import FormSettings
 from config.settings import Settings
-from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
 from ingest.follow_ups import Shown, WebConversation, revoked_at, visible_messages, web_conversation
 from ingest.rate_buckets import Limit, Refusal
+from ingest.raw_inputs import RawInput
 from normalize.form_tokens import read_follow_up
 from normalize.webform import CHANNEL
 

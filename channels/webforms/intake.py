@@ -31,12 +31,12 @@ from channels.webforms.batches import BatchThread
 from channels.webforms.guards import RATE_LIMIT
 from channels.webforms.inline import TicketView, ingest_now
 from config.settings import Settings
-from ingest.accept import RawInput, queue_ingest, record_inputs, written_record
+from ingest.accept import queue_ingest, record_inputs, written_record
 from ingest.db import connection_unit, is_store_trouble, unit_of_work
 from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
 from ingest.rate_buckets import Limit, Refusal, take
-from ingest.raw_inputs import RawSpill, spill_input
+from ingest.raw_inputs import RawInput, RawSpill, spill_input
 from ingest.write_gate import edge_writes
 
 

@@ -35,10 +35,10 @@ from channels.webforms.validate import Checked, check_submission
 from config.form_settings import FormSettings
 from config.forms import FormSpec
 from config.settings import Settings
-from ingest.accept import RawInput
 from ingest.errors import StoreUnavailable
 from ingest.form_refusals import Refused
 from ingest.rate_buckets import Limit, Refusal
+from ingest.raw_inputs import RawInput
 from normalize.form_tokens import form_token
 from normalize.webform import CHANNEL, form_tags
 

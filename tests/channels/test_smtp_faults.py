@@ -16,8 +16,9 @@ import channels.batch_writer
 import channels.smtp
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS
 from channels.smtp_limits import SmtpLimits
-from ingest.accept import Accepted, RawInput, accept_batch
+from ingest.accept import Accepted, accept_batch
 from ingest.models import InboundRecord
+from ingest.raw_inputs import RawInput
 from tests.mail import customer_mail, wire
 from tests.servers import smtp_edge, wait_until
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.accept import RawInput, accept_batch, accept_raw
+from ingest.accept import accept_batch, accept_raw
 from ingest.models import InboundRecord, OutboxEntry
+from ingest.raw_inputs import RawInput
 
 
 def rows(sessions: sessionmaker[Session], model: type) -> int:

@@ -11,11 +11,12 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from ingest.accept import RawInput, accept_batch
+from ingest.accept import accept_batch
 from ingest.db import connection_unit, create_store_engine, kept_connection, session_factory
 from ingest.errors import StoreUnavailable
 from ingest.migrate import upgrade
 from ingest.models import InboundRecord
+from ingest.raw_inputs import RawInput
 from ingest.write_gate import gate_for
 
 

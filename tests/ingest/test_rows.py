@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.accept import RawInput, record_inputs, written_record
+from ingest.accept import record_inputs, written_record
 from ingest.models import Attachment, Customer, InboundRecord, Message, Ticket
+from ingest.raw_inputs import RawInput
 from ingest.rows import insert_loaded, update_loaded
 
 RECORD_COLUMNS = [column.key for column in InboundRecord.__table__.columns]

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from normalize.errors import Unparseable
-from normalize.parsers import ParseContext, parse_record
+from normalize.parsers import parse_record
 from normalize.slack import fields_of, plain_text
-from normalize.types import PartyKind
+from normalize.types import ParseContext, PartyKind
 from tests.channels.slack.support import event
 
 

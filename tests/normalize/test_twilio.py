@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 import pytest
 
 from normalize.errors import Unparseable
-from normalize.parsers import ParseContext, parse_record
+from normalize.parsers import parse_record
 from normalize.twilio import decode_body, keyword_of, media_of
-from normalize.types import PartyKind
+from normalize.types import ParseContext, PartyKind
 from tests.channels.twilio_fake import ACCOUNT_SID
 from tests.channels.twilio_support import params
 

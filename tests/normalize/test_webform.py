@@ -14,8 +14,8 @@ from normalize.form_tokens import (
     form_token_issued,
     read_follow_up,
 )
-from normalize.parsers import ParseContext, parse_record
-from normalize.types import PartyKind
+from normalize.parsers import parse_record
+from normalize.types import ParseContext, PartyKind
 from normalize.webform import form_tags
 
 SECRET = b"k" * 32

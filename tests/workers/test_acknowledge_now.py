@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email_sender import EmailSender
-from channels.reply_senders import OutboundText
+from channels.outbound import OutboundText
 from config.settings import Settings
 from ingest import outbox
 from ingest.models import AutomatedSend, Message, OutboxEntry, Ticket

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import String, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.reply_senders import OutboundText, ReplySender, SendFailed, SendRefused
+from channels.outbound import OutboundText, ReplySender, SendFailed, SendRefused
 from config.statuses import OUTBOUND_FINAL, OutboundState
 from ingest.agent_reply import NOT_SENT
 from ingest.db import TAKE_TURNS, unit_of_work

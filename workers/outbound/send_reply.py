@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.reply_senders import OutboundText, ReplySender
+from channels.outbound import OutboundText, ReplySender
 from ingest.agent_reply import KIND
 from ingest.db import unit_of_work
 from ingest.identity import is_bouncing, suppression_of

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from channels.email_out import MailTransport, mail_transport
-from channels.reply_senders import ReplySender, SenderResources, build_senders
+from channels.outbound import ReplySender
+from channels.reply_senders import SenderResources, build_senders
 from channels.twilio_status import SendNotRecordedYet, apply_status
 from channels.twilio_webhooks import STATUS as TWILIO_STATUS
 from config.logs import CONTEXT_FIELDS, log_context

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from channels.reply_senders import ReplySender
+from channels.outbound import ReplySender
 from config.rules import RuleSet
 from config.settings import Settings
 from ingest import outbox

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from normalize.errors import Unparseable
-from normalize.parsers import ParseContext
-from normalize.types import InboundMessage, ParsedInput, Party, PartyKind
+from normalize.types import InboundMessage, ParseContext, ParsedInput, Party, PartyKind
 
 CHANNEL = "pigeon"
 

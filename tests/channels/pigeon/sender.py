@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from channels.reply_senders import OutboundText, Sent
+from channels.outbound import OutboundText, Sent
 from normalize.types import Party, PartyKind
 
 

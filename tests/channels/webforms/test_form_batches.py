@@ -17,11 +17,11 @@ from channels.webforms.batches import MAX_BATCH, BatchThread
 from channels.webforms.inline import TicketView
 from channels.webforms.intake import Intake, Post, Sender
 from config.settings import Settings
-from ingest.accept import RawInput
 from ingest.db import create_store_engine, session_factory
 from ingest.errors import StoreUnavailable
 from ingest.models import InboundRecord, Ticket
 from ingest.rate_buckets import Limit
+from ingest.raw_inputs import RawInput
 from normalize.webform import CHANNEL
 
 WAIT = 10.0
