@@ -15,7 +15,9 @@ undone).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import re
 from collections.abc import Callable
 from typing import Any, AnyStr
@@ -30,6 +32,7 @@ from channels.batch_writer import AcceptFailed, BatchWriter, WriterBusy
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, refused
 from channels.recipients import accepts
 from channels.smtp_limits import ClientLimiter, SmtpLimits
+from config.errors import CannotListen
 from ingest.errors import StoreUnavailable
 from ingest.raw_inputs import RawInput, RawSpill
 from normalize.dedupe import email_dedupe_key
@@ -217,6 +220,11 @@ class EdgeController(Controller):
         return EdgeSMTP(self.handler, **self.SMTP_kwargs)
 
 
+# Why a server cannot bind: the port is taken, the address is not this host's, or the
+# port is privileged.
+_ADDRESS_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+
+
 def start_smtp_server(handler: IngestHandler, *, host: str, port: int, hostname: str) -> Controller:
     """Serve on a thread of its own, with ``handler.limits``."""
     controller = EdgeController(
@@ -227,7 +235,15 @@ def start_smtp_server(handler: IngestHandler, *, host: str, port: int, hostname:
         ident="omniroute ESMTP",
         decode_data=False,
     )
-    controller.start()
+    try:
+        controller.start()
+    except OSError as exc:
+        if exc.errno not in _ADDRESS_ERRORS:
+            raise
+        raise CannotListen(
+            f"the SMTP edge cannot listen on {host}:{port}: {os.strerror(exc.errno)} "
+            "(OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT)"
+        ) from exc
     return controller
 
 

@@ -7,6 +7,13 @@ class ConfigError(Exception):
     """A setting or file is invalid; ``str()`` names the offending key."""
 
 
+class CannotListen(ConfigError):
+    """A server cannot take its address (in use, not this host's, or a privileged port).
+
+    The deployment's to fix, so it is told in one line that names the settings, not as
+    a traceback."""
+
+
 class RulesFileError(ConfigError):
     """The rules/destinations YAML is invalid."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import clean_env, free_port, listening, wait_until
+from tests.integration.support import OMNIROUTE, clean_env, free_port, listening, wait_until
 from workers.process.supervisor import Child
 
 pytestmark = pytest.mark.integration
@@ -141,3 +142,61 @@ def test_the_first_edge_process_is_forked_and_a_restart_is_fresh(
     # Then the first was a fork serving the port, the restart a fresh interpreter
     # (the supervisor has threads by then), and once stopped nothing serves it
     assert seen == {"first_forked": True, "restart_forked": False, "stopped": True}
+
+
+HELD_PORT_EDGE = """
+import os, time
+from config.settings import load_settings
+from workers.process.roles import run_role
+from workers.process.supervisor import Child
+
+settings = load_settings()
+child = Child("smtp", os.environ, serve=lambda: run_role("smtp", settings))
+child.start()
+deadline = time.monotonic() + 60
+while child.process.poll() is None:
+    assert time.monotonic() < deadline, "the edge never gave up on its port"
+    time.sleep(0.05)
+print("first exit", child.process.poll())
+child.stop()
+"""
+
+
+def test_an_edge_whose_port_is_taken_says_so_in_one_line(database_url: str, tmp_path: Path) -> None:
+    # Given a port another program listens on, named as the SMTP edge's
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = clean_env(
+            OMNIROUTE_DATABASE_URL=database_url,
+            OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+            OMNIROUTE_SMTP_PORT=str(port),
+        )
+        # When `omniroute smtp` starts on it, and when `run`'s supervisor forks the edge
+        alone = subprocess.run(
+            [str(OMNIROUTE), "smtp"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        supervised = subprocess.run(
+            [sys.executable, "-c", HELD_PORT_EDGE],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    # Then each says which address it could not take and which settings name it, in
+    # one line and without a traceback; the role exits 1, and the supervised edge too
+    # (its supervisor starts it again later, as for any edge that exits)
+    reason = f"the SMTP edge cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert alone.returncode == 1
+    assert f"Error: {reason} (OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT)" in alone.stderr
+    assert supervised.returncode == 0, supervised.stderr[-3000:]
+    assert "first exit 1" in supervised.stdout
+    assert f"smtp stopped on an error: {reason}" in supervised.stderr
+    assert "Traceback" not in alone.stderr + supervised.stderr

@@ -155,12 +155,17 @@ def smtp_server(
         limits,
         spill=RawSpill.for_settings(settings),
     )
-    controller = start_smtp_server(
-        handler,
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        hostname=settings.smtp_hostname,
-    )
+    try:
+        controller = start_smtp_server(
+            handler,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            hostname=settings.smtp_hostname,
+        )
+    except BaseException:
+        handler.close()
+        engine.dispose()
+        raise
     log.info("smtp listening on %s:%s", settings.smtp_host, settings.smtp_port)
     try:
         yield

@@ -30,6 +30,8 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from typing import NoReturn, Protocol
 
+from config.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
@@ -133,6 +135,8 @@ def _run_and_exit(failure: str, work: Callable[[], None]) -> NoReturn:
         code = 0
     except SystemExit as exc:  # the work said why itself, and with which status
         code = exc.code if isinstance(exc.code, int) else 1
+    except ConfigError as exc:  # the deployment's to fix: one line says what
+        log.error("%s: %s", failure, exc)
     except BaseException:
         log.exception(failure)
     finally:
