@@ -254,6 +254,24 @@ class Settings(BaseSettings):
                 raise ValueError("file:// needs an absolute path: file:///srv/omniroute/blobs")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        """SQLite or PostgreSQL; a plain ``postgresql://`` or ``postgres://`` URL, as
+        hosting providers give it, is read with the driver omniroute ships (psycopg).
+        Empty means unset: the embedded SQLite file."""
+        if not value:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if scheme in {"postgres", "postgresql"} and sep:
+            return f"postgresql+psycopg://{rest}"
+        if scheme.partition("+")[0] not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                "omniroute stores in SQLite or PostgreSQL: sqlite:////path/omniroute.db "
+                "or postgresql://user:password@host/database"
+            )
+        return value
+
     @field_validator("broker_url")
     @classmethod
     def _check_broker_scheme(cls, value: str | None) -> str | None:
@@ -275,6 +293,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'omniroute.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        """The data directory, made if missing; ``ConfigError`` naming the setting when it
+        cannot be."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"OMNIROUTE_DATA_DIR: cannot create {self.data_dir}: {exc.strerror or exc}"
+            ) from None
+        return self.data_dir
 
     @property
     def from_address(self) -> str:
@@ -303,7 +332,7 @@ class Settings(BaseSettings):
             )
         path = self.data_dir / "secret.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.ensure_data_dir()
             # Written aside, then linked in: two processes starting at once agree on one key.
             tmp = path.with_name(f".secret.key.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

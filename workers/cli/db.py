@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from config.errors import ConfigError
 from workers.cli.support import command_settings
 
 
@@ -18,6 +19,9 @@ def db_upgrade() -> None:
     from ingest.migrate import upgrade
 
     settings = command_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.ensure_data_dir()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     upgrade(settings.resolved_database_url)
     click.echo("database is up to date")

@@ -27,7 +27,7 @@ def run_all(settings: Settings) -> None:
     and IMAP readers as child processes on the same store."""
     from workers.process.supervisor import child_roles, run_apart
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_dir()
     # The edges answer senders from processes of their own, so work never slows a 250;
     # each child says what it serves and beats for its role itself.
     edges = [
