@@ -200,3 +200,35 @@ def test_an_edge_whose_port_is_taken_says_so_in_one_line(database_url: str, tmp_
     assert "first exit 1" in supervised.stdout
     assert f"smtp stopped on an error: {reason}" in supervised.stderr
     assert "Traceback" not in alone.stderr + supervised.stderr
+
+
+def test_the_web_role_whose_port_is_taken_says_so_in_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Given a port another program listens on, named as the HTTP server's
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = clean_env(
+            OMNIROUTE_DATABASE_URL=database_url,
+            OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+            OMNIROUTE_BROKER_URL="redis://127.0.0.1:1/0",  # connected lazily, never here
+            OMNIROUTE_HTTP_PORT=str(port),
+        )
+        # When `omniroute web` starts on it
+        done = subprocess.run(
+            [str(OMNIROUTE), "web"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    # Then it exits 1 naming the address, the reason and the settings, without a traceback
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert (
+        f"Error: the HTTP server cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT)"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr

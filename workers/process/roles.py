@@ -8,13 +8,15 @@ never loads the worker, HTTP or classifier stacks, and ``web`` never the worker'
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from config.errors import ConfigError
+from config.errors import CannotListen, ConfigError
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -271,7 +273,23 @@ def serve_http(runtime: Runtime) -> None:
         lifespan="off",
         ws="none",
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[_http_socket(settings.http_host, settings.http_port)])
+
+
+def _http_socket(host: str, port: int) -> socket.socket:
+    """The HTTP listener, bound here so a taken port is told like the SMTP edge's
+    (uvicorn would log the error and exit on its own)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        # create_server rewrites the error's text; a host that does not resolve has a
+        # negative errno (getaddrinfo's), whose text only the exception kept.
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+        raise CannotListen(
+            f"the HTTP server cannot listen on {host}:{port}: {reason} "
+            "(OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT)"
+        ) from exc
 
 
 def serves(role: str, settings: Settings) -> str:
