@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -162,38 +163,35 @@ child.stop()
 """
 
 
-def test_an_edge_whose_port_is_taken_says_so_in_one_line(database_url: str, tmp_path: Path) -> None:
-    # Given a port another program listens on, named as the SMTP edge's
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port another program listens on while the test runs."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        port = holder.getsockname()[1]
-        env = clean_env(
-            OMNIROUTE_DATABASE_URL=database_url,
-            OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
-            OMNIROUTE_SMTP_PORT=str(port),
-        )
-        # When `omniroute smtp` starts on it, and when `run`'s supervisor forks the edge
-        alone = subprocess.run(
-            [str(OMNIROUTE), "smtp"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        supervised = subprocess.run(
-            [sys.executable, "-c", HELD_PORT_EDGE],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        yield int(holder.getsockname()[1])
+
+
+def run_briefly(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_an_edge_whose_port_is_taken_says_so_in_one_line(
+    database_url: str, tmp_path: Path, taken_port: int
+) -> None:
+    # Given a port another program listens on, named as the SMTP edge's
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=database_url,
+        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+        OMNIROUTE_SMTP_PORT=str(taken_port),
+    )
+    # When `omniroute smtp` starts on it, and when `run`'s supervisor forks the edge
+    alone = run_briefly([str(OMNIROUTE), "smtp"], env)
+    supervised = run_briefly([sys.executable, "-c", HELD_PORT_EDGE], env)
     # Then each says which address it could not take and which settings name it, in
     # one line and without a traceback; the role exits 1, and the supervised edge too
     # (its supervisor starts it again later, as for any edge that exits)
-    reason = f"the SMTP edge cannot listen on 127.0.0.1:{port}: Address already in use"
+    reason = f"the SMTP edge cannot listen on 127.0.0.1:{taken_port}: Address already in use"
     assert alone.returncode == 1
     assert f"Error: {reason} (OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT)" in alone.stderr
     assert supervised.returncode == 0, supervised.stderr[-3000:]
@@ -203,32 +201,21 @@ def test_an_edge_whose_port_is_taken_says_so_in_one_line(database_url: str, tmp_
 
 
 def test_the_web_role_whose_port_is_taken_says_so_in_one_line(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, taken_port: int
 ) -> None:
     # Given a port another program listens on, named as the HTTP server's
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
-        env = clean_env(
-            OMNIROUTE_DATABASE_URL=database_url,
-            OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
-            OMNIROUTE_BROKER_URL="redis://127.0.0.1:1/0",  # connected lazily, never here
-            OMNIROUTE_HTTP_PORT=str(port),
-        )
-        # When `omniroute web` starts on it
-        done = subprocess.run(
-            [str(OMNIROUTE), "web"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=database_url,
+        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+        OMNIROUTE_BROKER_URL="redis://127.0.0.1:1/0",  # connected lazily, never here
+        OMNIROUTE_HTTP_PORT=str(taken_port),
+    )
+    # When `omniroute web` starts on it
+    done = run_briefly([str(OMNIROUTE), "web"], env)
     # Then it exits 1 naming the address, the reason and the settings, without a traceback
     assert done.returncode == 1, done.stderr[-3000:]
     assert (
-        f"Error: the HTTP server cannot listen on 127.0.0.1:{port}: Address already in use "
-        "(OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT)"
+        f"Error: the HTTP server cannot listen on 127.0.0.1:{taken_port}: Address already in "
+        "use (OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT)"
     ) in done.stderr
     assert "Traceback" not in done.stderr
