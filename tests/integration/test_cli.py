@@ -152,3 +152,19 @@ def test_bad_rules_file_fails_at_start_naming_the_file_and_line(
     assert result.returncode != 0
     assert f"{rules}:5: routes[0].destination: unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["tickets", "list"], ["tokens", "list"]])
+def test_any_command_with_the_store_down_exits_75_in_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
+    # Given a store that cannot be reached
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=STORE_DOWN_URL, OMNIROUTE_DATA_DIR=str(tmp_path / "data")
+    )
+    # When an operator's command (or a cron job) runs
+    done = omniroute(*command, env=env, cwd=tmp_path)
+    # Then it says so in one line and exits 75, so a script knows to try again
+    assert done.returncode == EX_TEMPFAIL, done.stderr
+    assert "omniroute: store unavailable, try again later:" in done.stderr
+    assert "Traceback" not in done.stderr

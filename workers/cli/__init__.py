@@ -6,8 +6,12 @@ so a quick look at tickets does not wait for the worker, SMTP or scikit-learn st
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from channels.replies import EXIT_TEMPFAIL
+from ingest.errors import StoreUnavailable
 from workers.cli.lazy import LazyGroup
 
 COMMANDS = {
@@ -72,7 +76,19 @@ COMMANDS = {
 }
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS)
+class Commands(LazyGroup):
+    """Every command ends alike when the store cannot answer: one line on stderr and
+    exit status 75 (EX_TEMPFAIL), so a script, a cron job or an MTA knows to try again."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as exc:
+            click.echo(f"omniroute: store unavailable, try again later: {exc}", err=True)
+            ctx.exit(EXIT_TEMPFAIL)
+
+
+@click.group(cls=Commands, lazy=COMMANDS)
 @click.version_option(package_name="omniroute", prog_name="omniroute")
 def main() -> None:
     """omniroute: support tickets from email, forms, Slack and SMS, routed to where agents work."""

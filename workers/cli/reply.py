@@ -7,12 +7,10 @@ running workers send the reply. Exits 75 (EX_TEMPFAIL) when the store is down.
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from pydantic import ValidationError
 
-from channels import replies
 from ingest.agent_reply import (
     NOT_SENT,
     ReplyRefused,
@@ -22,7 +20,6 @@ from ingest.agent_reply import (
     reply_view,
 )
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
 from ingest.reply_author import UnsafeAuthor, checked_author
 from workers.cli.support import command_settings, store
 
@@ -82,9 +79,6 @@ def reply_command(  # noqa: PLR0917 (click passes every option by name or positi
             view = None if message is None else reply_view(message, message.ticket)
     except ReplyRefused as exc:
         raise click.ClickException(str(exc)) from None
-    except StoreUnavailable as exc:
-        click.echo(f"omniroute tickets reply: store unavailable, try again later: {exc}", err=True)
-        sys.exit(replies.EXIT_TEMPFAIL)
     if view is None:
         raise click.ClickException(f"no ticket #{number}")
     if as_json:

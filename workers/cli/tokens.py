@@ -9,7 +9,6 @@ takes effect at once in every process. Exits 75 (EX_TEMPFAIL) when the store is 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,9 +16,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from channels import replies
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
 from ingest.tokens import SCOPES, TokenError, create_token, list_tokens, revoke_token
 from workers.cli.support import command_settings, store
 
@@ -48,7 +45,7 @@ def tokens() -> None:
 )
 def create(name: str, scopes: tuple[str, ...], authors: tuple[str, ...]) -> None:
     """Create a token and print it, once, on the last line."""
-    with _transaction("create") as session:
+    with _transaction() as session:
         try:
             made = create_token(session, name, scopes, authors)
         except TokenError as exc:
@@ -64,7 +61,7 @@ def create(name: str, scopes: tuple[str, ...], authors: tuple[str, ...]) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
     """Every token with its scopes and times (never a secret)."""
-    with _transaction("list") as session:
+    with _transaction() as session:
         rows = list_tokens(session)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -80,7 +77,7 @@ def list_command(as_json: bool) -> None:
 @click.argument("name_or_id")
 def revoke(name_or_id: str) -> None:
     """Revoke the token with this NAME or ID; it stops working at once."""
-    with _transaction("revoke") as session:
+    with _transaction() as session:
         row = revoke_token(session, name_or_id)
         if row is None:
             raise click.ClickException(f"no token named or with id {name_or_id!r}")
@@ -100,15 +97,10 @@ def _line(row: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _transaction(command: str) -> Iterator[Session]:
+def _transaction() -> Iterator[Session]:
     settings = command_settings()
-    try:
-        with (
-            store(settings, statement_timeout_ms=10_000) as sessions,
-            unit_of_work(sessions) as session,
-        ):
-            yield session
-    except StoreUnavailable as exc:
-        why = f"store unavailable, try again later: {exc}"
-        click.echo(f"omniroute tokens {command}: {why}", err=True)
-        sys.exit(replies.EXIT_TEMPFAIL)
+    with (
+        store(settings, statement_timeout_ms=10_000) as sessions,
+        unit_of_work(sessions) as session,
+    ):
+        yield session
