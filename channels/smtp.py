@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import os
 import re
 from collections.abc import Callable
 from typing import Any, AnyStr
@@ -241,8 +240,7 @@ def start_smtp_server(handler: IngestHandler, *, host: str, port: int, hostname:
         if exc.errno not in _ADDRESS_ERRORS:
             raise
         raise CannotListen(
-            f"the SMTP edge cannot listen on {host}:{port}: {os.strerror(exc.errno)} "
-            "(OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT)"
+            "SMTP edge", host, port, exc, "OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT"
         ) from exc
     return controller
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ConfigError(Exception):
     """A setting or file is invalid; ``str()`` names the offending key."""
@@ -12,6 +14,13 @@ class CannotListen(ConfigError):
 
     The deployment's to fix, so it is told in one line that names the settings, not as
     a traceback."""
+
+    def __init__(self, server: str, host: str, port: int, error: OSError, settings: str) -> None:
+        # asyncio and socket.create_server rewrite the error's text around the errno's;
+        # a host that does not resolve has a negative errno (getaddrinfo's).
+        errno = error.errno or 0
+        reason = os.strerror(errno) if errno > 0 else str(error)
+        super().__init__(f"the {server} cannot listen on {host}:{port}: {reason} ({settings})")
 
 
 class RulesFileError(ConfigError):

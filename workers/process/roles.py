@@ -8,7 +8,6 @@ never loads the worker, HTTP or classifier stacks, and ``web`` never the worker'
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import threading
@@ -283,12 +282,8 @@ def _http_socket(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
-        # create_server rewrites the error's text; a host that does not resolve has a
-        # negative errno (getaddrinfo's), whose text only the exception kept.
-        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
         raise CannotListen(
-            f"the HTTP server cannot listen on {host}:{port}: {reason} "
-            "(OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT)"
+            "HTTP server", host, port, exc, "OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT"
         ) from exc
 
 
