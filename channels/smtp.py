@@ -15,10 +15,10 @@ undone).
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import re
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Coroutine
 from typing import Any, AnyStr
 
 from aiosmtpd.controller import Controller
@@ -29,9 +29,9 @@ from sqlalchemy.orm import sessionmaker
 from channels import replies
 from channels.batch_writer import AcceptFailed, BatchWriter, WriterBusy
 from channels.edge_metrics import EDGE_INTERNAL_ERRORS, refused
+from channels.listen import listening_socket
 from channels.recipients import accepts
 from channels.smtp_limits import ClientLimiter, SmtpLimits
-from config.errors import CannotListen
 from ingest.errors import StoreUnavailable
 from ingest.raw_inputs import RawInput, RawSpill
 from normalize.dedupe import email_dedupe_key
@@ -211,37 +211,42 @@ class EdgeSMTP(SMTP):
 
 
 class EdgeController(Controller):
-    """aiosmtpd's controller serving ``EdgeSMTP``."""
+    """aiosmtpd's controller serving ``EdgeSMTP`` on a socket bound before it starts."""
 
     handler: IngestHandler
+
+    def __init__(self, handler: IngestHandler, listener: socket.socket, **kwargs: Any) -> None:
+        host, port = listener.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self.listener = listener
 
     def factory(self) -> SMTP:
         return EdgeSMTP(self.handler, **self.SMTP_kwargs)
 
-
-# Why a server cannot bind: the port is taken, the address is not this host's, or the
-# port is privileged.
-_ADDRESS_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+    def _create_server(self) -> Coroutine[Any, Any, asyncio.AbstractServer]:
+        # aiosmtpd would bind here, in its thread, and tell a taken port only after its
+        # ready timeout; the socket is bound already (``listening_socket``).
+        return self.loop.create_server(self._factory_invoker, sock=self.listener)
 
 
 def start_smtp_server(handler: IngestHandler, *, host: str, port: int, hostname: str) -> Controller:
-    """Serve on a thread of its own, with ``handler.limits``."""
+    """Serve on a thread of its own, with ``handler.limits``; ``CannotListen`` at once when
+    the address cannot be taken."""
+    listener = listening_socket(
+        "SMTP edge", host, port, settings="OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT", backlog=100
+    )
     controller = EdgeController(
         handler,
-        hostname=host,
-        port=port,
+        listener,
         server_hostname=hostname,
         ident="omniroute ESMTP",
         decode_data=False,
     )
     try:
         controller.start()
-    except OSError as exc:
-        if exc.errno not in _ADDRESS_ERRORS:
-            raise
-        raise CannotListen(
-            "SMTP edge", host, port, exc, "OMNIROUTE_SMTP_HOST, OMNIROUTE_SMTP_PORT"
-        ) from exc
+    except BaseException:
+        listener.close()
+        raise
     return controller
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from config.errors import CannotListen, ConfigError
+from channels.listen import listening_socket
+from config.errors import ConfigError
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -272,19 +272,14 @@ def serve_http(runtime: Runtime) -> None:
         lifespan="off",
         ws="none",
     )
-    uvicorn.Server(config).run(sockets=[_http_socket(settings.http_host, settings.http_port)])
-
-
-def _http_socket(host: str, port: int) -> socket.socket:
-    """The HTTP listener, bound here so a taken port is told like the SMTP edge's
-    (uvicorn would log the error and exit on its own)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as exc:
-        raise CannotListen(
-            "HTTP server", host, port, exc, "OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT"
-        ) from exc
+    listener = listening_socket(
+        "HTTP server",
+        settings.http_host,
+        settings.http_port,
+        settings="OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT",
+        backlog=2048,
+    )
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 def serves(role: str, settings: Settings) -> str:
