@@ -18,8 +18,12 @@ def listening_socket(
 ) -> socket.socket:
     """A TCP socket bound to ``host``:``port`` and listening; ``settings`` names where
     the address comes from, for the error."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # An empty host is every interface, IPv6 too where the system has both in one socket.
+    every = host == "" and socket.has_dualstack_ipv6()
+    family = socket.AF_INET6 if ":" in host or every else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=backlog)
+        return socket.create_server(
+            (host, port), family=family, backlog=backlog, dualstack_ipv6=every
+        )
     except OSError as exc:
         raise CannotListen(server, host, port, exc, settings) from exc

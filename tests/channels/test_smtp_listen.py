@@ -8,6 +8,7 @@ import socket
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.listen import listening_socket
 from channels.smtp import EdgeController, IngestHandler, start_smtp_server
 from config.errors import CannotListen
 
@@ -64,3 +65,15 @@ def test_port_zero_serves_on_the_port_the_system_gave(sessions: sessionmaker[Ses
     finally:
         controller.stop()
         handler.close()
+
+
+def test_an_empty_host_listens_on_every_interface() -> None:
+    # When a server is given no host
+    with listening_socket("SMTP edge", "", 0, settings="OMNIROUTE_SMTP_HOST", backlog=8) as sock:
+        port = sock.getsockname()[1]
+        # Then clients reach it over IPv4 loopback (and IPv6 where the system has it)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        if socket.has_dualstack_ipv6():
+            with socket.create_connection(("::1", port), timeout=5):
+                pass
