@@ -16,7 +16,7 @@ class CannotListen(ConfigError):
     a traceback."""
 
     def __init__(self, server: str, host: str, port: int, error: OSError, settings: str) -> None:
-        # asyncio and socket.create_server rewrite the error's text around the errno's;
+        # socket.create_server rewrites the error's text around the errno's;
         # a host that does not resolve has a negative errno (getaddrinfo's).
         errno = error.errno or 0
         reason = os.strerror(errno) if errno > 0 else str(error)

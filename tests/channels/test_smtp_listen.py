@@ -17,7 +17,11 @@ def test_a_taken_port_is_told_before_the_server_starts(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[EdgeController] = []
-    monkeypatch.setattr(EdgeController, "start", started.append)
+
+    def record_start(controller: EdgeController) -> None:
+        started.append(controller)
+
+    monkeypatch.setattr(EdgeController, "start", record_start)
     handler = IngestHandler(sessions, ("support@example.com",))
     try:
         with socket.create_server(("127.0.0.1", 0)) as taken:
