@@ -213,9 +213,34 @@ def test_the_web_role_whose_port_is_taken_says_so_in_one_line(
     # When `omniroute web` starts on it
     done = run_briefly([str(OMNIROUTE), "web"], env)
     # Then it exits 1 naming the address, the reason and the settings, without a traceback
+    assert_refused_http_port(done, taken_port)
+
+
+def assert_refused_http_port(done: subprocess.CompletedProcess[str], port: int) -> None:
+    """``done`` exited 1 with the one line that says why it cannot take ``port``."""
     assert done.returncode == 1, done.stderr[-3000:]
     assert (
-        f"Error: the HTTP server cannot listen on 127.0.0.1:{taken_port}: Address already in "
+        f"Error: the HTTP server cannot listen on 127.0.0.1:{port}: Address already in "
         "use (OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT)"
     ) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_run_whose_http_port_is_taken_stops_before_it_says_it_runs(
+    database_url: str, tmp_path: Path, taken_port: int
+) -> None:
+    # Given a port another program listens on, named as `run`'s HTTP port
+    env = clean_env(
+        OMNIROUTE_DATABASE_URL=database_url,
+        OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
+        OMNIROUTE_HTTP_PORT=str(taken_port),
+        OMNIROUTE_SMTP_PORT=str(free_port()),
+        OMNIROUTE_LOG_LEVEL="info",
+    )
+    # When `omniroute run` starts on it
+    done = run_briefly([str(OMNIROUTE), "run"], env)
+    # Then it exits 1 in one line naming the address and the settings, before it
+    # started its workers or claimed to be running
+    assert_refused_http_port(done, taken_port)
+    assert "omniroute running" not in done.stderr
+    assert "embedded redis" not in done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -254,8 +255,20 @@ def _slack_routes(
     return slack_routes(settings, sessions, on_accepted=on_accepted)
 
 
-def serve_http(runtime: Runtime) -> None:
-    """Serve the ASGI app in this thread until SIGINT/SIGTERM."""
+def http_listener(settings: Settings) -> socket.socket:
+    """The HTTP server's socket, bound and listening (``CannotListen`` if it cannot be)."""
+    return listening_socket(
+        "HTTP server",
+        settings.http_host,
+        settings.http_port,
+        settings="OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT",
+        backlog=2048,
+    )
+
+
+def serve_http(runtime: Runtime, listener: socket.socket | None = None) -> None:
+    """Serve the ASGI app in this thread until SIGINT/SIGTERM, on ``listener`` when the
+    caller bound it already."""
     import uvicorn
 
     app = http_app(runtime)
@@ -272,13 +285,8 @@ def serve_http(runtime: Runtime) -> None:
         lifespan="off",
         ws="none",
     )
-    listener = listening_socket(
-        "HTTP server",
-        settings.http_host,
-        settings.http_port,
-        settings="OMNIROUTE_HTTP_HOST, OMNIROUTE_HTTP_PORT",
-        backlog=2048,
-    )
+    if listener is None:
+        listener = http_listener(settings)
     uvicorn.Server(config).run(sockets=[listener])
 
 

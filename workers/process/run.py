@@ -11,6 +11,7 @@ from config.settings import Settings
 from workers.process.roles import (
     check_deployment,
     heartbeat,
+    http_listener,
     redact_url,
     relay,
     run_role,
@@ -51,6 +52,9 @@ def run_all(settings: Settings) -> None:
                 serve=lambda role: run_role(role, settings),
             )
         )
+        # The HTTP port next, before anything starts: a taken port stops ``run`` at once,
+        # in one line. The children are forked already and do not inherit the socket.
+        listener = stack.enter_context(http_listener(settings))
         from workers.process.embedded_redis import EmbeddedRedis
         from workers.process.redeliver import redeliverer
         from workers.sla.sweep import sla_sweeper
@@ -72,7 +76,7 @@ def run_all(settings: Settings) -> None:
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",
             settings.http_host,
-            settings.http_port,
+            listener.getsockname()[1],
             settings.smtp_host,
             settings.smtp_port,
             redact_url(settings.resolved_database_url),
@@ -80,7 +84,7 @@ def run_all(settings: Settings) -> None:
         # uvicorn re-raises SIGTERM after its own shutdown; as SystemExit it unwinds this
         # stack, so IMAP readers release their leases and workers stop cleanly.
         signal.signal(signal.SIGTERM, _exit)
-        serve_http(runtime)
+        serve_http(runtime, listener)
 
 
 def _upgrade(database_url: str) -> None:
