@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # The scheduler retrains the category model from corrected tickets this often, and
     # promotes it only when it beats the model in force (`omniroute model list`).
     retrain: Literal["off", "daily", "weekly"] = "off"
+    # Housekeeping (the scheduler, hourly; ``omniroute db prune``): done work and refused
+    # form posts older than this many days are deleted; 0 keeps them for ever.
+    keep_done_work_days: float = Field(default=30, ge=0)
+    keep_refused_posts_days: float = Field(default=30, ge=0)
     automated_sends_per_hour: int = Field(default=3, ge=0)
     reopen_window_days: int = Field(default=14, ge=0)
     # A reply whose original is stored but not processed yet waits for it this long

@@ -1,4 +1,5 @@
-"""``omniroute_form_refusals``: refused form posts by form and reason, read from the store."""
+"""``omniroute_form_refusals``: refused form posts still kept (housekeeping deletes old
+ones), by form and reason, read from the store."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class FormRefusalCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         refused = GaugeMetricFamily(
             "omniroute_form_refusals",
-            "Web-form posts refused as abuse, by form and reason",
+            "Web-form posts refused as abuse and still kept, by form and reason",
             labels=["form", "reason"],
         )
         with self.sessions() as session:

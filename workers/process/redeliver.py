@@ -13,7 +13,6 @@ costs one run that changes nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -23,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
 from workers.process.broker import held_messages
+from workers.process.periodic import Periodic
 from workers.process.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def redeliver_overdue(
     return total
 
 
-class RedeliveryLoop:
+class RedeliveryLoop(Periodic):
     """Runs ``redeliver_overdue`` periodically; wakes the relay when it found work."""
 
     def __init__(
@@ -70,33 +69,18 @@ class RedeliveryLoop:
         on_work: Callable[[], None] | None = None,
         held: Callable[[list[str]], set[str]] | None = None,
     ) -> None:
+        # A broker that cannot be asked what it holds: look again next pass.
+        interval = min(MAX_INTERVAL_SECONDS, max(0.05, after.total_seconds() / 5))
+        super().__init__("redelivery", interval, outages={"broker": BROKER_ERRORS})
         self.sessions = sessions
         self.after = after
         self.held = held
-        self.interval = min(MAX_INTERVAL_SECONDS, max(0.05, after.total_seconds() / 5))
         self.on_work = on_work
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="redelivery", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                found = redeliver_overdue(self.sessions, self.after, self.held)
-                if found and self.on_work is not None:
-                    self.on_work()
-            except StoreUnavailable as exc:
-                log.warning("redelivery: store unavailable: %s", exc)
-            except BROKER_ERRORS as exc:  # cannot tell what it holds: look again next pass
-                log.warning("redelivery: broker unavailable: %s", exc)
-            except Exception:
-                log.exception("redelivery pass failed")
+    def run_pass(self) -> None:
+        found = redeliver_overdue(self.sessions, self.after, self.held)
+        if found and self.on_work is not None:
+            self.on_work()
 
 
 @contextmanager

@@ -306,8 +306,8 @@ def serves(role: str, settings: Settings) -> str:
         return f"{settings.worker_threads} worker threads and an outbox relay"
     if role == "scheduler":
         return (
-            f"outbox relay, redelivery of due work and SLA sweep every "
-            f"{settings.sla_sweep_seconds:g} s"
+            f"outbox relay, redelivery of due work, SLA sweep every "
+            f"{settings.sla_sweep_seconds:g} s and hourly housekeeping"
         )
     raise ValueError(f"unknown role {role!r}")
 
@@ -353,6 +353,7 @@ def _serve_role(role: str, settings: Settings) -> None:
         ):
             wait_for_shutdown()
     else:
+        from workers.process.housekeeping import housekeeper
         from workers.process.redeliver import redeliverer
         from workers.sla.sweep import sla_sweeper
         from workers.triage.retrain_schedule import retrainer
@@ -363,6 +364,7 @@ def _serve_role(role: str, settings: Settings) -> None:
             redeliverer(runtime),
             sla_sweeper(runtime),
             retrainer(runtime),
+            housekeeper(runtime),
         ):
             wait_for_shutdown()
 

@@ -56,6 +56,7 @@ def run_all(settings: Settings) -> None:
         # in one line. The children are forked already and do not inherit the socket.
         listener = stack.enter_context(http_listener(settings))
         from workers.process.embedded_redis import EmbeddedRedis
+        from workers.process.housekeeping import housekeeper
         from workers.process.redeliver import redeliverer
         from workers.sla.sweep import sla_sweeper
         from workers.triage.retrain_schedule import retrainer
@@ -72,6 +73,7 @@ def run_all(settings: Settings) -> None:
         stack.enter_context(redeliverer(runtime))
         stack.enter_context(sla_sweeper(runtime))
         stack.enter_context(retrainer(runtime))
+        stack.enter_context(housekeeper(runtime))
         stack.enter_context(heartbeat(settings, *here))
         log.info(
             "omniroute running: http://%s:%s  smtp %s:%s  store %s",

@@ -13,7 +13,6 @@ configured) and the clock follows it, the breach goes on the ticket's timeline, 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,6 +37,7 @@ from router.sla import (
     target_for,
 )
 from workers.delivery.planning import ESCALATED, plan_delivery
+from workers.process.periodic import Periodic
 from workers.process.runtime import Runtime
 from workers.sla.clock import set_due_dates
 
@@ -158,7 +158,7 @@ def _escalate(
     return actions
 
 
-class SlaSweepLoop:
+class SlaSweepLoop(Periodic):
     """Runs ``sweep`` every ``interval`` seconds, batch after batch while batches are full."""
 
     def __init__(
@@ -168,33 +168,18 @@ class SlaSweepLoop:
         interval: float,
         on_work: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__("SLA sweep", interval)
         self.sessions = sessions
         self.rules = rules
-        self.interval = interval
         self.on_work = on_work
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sla-sweep", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                while not self._stop.is_set():
-                    escalated = sweep(self.sessions, self.rules())
-                    if escalated and self.on_work is not None:
-                        self.on_work()  # the planned hand-offs go out now
-                    if escalated < BATCH:
-                        break
-            except StoreUnavailable as exc:
-                log.warning("SLA sweep: store unavailable: %s", exc)
-            except Exception:
-                log.exception("SLA sweep pass failed")
+    def run_pass(self) -> None:
+        while not self.stopping:
+            escalated = sweep(self.sessions, self.rules())
+            if escalated and self.on_work is not None:
+                self.on_work()  # the planned hand-offs go out now
+            if escalated < BATCH:
+                return
 
 
 @contextmanager

@@ -9,8 +9,6 @@ which promotes the candidate only if it beats the model in force. Off by default
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -19,12 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import model_versions
 from ingest.db import unit_of_work
-from ingest.errors import StoreUnavailable
 from ingest.models import utcnow
+from workers.process.periodic import Periodic
 from workers.process.runtime import Runtime
 from workers.triage.retrain import retrain
-
-log = logging.getLogger(__name__)
 
 ACTOR = "scheduler"
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -38,24 +34,18 @@ def due(sessions: sessionmaker[Session], period: timedelta, now: datetime) -> bo
     return last is None or now - last >= period
 
 
-class RetrainLoop:
+class RetrainLoop(Periodic):
     """Retrains every ``period``, checking every ``check_seconds``."""
 
     def __init__(
         self, sessions: sessionmaker[Session], period: timedelta, check_seconds: float
     ) -> None:
+        super().__init__("scheduled retrain", check_seconds)
         self.sessions = sessions
         self.period = period
-        self.check_seconds = check_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retrain", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def run_pass(self) -> None:
+        self.run_once()
 
     def run_once(self, now: datetime | None = None) -> bool:
         """Retrain if due; True when a retrain ran."""
@@ -63,15 +53,6 @@ class RetrainLoop:
             return False
         retrain(self.sessions, actor=ACTOR, now=now)
         return True
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.check_seconds):
-            try:
-                self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("retrain: store unavailable: %s", exc)
-            except Exception:
-                log.exception("scheduled retrain failed")
 
 
 @contextmanager
