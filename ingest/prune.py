@@ -61,15 +61,17 @@ def prune(
     *,
     dry_run: bool = False,
     chunk: int = CHUNK,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Pruned:
     """Delete what ``retention`` no longer keeps at ``now``; count only with ``dry_run``.
 
-    Raises ``StoreUnavailable`` when the store is down; the chunks deleted before stay
-    deleted, and the next pass takes the rest."""
+    Between chunks, ``stopping`` may say the process is shutting down: the rest waits
+    for the next pass. Raises ``StoreUnavailable`` when the store is down; the chunks
+    deleted before stay deleted, and the next pass takes the rest."""
     run: Callable[[InstrumentedAttribute[Any], ColumnElement[bool]], int] = (
         (lambda key, old: _count(sessions, key, old))
         if dry_run
-        else (lambda key, old: _delete(sessions, key, old, chunk))
+        else (lambda key, old: _delete(sessions, key, old, chunk, stopping))
     )
     return Pruned(
         done_work=0
@@ -94,6 +96,7 @@ def _delete(
     key: InstrumentedAttribute[Any],
     old: ColumnElement[bool],
     chunk: int,
+    stopping: Callable[[], bool],
 ) -> int:
     """Delete the rows matching ``old``, ``chunk`` at a time in key order."""
     table = key.class_
@@ -105,5 +108,5 @@ def _delete(
             if found:
                 session.execute(delete(table).where(key.in_(found)))
         deleted += len(found)
-        if len(found) < chunk:
+        if len(found) < chunk or stopping():
             return deleted

@@ -127,6 +127,19 @@ def test_an_idle_bucket_is_deleted_and_comes_back_full(sessions: sessionmaker[Se
         assert tokens.scalar_one() == pytest.approx(2)
 
 
+def test_a_prune_asked_to_stop_ends_after_the_chunk_in_hand(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given five pieces of old done work
+    for _ in range(5):
+        work(sessions, days_ago(40), days_ago(40))
+    # When a prune in chunks of two is told, after its first chunk, that it must stop
+    pruned = prune(sessions, KEEP, NOW, chunk=2, stopping=lambda: True)
+    # Then it deleted that chunk only, and the next pass takes the rest
+    assert pruned.done_work == 2
+    assert prune(sessions, KEEP, NOW, chunk=2).done_work == 3
+
+
 def test_a_dry_run_counts_and_deletes_nothing_and_none_keeps_for_ever(
     sessions: sessionmaker[Session],
 ) -> None:

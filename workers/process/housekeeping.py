@@ -70,7 +70,7 @@ class Housekeeper(Periodic):
         self.retention = retention
 
     def run_pass(self) -> Pruned:
-        pruned = prune(self.sessions, self.retention, utcnow())
+        pruned = prune(self.sessions, self.retention, utcnow(), stopping=lambda: self.stopping)
         if pruned.total:
             log.info("pruned %s", described(pruned))
         return pruned
