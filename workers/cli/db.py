@@ -1,6 +1,8 @@
-"""``omniroute db upgrade|prune``: apply the store's migrations; delete what is kept no longer."""
+"""``omniroute db upgrade|prune|backup``: migrations, housekeeping, and a copy of the store."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -45,3 +47,26 @@ def db_prune(dry_run: bool) -> None:
     with store(settings) as sessions:
         pruned = prune(sessions, retention, utcnow(), dry_run=dry_run)
     click.echo(f"{'would delete' if dry_run else 'deleted'} {described(pruned)}")
+
+
+@db.command(name="backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(target: Path) -> None:
+    """Copy the embedded SQLite store to TARGET, consistently, while omniroute runs.
+
+    A PostgreSQL store is backed up with pg_dump. Attachments and large inputs live in
+    the blob store, which this does not copy.
+    """
+    from ingest.backup import BackupRefused, backup_sqlite
+    from ingest.blobs import blob_store_for
+
+    settings = command_settings()
+    try:
+        size = backup_sqlite(settings.resolved_database_url, target)
+    except BackupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up the store to {target} ({size / 2**20:.1f} MiB)")
+    click.echo(
+        f"the blob store ({blob_store_for(settings).location}) holds attachments and large "
+        "inputs: back it up as well"
+    )
