@@ -64,6 +64,8 @@ class ReaderStats:
     store_errors: int = 0
     connection_errors: int = 0
     syncs: int = 0
+    # Times the server confirmed IDLE: mail delivered after that is announced in it.
+    idles: int = 0
 
 
 class MailboxReader:
@@ -192,6 +194,7 @@ class MailboxReader:
 
     def _idle(self, client: IMAPClient, polled_at: float) -> imap_plan.WakeReason:
         client.idle()
+        self.stats.idles += 1
         idle_since = time.monotonic()
         while True:
             responses = imap_client.idle_responses(client, TICK_SECONDS)

@@ -98,7 +98,7 @@ def test_mail_arriving_during_idle_is_accepted_without_waiting_for_the_poll(
 ) -> None:
     # Given a reader idling on an empty inbox, its safety-net poll an hour away
     running = reader(poll_seconds=3600)
-    wait_until(lambda: running.stats.syncs == 1, timeout=30, what="first sync")
+    wait_until(lambda: running.stats.idles == 1, timeout=30, what="the reader to idle")
     # When a message is delivered
     dovecot.append(wire(customer_mail()))
     # Then IDLE wakes the reader and the message is accepted and flagged
