@@ -180,15 +180,13 @@ class MailboxReader:
             uidvalidity = imap_client.select(client, self.mailbox)
             # Only the lease holder writes this row, so it is read once per connection.
             self._state = load_state(self.sessions, self.mailbox.name)
-            self._sync(client, uidvalidity)
+            polled_at = self._synced(client, uidvalidity)
             self._failures = 0
-            polled_at = time.monotonic()
             idle = client.has_capability("IDLE")
             while not self._stop.is_set():
                 reason = self._idle(client, polled_at) if idle else self._sleep(polled_at)
                 if reason in ("new-mail", "poll"):
-                    self._sync(client, uidvalidity)
-                    polled_at = time.monotonic()
+                    polled_at = self._synced(client, uidvalidity)
         finally:
             imap_client.close(client)
 
@@ -226,6 +224,16 @@ class MailboxReader:
             poll_seconds=self.mailbox.poll_seconds,
             new_mail=new_mail,
             stopping=self._stop.is_set(),
+        )
+
+    def _synced(self, client: IMAPClient, uidvalidity: int) -> float:
+        """:meth:`_sync`, then when it counts as polled (soon again if it took mail)."""
+        stats = self.stats
+        before = stats.accepted + stats.duplicates + stats.skipped
+        self._sync(client, uidvalidity)
+        took_mail = stats.accepted + stats.duplicates + stats.skipped > before
+        return imap_plan.polled_at_after(
+            time.monotonic(), took_mail=took_mail, poll_seconds=self.mailbox.poll_seconds
         )
 
     def _sync(self, client: IMAPClient, uidvalidity: int) -> None:

@@ -84,6 +84,23 @@ def wake_reason(
     return None
 
 
+# After a sync that took mail, the next poll comes this soon (see ``polled_at_after``).
+SETTLE_SECONDS = 2.0
+
+
+def polled_at_after(now: float, *, took_mail: bool, poll_seconds: float) -> float:
+    """When a sync that just ended counts as a poll, for ``wake_reason``.
+
+    Mail delivered while the reader goes back into IDLE can be announced late: Dovecot
+    announced it only at its own next check, 22 s later here. Mail comes in bursts, so
+    after a sync that took some the next poll is due ``SETTLE_SECONDS`` later; after
+    one that found nothing, a whole ``poll_seconds`` later.
+    """
+    if took_mail:
+        return now - max(0.0, poll_seconds - SETTLE_SECONDS)
+    return now
+
+
 def lease_renewal_due(now: float, renewed_at: float, ttl_seconds: float) -> bool:
     """Renew at a third of the lease: two renewals can fail before anyone else may take it."""
     return now - renewed_at >= ttl_seconds / 3

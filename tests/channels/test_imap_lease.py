@@ -71,11 +71,11 @@ def test_release_frees_the_lease_only_for_its_holder(sessions: sessionmaker[Sess
 def test_two_readers_on_one_mailbox_only_the_lease_holder_fetches(
     dovecot: Dovecot, reader: ReaderFactory, sessions: sessionmaker[Session]
 ) -> None:
-    # Given two readers started on the same mailbox. Mail delivered while a reader enters
-    # IDLE may be announced only at Dovecot's next check, tens of seconds later; the
-    # readers' poll, every second here, takes it then.
-    one = reader(lease_seconds=LEASE_SECONDS, poll_seconds=1)
-    two = reader(lease_seconds=LEASE_SECONDS, poll_seconds=1)
+    # Given two readers started on the same mailbox. (Dovecot announces a mail delivered
+    # while a reader goes back into IDLE only at its next check, tens of seconds later:
+    # the holder's look 2 s after a sync that took mail is what takes it then.)
+    one = reader(lease_seconds=LEASE_SECONDS)
+    two = reader(lease_seconds=LEASE_SECONDS)
     wait_until(lambda: one.holding or two.holding, timeout=30, what="a lease holder")
     holder, other = (one, two) if one.holding else (two, one)
     # When three mails arrive and several lease renewals pass

@@ -155,3 +155,18 @@ def test_readme_mailbox_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> Non
     [mailbox] = load_settings().imap_mailboxes
     # Then it names a TLS mailbox that moves what it accepted
     assert (mailbox.security, mailbox.after_accept, mailbox.move_to) == ("tls", "move", "Processed")
+
+
+def test_after_a_sync_that_took_mail_the_next_poll_comes_soon() -> None:
+    # Given a poll every 60 s
+    after = imap_plan.polled_at_after
+    # When a sync ends at t=100 having taken mail, or having found none
+    busy = after(100.0, took_mail=True, poll_seconds=60)
+    quiet = after(100.0, took_mail=False, poll_seconds=60)
+    # Then the next poll is due two seconds later after the first, a minute after the other
+    assert wake(now=101.9, polled_at=busy, idle_since=100.0) is None
+    assert wake(now=102.0, polled_at=busy, idle_since=100.0) == "poll"
+    assert wake(now=159.9, polled_at=quiet, idle_since=100.0) is None
+    assert wake(now=160.0, polled_at=quiet, idle_since=100.0) == "poll"
+    # And a poll interval shorter than the settling time stays as it is
+    assert after(100.0, took_mail=True, poll_seconds=1) == 100.0
