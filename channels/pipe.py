@@ -19,6 +19,7 @@ from ingest.accept import accept_raw
 from ingest.db import create_store_engine, session_factory
 from ingest.errors import StoreUnavailable
 from ingest.raw_inputs import RawSpill
+from ingest.schema import UPGRADE, is_schema_missing
 from normalize.dedupe import email_dedupe_key
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,11 @@ def accept_piped(settings: Settings, raw: bytes) -> PipeResult:
         )
     except StoreUnavailable as exc:
         return PipeResult(replies.EXIT_TEMPFAIL, f"store unavailable, try again later: {exc}")
-    except Exception:
+    except Exception as exc:
+        if is_schema_missing(exc):  # a release deployed before its migration: ours to fix
+            return PipeResult(
+                replies.EXIT_TEMPFAIL, f"the store lacks what this omniroute needs: {UPGRADE}"
+            )
         log.exception("internal error accepting a piped message; the MTA is told to retry")
         return PipeResult(replies.EXIT_TEMPFAIL, "internal error, not stored; try again later")
     finally:

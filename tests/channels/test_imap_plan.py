@@ -133,8 +133,10 @@ def test_imap_role_without_mailboxes_says_what_to_set() -> None:
     assert "OMNIROUTE_IMAP_MAILBOXES" in result.output
 
 
-def test_imap_role_names_a_missing_password_variable() -> None:
+def test_imap_role_names_a_missing_password_variable(database_url: str, tmp_path: Path) -> None:
     env = {
+        "OMNIROUTE_DATABASE_URL": database_url,
+        "OMNIROUTE_DATA_DIR": str(tmp_path / "data"),
         "OMNIROUTE_IMAP_MAILBOXES": json.dumps([MAILBOX]),
         "SUPPORT_IMAP_PASSWORD": "",
         # The deployment's shared key, which a server database requires of every role.

@@ -78,7 +78,8 @@ COMMANDS = {
 
 class Commands(LazyGroup):
     """Every command ends alike when the store cannot answer: one line on stderr and
-    exit status 75 (EX_TEMPFAIL), so a script, a cron job or an MTA knows to try again."""
+    exit status 75 (EX_TEMPFAIL), so a script, a cron job or an MTA knows to try again;
+    and on a store not migrated for this release: one line saying what to run, status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -86,6 +87,21 @@ class Commands(LazyGroup):
         except StoreUnavailable as exc:
             click.echo(f"omniroute: store unavailable, try again later: {exc}", err=True)
             ctx.exit(EXIT_TEMPFAIL)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            # A store not (fully) migrated: the deployment's to fix, in one line. Loaded
+            # here only: `omniroute --help` does not import the store's stack.
+            from ingest.schema import UPGRADE, is_schema_missing
+
+            if not is_schema_missing(exc):
+                raise
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            click.echo(
+                f"omniroute: the store lacks what this omniroute needs ({reason}): {UPGRADE}",
+                err=True,
+            )
+            ctx.exit(1)
 
 
 @click.group(cls=Commands, lazy=COMMANDS)
