@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from ingest.db import unit_of_work
+from ingest.db import read_only, unit_of_work
 from ingest.models import FormRefusal, OutboxEntry, RateBucket
 
 CHUNK = 500
@@ -68,26 +68,26 @@ def prune(
     Between chunks, ``stopping`` may say the process is shutting down: the rest waits
     for the next pass. Raises ``StoreUnavailable`` when the store is down; the chunks
     deleted before stay deleted, and the next pass takes the rest."""
-    run: Callable[[InstrumentedAttribute[Any], ColumnElement[bool]], int] = (
-        (lambda key, old: _count(sessions, key, old))
-        if dry_run
-        else (lambda key, old: _delete(sessions, key, old, chunk, stopping))
-    )
-    return Pruned(
-        done_work=0
-        if retention.done_work is None
-        else run(OutboxEntry.id, OutboxEntry.done_at < now - retention.done_work),
-        refused_posts=0
-        if retention.refused_posts is None
-        else run(FormRefusal.id, FormRefusal.created_at < now - retention.refused_posts),
-        idle_buckets=run(RateBucket.key, RateBucket.updated_at < now - retention.idle_buckets),
-    )
+    kinds: dict[str, tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any], Any]] = {
+        "done_work": (OutboxEntry.id, OutboxEntry.done_at, retention.done_work),
+        "refused_posts": (FormRefusal.id, FormRefusal.created_at, retention.refused_posts),
+        "idle_buckets": (RateBucket.key, RateBucket.updated_at, retention.idle_buckets),
+    }
+    found: dict[str, int] = {}
+    for kind, (key, stamp, kept) in kinds.items():
+        if kept is None:
+            found[kind] = 0
+        elif dry_run:
+            found[kind] = _count(sessions, key, stamp < now - kept)
+        else:
+            found[kind] = _delete(sessions, key, stamp < now - kept, chunk, stopping)
+    return Pruned(**found)
 
 
 def _count(
     sessions: sessionmaker[Session], key: InstrumentedAttribute[Any], old: ColumnElement[bool]
 ) -> int:
-    with unit_of_work(sessions) as session:
+    with read_only(sessions) as session:
         return int(session.execute(select(func.count(key)).where(old)).scalar_one())
 
 

@@ -13,13 +13,16 @@ through Alembic: the roles never load Alembic (see ``workers.process.run``).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from config.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 VERSIONS = Path(__file__).with_name("migrations") / "versions"
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
@@ -68,6 +71,26 @@ def check_schema(engine: Engine) -> str | None:
             f"{head}: it was migrated by a newer release"
         )
     return None
+
+
+def check_store_schema(database_url: str) -> None:
+    """A role's check at start: ``SchemaBehind`` on a store older than this code, a warning
+    logged on a newer one. A store that cannot be reached now is left to the role, which
+    copes with outages as they come."""
+    from ingest.db import create_store_engine, is_store_outage
+
+    engine = create_store_engine(database_url, statement_timeout_ms=10_000)
+    try:
+        warning = check_schema(engine)
+    except DBAPIError as exc:
+        if not is_store_outage(exc):
+            raise
+        log.warning("the store's schema could not be checked: %s", str(exc).splitlines()[0])
+        return
+    finally:
+        engine.dispose()
+    if warning is not None:
+        log.warning(warning)
 
 
 def is_schema_missing(exc: BaseException) -> bool:

@@ -317,32 +317,12 @@ def run_role(role: str, settings: Settings) -> None:
         raise ValueError(f"unknown role {role!r}")
     if role == "imap" and not settings.imap_mailboxes:
         raise ConfigError("no mailboxes configured: set OMNIROUTE_IMAP_MAILBOXES")
+    from ingest.schema import check_store_schema
+
     check_deployment(settings, role)
-    check_store_schema(settings)
+    check_store_schema(settings.resolved_database_url)
     with heartbeat(settings, role):
         _serve_role(role, settings)
-
-
-def check_store_schema(settings: Settings) -> None:
-    """Refuse to serve on a store older than this code (``ingest.schema``); a store that
-    cannot be reached now is left to the role, which copes with outages as they come."""
-    from sqlalchemy.exc import DBAPIError
-
-    from ingest.db import create_store_engine, is_store_outage
-    from ingest.schema import check_schema
-
-    engine = create_store_engine(settings.resolved_database_url, statement_timeout_ms=10_000)
-    try:
-        warning = check_schema(engine)
-    except DBAPIError as exc:
-        if not is_store_outage(exc):
-            raise
-        log.warning("the store's schema could not be checked: %s", str(exc).splitlines()[0])
-        return
-    finally:
-        engine.dispose()
-    if warning is not None:
-        log.warning(warning)
 
 
 def _wake_relay(settings: Settings) -> Callable[[], None]:
