@@ -10,6 +10,7 @@ caller's connection, built once: this runs on every form post, before the accept
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -47,9 +48,22 @@ _SET_LEVEL = (
 
 def take(conn: Connection, limits: list[Limit], now: datetime) -> Refusal | None:
     """Take one token from every bucket, or none if any is empty (then say which)."""
+    return take_each(conn, [limits], now)[0]
+
+
+def take_each(
+    conn: Connection, requests: Sequence[list[Limit]], now: datetime
+) -> list[Refusal | None]:
+    """:func:`take` for each request in turn, as if one after the other, in two statements.
+
+    Posts stored together share their buckets' rows: each takes its tokens from what
+    the ones before it left, so a batch is limited exactly as its posts one by one."""
     unique: dict[str, Limit] = {}
-    for limit in limits:
-        unique.setdefault(limit.key, limit)  # one row may not be updated twice in a statement
+    for limits in requests:
+        for limit in limits:
+            unique.setdefault(limit.key, limit)  # one row may not be updated twice in a statement
+    if not unique:
+        return [None] * len(requests)
     ordered = sorted(unique.values(), key=lambda limit: limit.key)
     # One statement makes the missing buckets (full) and reads and locks every one.
     rows = {
@@ -60,21 +74,29 @@ def take(conn: Connection, limits: list[Limit], now: datetime) -> Refusal | None
         )
     }
     levels: dict[str, float] = {}
-    refusal: Refusal | None = None
     for limit in ordered:
         tokens, updated_at = rows[limit.key]
         elapsed = max(0.0, (now - updated_at).total_seconds())
-        level = min(limit.burst, tokens + elapsed * limit.per_hour / 3600)
-        levels[limit.key] = level
-        if level < 1 and refusal is None:
-            wait = (1 - level) * 3600 / limit.per_hour
-            refusal = Refusal(limit.key, max(1, math.ceil(wait)))
-    spent = 0 if refusal is not None else 1
+        levels[limit.key] = min(limit.burst, tokens + elapsed * limit.per_hour / 3600)
+    outcomes = [_take_from(levels, unique, limits) for limits in requests]
     conn.execute(
         _SET_LEVEL,
-        [{"bucket": key, "level": level - spent, "at": now} for key, level in levels.items()],
+        [{"bucket": key, "level": level, "at": now} for key, level in levels.items()],
     )
-    return refusal
+    return outcomes
+
+
+def _take_from(
+    levels: dict[str, float], unique: dict[str, Limit], limits: list[Limit]
+) -> Refusal | None:
+    keys = sorted({limit.key for limit in limits})
+    for key in keys:
+        if levels[key] < 1:
+            wait = (1 - levels[key]) * 3600 / unique[key].per_hour
+            return Refusal(key, max(1, math.ceil(wait)))
+    for key in keys:
+        levels[key] -= 1
+    return None
 
 
 @cache

@@ -20,6 +20,7 @@ whose lock must not be held through an ingest.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,9 +36,11 @@ from ingest.accept import queue_ingest, record_inputs, written_record
 from ingest.db import connection_unit, is_store_trouble, unit_of_work
 from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
-from ingest.rate_buckets import Limit, Refusal, take
+from ingest.rate_buckets import Limit, Refusal, take_each
 from ingest.raw_inputs import RawInput, RawSpill, spill_input
 from ingest.write_gate import edge_writes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,26 +94,22 @@ class Intake:
 
     def store_all(self, posts: Sequence[Post]) -> list[Stored | BaseException]:
         """Each post's :meth:`store` outcome, or the error it met. On SQLite several posts
-        share one transaction, each in a savepoint: a bug in one leaves the others
-        stored. Raises what the shared transaction met (``StoreUnavailable``): then none
-        of them is stored."""
+        share one transaction; should a bug spoil it, they are stored again one by one,
+        so it spares the others. Raises what the shared transaction met
+        (``StoreUnavailable``): then none of them is stored."""
         with edge_writes():
             if not self._one_writer():
                 return [self._alone(self._limited_then_admitted, post) for post in posts]
-            if len(posts) == 1:
-                # SQLite writes one transaction at a time anyway: buckets and post together.
-                return [self._alone(self._admit, posts[0])]
-            outcomes: list[Stored | BaseException] = []
-            with unit_of_work(self.sessions) as session:
-                for post in posts:
-                    try:
-                        with session.begin_nested():
-                            outcomes.append(self._admit_in(session, post))
-                    except Exception as exc:
-                        if is_store_trouble(exc):
-                            raise
-                        outcomes.append(exc)
-            return outcomes
+            try:
+                with unit_of_work(self.sessions) as session:
+                    return list(self._admit_all(session, posts))
+            except Exception as exc:
+                if is_store_trouble(exc) or len(posts) == 1:
+                    if is_store_trouble(exc):
+                        raise
+                    return [exc]
+                log.exception("%d posts stored together met a bug; storing each alone", len(posts))
+            return [self._alone(self._admit, post) for post in posts]
 
     @staticmethod
     def _alone(store: Callable[[Post], Stored], post: Post) -> Stored | BaseException:
@@ -121,7 +120,7 @@ class Intake:
 
     def _limited_then_admitted(self, post: Post) -> Stored:
         with connection_unit(self.sessions) as conn:
-            refusal = self._limit(conn, post.buckets, post.sender)
+            [refusal] = self._limit(conn, [post])
         if refusal is not None:
             return refusal
         return self._admit(Post(post.item, [], post.sender))
@@ -137,28 +136,38 @@ class Intake:
 
     def _admit(self, post: Post) -> Stored:
         with unit_of_work(self.sessions) as session:
-            return self._admit_in(session, post)
+            [stored] = self._admit_all(session, [post])
+            return stored
 
-    def _admit_in(self, session: Session, post: Post) -> Stored:
+    def _admit_all(self, session: Session, posts: Sequence[Post]) -> list[Stored]:
+        """Limit, accept and ingest ``posts`` in ``session``'s transaction, in a few
+        statements for them all: the buckets are taken together, the raw submissions
+        inserted together; each ingest runs behind a savepoint of its own."""
         conn = session.connection()
-        refusal = self._limit(conn, post.buckets, post.sender)
-        if refusal is not None:
-            return refusal
+        outcomes: list[Stored] = list(self._limit(conn, posts))
+        admitted = [n for n, refusal in enumerate(outcomes) if refusal is None]
+        if not admitted:
+            return outcomes
         # A large post's bytes go to the blob store once the limits let it in.
-        item = spill_input(post.item, RawSpill.for_settings(self.settings))
-        accepted = record_inputs(conn, [item])[0]
-        written = written_record(session, item, accepted)
-        inline = ingest_now(session, self.settings, accepted.inbound_id, written)
-        if not inline.handled and not accepted.duplicate:
-            queue_ingest(conn, [accepted.inbound_id])
-        return inline.ticket
+        spill = RawSpill.for_settings(self.settings)
+        items = [spill_input(posts[n].item, spill) for n in admitted]
+        to_queue: list[int] = []
+        for n, item, accepted in zip(admitted, items, record_inputs(conn, items), strict=True):
+            written = written_record(session, item, accepted)
+            inline = ingest_now(session, self.settings, accepted.inbound_id, written)
+            if not inline.handled and not accepted.duplicate:
+                to_queue.append(accepted.inbound_id)
+            outcomes[n] = inline.ticket
+        queue_ingest(conn, to_queue)
+        return outcomes
 
-    def _limit(self, conn: Connection, buckets: list[Limit], sender: Sender) -> Refusal | None:
-        if not buckets:
-            return None
-        refusal = take(conn, buckets, utcnow())
-        if refusal is not None:
+    def _limit(self, conn: Connection, posts: Sequence[Post]) -> list[Refusal | None]:
+        refusals = take_each(conn, [post.buckets for post in posts], utcnow())
+        for post, refusal in zip(posts, refusals, strict=True):
+            if refusal is None:
+                continue
             # The sender is told when to try again, so the post itself is not kept.
+            sender = post.sender
             refused = Refused(
                 sender.form,
                 RATE_LIMIT,
@@ -169,4 +178,4 @@ class Intake:
                 {},
             )
             record_refusal(conn, refused)
-        return refusal
+        return refusals

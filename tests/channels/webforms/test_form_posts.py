@@ -393,8 +393,10 @@ def test_posts_sent_at_once_each_get_their_ticket_stored_on_the_one_store_thread
     # And SQLite's posts were stored on one thread (those that came together in one
     # transaction); PostgreSQL's on the event loop's pool, side by side
     event.remove(sessions.kw["bind"], "before_cursor_execute", recording)
-    assert len(threads) == 8
     if sessions.kw["bind"].dialect.name == "sqlite":
+        # One insert for the posts that came together: between one and eight of them
+        assert 1 <= len(threads) <= 8
         assert len(set(threads)) == 1 and threads[0].startswith("form-store")
     else:
+        assert len(threads) == 8
         assert not any(name.startswith("form-store") for name in threads)
