@@ -125,7 +125,7 @@ def find_thread(
     answered = _answered_by(session, msg, customer_id)
     if answered is not None:
         return answered
-    if msg.conversation_key is not None:
+    if msg.conversation_key is not None and not msg.opens_conversation:
         conversation = _conversation(session, msg.conversation_key, window or ConversationWindow())
         if conversation is not None:
             return conversation

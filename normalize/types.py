@@ -107,6 +107,9 @@ class InboundMessage:
     # ``customer number:our number``): messages with the same key thread together
     # within the channel's window.
     conversation_key: str | None = None
+    # The channel knows this message starts its conversation (a web form's first
+    # post, whose key is new): the key is kept for what follows, not looked up.
+    opens_conversation: bool = False
     author_role: AuthorRole = AuthorRole.CUSTOMER
     # Other identities the channel asserts for the sender (a Slack profile email,
     # say), each with its own ``verified``; linked, merged or suggested by ingest.

@@ -75,6 +75,7 @@ def parse_webform(raw: bytes, envelope: Mapping[str, Any], context: ParseContext
             body_full=text,
             attachments=attachments,
             conversation_key=envelope.get("conversation_key"),
+            opens_conversation=bool(envelope.get("opens_conversation")),
             also_known_as=(Party(PartyKind.EMAIL, email, name),),
             tags=tuple(str(tag) for tag in envelope.get("tags", [])),
             fields=tuple(

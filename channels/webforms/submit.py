@@ -255,6 +255,11 @@ class FormEdge:
             "acknowledge": form.acknowledge,
             "client_ip": ip,
         }
+        if token:
+            # An accepted post: its conversation key is its own, new unless the post is
+            # a repeat, and a repeat is never ingested again. (A refused post, kept
+            # without its token, may share its key with an identical one.)
+            envelope["opens_conversation"] = True
         return raw, envelope, f"web:{digest}"
 
     def _thanks(

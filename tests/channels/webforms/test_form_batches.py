@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.webforms import intake as intake_module
@@ -19,7 +19,7 @@ from channels.webforms.intake import Intake, Post, Sender
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.errors import StoreUnavailable
-from ingest.models import InboundRecord, Ticket
+from ingest.models import InboundRecord, Message, Ticket
 from ingest.rate_buckets import Limit
 from ingest.raw_inputs import RawInput
 from normalize.webform import CHANNEL
@@ -27,7 +27,7 @@ from normalize.webform import CHANNEL
 WAIT = 10.0
 
 
-def a_post(n: int, *, limits: list[Limit] | None = None) -> Post:
+def a_post(n: int, *, limits: list[Limit] | None = None, first: bool = False) -> Post:
     raw = (
         '{"form": "contact", "files": [], "values": {"email": "ada@example.org", '
         f'"message": "It broke ({n}).", "name": "Ada", "subject": "Help {n}"}}}}'
@@ -46,6 +46,8 @@ def a_post(n: int, *, limits: list[Limit] | None = None) -> Post:
         "acknowledge": True,
         "client_ip": "192.0.2.1",
     }
+    if first:
+        envelope["opens_conversation"] = True
     item = RawInput(CHANNEL, f"web:batch{n}", raw, envelope)
     return Post(item, limits or [], Sender("contact", "192.0.2.1", "ada@example.org"))
 
@@ -163,3 +165,30 @@ def test_posts_stored_together_when_the_store_is_down_all_find_it_down(
         with pytest.raises(StoreUnavailable):
             future.result(WAIT)
     down.dispose()
+
+
+def test_a_first_post_keeps_its_conversation_key_without_looking_it_up(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    # Given the statements sent to the store
+    statements: list[str] = []
+
+    def recording(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(sessions.kw["bind"], "before_cursor_execute", recording)
+    intake = Intake(sessions, settings)
+    # When a post that opens its conversation is stored, and one that does not
+    try:
+        first = intake.store_all([a_post(1, first=True)])
+        lookups_for_first = [s for s in statements if "conversation_key =" in s]
+        later = intake.store_all([a_post(2)])
+    finally:
+        event.remove(sessions.kw["bind"], "before_cursor_execute", recording)
+    # Then the first made its ticket without looking its key up, and its message keeps it
+    assert isinstance(first[0], TicketView) and isinstance(later[0], TicketView)
+    assert lookups_for_first == []
+    assert any("conversation_key =" in s for s in statements)
+    with sessions() as session:
+        keys = session.execute(select(Message.conversation_key).order_by(Message.id)).scalars()
+        assert list(keys) == ["web:batch1", "web:batch2"]

@@ -76,6 +76,8 @@ def test_a_urlencoded_post_makes_a_ticket_and_answers_its_number(
     with sessions() as session:
         record = session.execute(select(InboundRecord)).scalar_one()
         assert (record.channel, record.status) == ("web", "processed")
+        # (its conversation key is its own: kept on the message, never looked up)
+        assert record.envelope["opens_conversation"] is True
         ticket = session.get(Ticket, number)
         assert ticket is not None
         assert (ticket.channel, ticket.subject) == ("web", "Cannot log in")
