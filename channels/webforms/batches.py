@@ -1,9 +1,9 @@
 """One thread that runs queued jobs in batches: what arrived while a batch ran is the next.
 
 For a store that takes one writer at a time (SQLite), posts arriving together are
-stored in one transaction, each in a savepoint of its own: the transaction's begin
-and commit (the commit writes the shared pages of every table and index touched) are
-paid once a batch, not once a post. A post alone is stored exactly as before.
+stored in one transaction: the transaction's begin and commit (the commit writes the
+shared pages of every table and index touched), and the statements the posts can
+share, are paid once a batch, not once a post.
 """
 
 from __future__ import annotations

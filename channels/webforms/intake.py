@@ -11,7 +11,9 @@ a time, they go before the workers' transactions, and a process's posts queue fo
 store thread of their own rather than for the write lock in several (the waiting
 threads' wake-ups and lock hand-overs cost more CPU than the wait: about 6 % of a
 post's with four clients at once). That thread stores the posts that arrived together
-in one transaction, each in a savepoint of its own (``batches``). On PostgreSQL posts
+in one transaction (``batches``): their buckets are taken and their raw submissions
+inserted with one statement each, as if one after the other, and each ingest runs
+behind a savepoint of its own. On PostgreSQL posts
 are stored side by side in the event loop's thread pool, and the buckets take their
 own short transaction first: every post to a form updates that form's bucket row,
 whose lock must not be held through an ingest.
