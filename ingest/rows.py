@@ -66,6 +66,14 @@ def attach_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> 
     make_transient_to_detached(row)
     for key in values.keys() - columns:
         set_committed_value(row, key, values[key])
+    # The store has just given this row its id, so an object the session holds under it
+    # is of a row written in a savepoint since rolled back (SQLite hands the id out
+    # again); the rollback only expired it, as it does every object of the session.
+    identity = inspect(row).key
+    assert identity is not None  # given by make_transient_to_detached
+    stale = session.identity_map.get(identity)
+    if stale is not None:
+        session.expunge(stale)
     session.add(row)
     return row
 

@@ -229,3 +229,29 @@ def test_savepoints_release_and_roll_back_as_plain_statements(
         names = set(session.scalars(select(Customer.name)))
     assert {"kept", "inner kept"} <= names
     assert "dropped" not in names
+
+
+def test_a_row_written_after_a_savepoint_rolled_back_takes_the_place_of_the_one_undone(
+    sessions: sessionmaker[Session],
+) -> None:
+    customer_id = a_customer(sessions)
+    values = {"channel": "web", "customer_id": customer_id}
+    with sessions.begin() as session:
+        # Given a ticket written in a savepoint that is then rolled back
+        try:
+            with session.begin_nested():
+                undone = insert_loaded(session, Ticket, {**values, "subject": "Undone"})
+                undone_id = undone.id
+                raise RuntimeError("a bug after the ticket")
+        except RuntimeError:
+            pass
+        # When the next ticket is written (SQLite gives it the same id again)
+        kept = insert_loaded(session, Ticket, {**values, "subject": "Kept"})
+        # Then the session holds the new row under its id (PostgreSQL's sequence gives
+        # a new id; SQLite's the same, and the undone row's object leaves the session)
+        assert session.get(Ticket, kept.id) is kept
+        if kept.id == undone_id:
+            assert undone not in session
+    with sessions() as session:
+        subjects = session.execute(select(Ticket.subject)).scalars().all()
+    assert subjects == ["Kept"]
