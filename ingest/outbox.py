@@ -110,15 +110,16 @@ def mark_taken(session: Session, entry_id: int) -> None:
     session.connection().execute(_MARK_TAKEN, {"entry": entry_id, "at": utcnow()})
 
 
-def add_works(session: Session, actors: Sequence[str], **payload: Any) -> None:
-    """Queue ``actor(**payload)`` for each of ``actors``, as :func:`add_work` does, in one
-    statement: rows written without entries in the session (nothing reads them back)."""
+def add_each(session: Session, works: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Queue each ``(actor, payload)`` of ``works``, due now, in one statement."""
+    if not works:
+        return
     now = utcnow()
     session.connection().execute(
         _INSERT,
         [
             {"actor": actor, "payload": payload, "created_at": now, "not_before": now}
-            for actor in actors
+            for actor, payload in works
         ],
     )
 

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from config.logs import log_context
 from config.settings import Settings
-from ingest import channel_steps, outbox
+from ingest import channel_steps
 from ingest.blobs import blob_store_for
 from ingest.db import TAKE_TURNS
 from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
+from ingest.queued_work import QueuedWork
 from ingest.raw_inputs import raw_bytes
 from ingest.rows import insert_loaded, update_loaded
 from ingest.status import change_status
@@ -50,7 +51,7 @@ class Continuation(Protocol):
     """What the shell does next inside the same unit of work, instead of queueing it:
     triage and the acknowledgement's plan for a new ticket (opened by ``first``, the
     message just stored), follow-ups for a message on an existing one. Without one,
-    ingest queues that work in the outbox."""
+    ingest queues that work in the outbox (:class:`ingest.queued_work.QueuedWork`)."""
 
     def ticket_opened(self, session: Session, ticket: Ticket, first: Message) -> None: ...
 
@@ -129,10 +130,7 @@ def _process(
 
     if match.ticket is None or match.ticket.id != ticket.id:
         # A new ticket: its updated_at is its creation, moments ago.
-        if then is not None:
-            then.ticket_opened(session, ticket, message)
-        else:
-            outbox.add_works(session, (outbox.TRIAGE, outbox.ACKNOWLEDGE), ticket_id=ticket.id)
+        (then or QueuedWork()).ticket_opened(session, ticket, message)
     else:
         update_loaded(ticket, {"updated_at": utcnow()})
         # A customer message on an existing ticket follows it to where it was handed off.
@@ -174,10 +172,7 @@ def _agent_message(
 
 
 def _follow(session: Session, ticket: Ticket, message: Message, then: Continuation | None) -> None:
-    if then is not None:
-        then.message_added(session, ticket, message)
-    else:
-        outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=ticket.id, message_id=message.id)
+    (then or QueuedWork()).message_added(session, ticket, message)
 
 
 def _ticket_for(

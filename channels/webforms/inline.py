@@ -21,6 +21,7 @@ from ingest.db import TAKE_TURNS, is_store_trouble
 from ingest.envelope import text_list
 from ingest.models import InboundRecord, Message, Ticket
 from ingest.pipeline import IngestOutcome, process_record
+from ingest.queued_work import QueuedWork
 from ingest.signals import Defer
 
 log = logging.getLogger(__name__)
@@ -41,21 +42,27 @@ class Inline:
 
 
 def ingest_now(
-    session: Session, settings: Settings, inbound_id: int, written: InboundRecord | None = None
+    session: Session,
+    settings: Settings,
+    inbound_id: int,
+    written: InboundRecord | None = None,
+    then: QueuedWork | None = None,
 ) -> Inline:
     """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint.
 
     ``written`` is the record when the caller wrote it in this transaction (nothing
-    to read, and no one else can see it yet). ``handled`` is False when the worker
-    must do it: the savepoint was rolled back and nothing but what the caller wrote
-    before is left in the transaction."""
+    to read, and no one else can see it yet). ``then`` gathers the work that follows
+    for the caller to write (else it is written at once). ``handled`` is False when
+    the worker must do it: the savepoint was rolled back, nothing but what the caller
+    wrote before is left in the transaction, and nothing of it is in ``then``."""
+    mark = then.mark() if then is not None else 0
     try:
         with session.begin_nested():
             # Read here and kept, so the tags below need not read it again.
             record = written or session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
             if record is None:
                 return Inline(None, handled=True)
-            outcome = process_record(session, record, settings)
+            outcome = process_record(session, record, settings, then)
             return Inline(_ticket_of(session, record, outcome), handled=True)
     except Defer as signal:
         # Not a failure: the worker's ingest (queued by the caller) waits and does it.
@@ -65,6 +72,8 @@ def ingest_now(
             raise  # the whole post fails: nothing stored, the customer is asked to retry
         # The record is committed with the caller's transaction and its ingest queued.
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
+    if then is not None:
+        then.drop_since(mark)
     return Inline(None, handled=False)
 
 

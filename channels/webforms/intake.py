@@ -38,6 +38,7 @@ from ingest.accept import queue_ingest, record_inputs, written_record
 from ingest.db import connection_unit, is_store_trouble, unit_of_work
 from ingest.form_refusals import Refused, record_refusal, spill_refused
 from ingest.models import utcnow
+from ingest.queued_work import QueuedWork
 from ingest.rate_buckets import Limit, Refusal, take_each
 from ingest.raw_inputs import RawInput, RawSpill, spill_input
 from ingest.write_gate import edge_writes
@@ -144,7 +145,9 @@ class Intake:
     def _admit_all(self, session: Session, posts: Sequence[Post]) -> list[Stored]:
         """Limit, accept and ingest ``posts`` in ``session``'s transaction, in a few
         statements for them all: the buckets are taken together, the raw submissions
-        inserted together; each ingest runs behind a savepoint of its own."""
+        inserted together, and the work their ingests leave to the workers (triage,
+        acknowledgement, follow-up) queued together; each ingest runs behind a
+        savepoint of its own."""
         conn = session.connection()
         outcomes: list[Stored] = list(self._limit(conn, posts))
         admitted = [n for n, refusal in enumerate(outcomes) if refusal is None]
@@ -154,13 +157,15 @@ class Intake:
         spill = RawSpill.for_settings(self.settings)
         items = [spill_input(posts[n].item, spill) for n in admitted]
         to_queue: list[int] = []
+        follows = QueuedWork(gathered=[])
         for n, item, accepted in zip(admitted, items, record_inputs(conn, items), strict=True):
             written = written_record(session, item, accepted)
-            inline = ingest_now(session, self.settings, accepted.inbound_id, written)
+            inline = ingest_now(session, self.settings, accepted.inbound_id, written, follows)
             if not inline.handled and not accepted.duplicate:
                 to_queue.append(accepted.inbound_id)
             outcomes[n] = inline.ticket
         queue_ingest(conn, to_queue)
+        follows.write(session)
         return outcomes
 
     def _limit(self, conn: Connection, posts: Sequence[Post]) -> list[Refusal | None]:

@@ -15,7 +15,8 @@ def test_work_queued_together_is_due_now_and_not_handed_over(
 ) -> None:
     # When triage and the acknowledgement of ticket 7 are queued in one statement
     with unit_of_work(sessions) as session:
-        outbox.add_works(session, (outbox.TRIAGE, outbox.ACKNOWLEDGE), ticket_id=7)
+        payload = {"ticket_id": 7}
+        outbox.add_each(session, [(outbox.TRIAGE, payload), (outbox.ACKNOWLEDGE, payload)])
         # And one more the usual way, for comparison
         outbox.add_work(session, outbox.FOLLOW_UP, ticket_id=7)
     # Then each is a row of its own, with the payload, due now and waiting for the relay

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.webforms import inline as inline_module
 from channels.webforms import intake as intake_module
 from channels.webforms.batches import MAX_BATCH, BatchThread
 from channels.webforms.inline import TicketView
@@ -19,7 +20,7 @@ from channels.webforms.intake import Intake, Post, Sender
 from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.errors import StoreUnavailable
-from ingest.models import InboundRecord, Message, Ticket
+from ingest.models import InboundRecord, Message, OutboxEntry, Ticket
 from ingest.rate_buckets import Limit
 from ingest.raw_inputs import RawInput
 from normalize.webform import CHANNEL
@@ -192,3 +193,56 @@ def test_a_first_post_keeps_its_conversation_key_without_looking_it_up(
     with sessions() as session:
         keys = session.execute(select(Message.conversation_key).order_by(Message.id)).scalars()
         assert list(keys) == ["web:batch1", "web:batch2"]
+
+
+def test_posts_stored_together_queue_what_follows_in_one_statement_without_a_failed_ingest(
+    sessions: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an inline ingest that fails for the second post once its ticket is made
+    ticket_of = inline_module._ticket_of
+
+    def fails_for_the_second(session: Session, record: InboundRecord, outcome: Any) -> Any:
+        if record.dedupe_key == "web:batch2":
+            raise RuntimeError("a bug after the second post's ticket")
+        return ticket_of(session, record, outcome)
+
+    monkeypatch.setattr(inline_module, "_ticket_of", fails_for_the_second)
+    inserts: list[str] = []
+
+    def recording(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            inserts.append(statement)
+
+    event.listen(sessions.kw["bind"], "before_cursor_execute", recording)
+    # When three posts are stored together
+    try:
+        outcomes = Intake(sessions, settings).store_all([a_post(n) for n in (1, 2, 3)])
+    finally:
+        event.remove(sessions.kw["bind"], "before_cursor_execute", recording)
+    # Then the first and third have tickets (the third's made after the second's was
+    # rolled back), the second is left to the worker's ingest
+    first, second, third = outcomes
+    assert isinstance(first, TicketView) and isinstance(third, TicketView)
+    assert second is None
+    with sessions() as session:
+        second_id = session.execute(
+            select(InboundRecord.id).where(InboundRecord.dedupe_key == "web:batch2")
+        ).scalar_one()
+        work = session.execute(
+            select(OutboxEntry.actor, OutboxEntry.payload).order_by(OutboxEntry.id)
+        ).all()
+    # And the work that follows is queued for the two tickets only, with one statement
+    # for it and one for the worker's ingest of the second post
+    expected = [
+        ("ingest", {"inbound_id": second_id}),
+        ("triage", {"ticket_id": first.number}),
+        ("acknowledge", {"ticket_id": first.number}),
+        ("triage", {"ticket_id": third.number}),
+        ("acknowledge", {"ticket_id": third.number}),
+    ]
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        # PostgreSQL stores each post in a transaction of its own, in turn
+        assert sorted(map(repr, work)) == sorted(map(repr, expected))
+        return
+    assert [(actor, payload) for actor, payload in work] == expected
+    assert len(inserts) == 2
