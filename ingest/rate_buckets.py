@@ -4,7 +4,8 @@ A bucket holds up to ``burst`` tokens and refills at ``per_hour``; a post takes 
 token from each of its buckets (client IP, submitted email, form) or, when any is
 empty, takes none and learns how long to wait. The rows are locked in key order,
 so two processes never deadlock over the same buckets. Two Core statements on the
-caller's connection, built once: this runs on every form post, before the accept.
+caller's connection, built once, for a post or for the posts stored together: this runs
+on every form post, before the accept.
 """
 
 from __future__ import annotations

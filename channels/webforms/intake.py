@@ -13,10 +13,9 @@ threads' wake-ups and lock hand-overs cost more CPU than the wait: about 6 % of 
 post's with four clients at once). That thread stores the posts that arrived together
 in one transaction (``batches``): their buckets are taken and their raw submissions
 inserted with one statement each, as if one after the other, and each ingest runs
-behind a savepoint of its own. On PostgreSQL posts
-are stored side by side in the event loop's thread pool, and the buckets take their
-own short transaction first: every post to a form updates that form's bucket row,
-whose lock must not be held through an ingest.
+behind a savepoint of its own. On PostgreSQL posts are stored side by side in the event
+loop's thread pool, and the buckets take their own short transaction first: every post
+to a form updates that form's bucket row, whose lock must not be held through an ingest.
 """
 
 from __future__ import annotations
@@ -107,9 +106,9 @@ class Intake:
                 with unit_of_work(self.sessions) as session:
                     return list(self._admit_all(session, posts))
             except Exception as exc:
-                if is_store_trouble(exc) or len(posts) == 1:
-                    if is_store_trouble(exc):
-                        raise
+                if is_store_trouble(exc):
+                    raise
+                if len(posts) == 1:
                     return [exc]
                 log.exception("%d posts stored together met a bug; storing each alone", len(posts))
             return [self._alone(self._admit, post) for post in posts]
