@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
 from ingest.errors import StoreUnavailable
@@ -193,7 +193,22 @@ def _raw(connection: Any) -> Any:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    event.listen(sessions, "after_soft_rollback", _expire_after_savepoint_rollback)
+    return sessions
+
+
+def _expire_after_savepoint_rollback(session: Session, ended: SessionTransaction) -> None:
+    """After a savepoint rolls back, every object reads its row again when next used.
+
+    Rows written with Core statements (``ingest.rows``) keep their values on their
+    objects as if loaded, so the ORM, which expires after a savepoint only the objects
+    it changed itself, would leave the undone values on them: a form post's record
+    whose inline ingest was rolled back would still read as processed to its double
+    click in the same batch. A savepoint rolls back only when its work fails or must
+    wait (``Defer``), so the reads are paid on that path alone."""
+    if ended.nested:
+        session.expire_all()
 
 
 def is_store_outage(exc: BaseException) -> bool:

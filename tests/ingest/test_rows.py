@@ -255,3 +255,26 @@ def test_a_row_written_after_a_savepoint_rolled_back_takes_the_place_of_the_one_
     with sessions() as session:
         subjects = session.execute(select(Ticket.subject)).scalars().all()
     assert subjects == ["Kept"]
+
+
+def test_a_change_undone_by_a_savepoint_is_not_kept_on_the_object(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given a solved ticket
+    customer_id = a_customer(sessions)
+    with sessions.begin() as session:
+        ticket_id = insert_loaded(
+            session, Ticket, {"channel": "web", "customer_id": customer_id, "status": "solved"}
+        ).id
+    with sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        # When a savepoint changes it with a Core UPDATE, then meets a bug and rolls back
+        try:
+            with session.begin_nested():
+                update_loaded(ticket, {"status": "open"})
+                raise RuntimeError("a bug after the change")
+        except RuntimeError:
+            pass
+        # Then the object reads as the row is stored: solved
+        assert ticket.status == "solved"

@@ -246,3 +246,29 @@ def test_posts_stored_together_queue_what_follows_in_one_statement_without_a_fai
         return
     assert [(actor, payload) for actor, payload in work] == expected
     assert len(inserts) == 2
+
+
+def test_a_double_click_after_a_failed_inline_ingest_gets_the_ticket_inline(
+    sessions: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an inline ingest that fails once, after closing its record
+    ticket_of = inline_module._ticket_of
+    failures = ["once"]
+
+    def fails_once(session: Session, record: InboundRecord, outcome: Any) -> Any:
+        if failures:
+            failures.pop()
+            raise RuntimeError("a bug after the record was closed")
+        return ticket_of(session, record, outcome)
+
+    monkeypatch.setattr(inline_module, "_ticket_of", fails_once)
+    # When a post and its double click are stored together
+    first, again = Intake(sessions, settings).store_all([a_post(1), a_post(1)])
+    # Then the first is left to the worker, and the double click, finding the record
+    # still pending (its close was rolled back), makes the ticket and names it
+    assert first is None
+    assert isinstance(again, TicketView)
+    with sessions() as session:
+        record = session.execute(select(InboundRecord)).scalar_one()
+        assert record.status == "processed"
+        assert session.get(Ticket, again.number) is not None
