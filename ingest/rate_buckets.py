@@ -47,15 +47,11 @@ _SET_LEVEL = (
 )
 
 
-def take(conn: Connection, limits: list[Limit], now: datetime) -> Refusal | None:
-    """Take one token from every bucket, or none if any is empty (then say which)."""
-    return take_each(conn, [limits], now)[0]
-
-
 def take_each(
     conn: Connection, requests: Sequence[list[Limit]], now: datetime
 ) -> list[Refusal | None]:
-    """:func:`take` for each request in turn, as if one after the other, in two statements.
+    """For each request in turn, one token from every bucket it names, or none if any is
+    empty (then which): as if one after the other, in two statements.
 
     Posts stored together share their buckets' rows: each takes its tokens from what
     the ones before it left, so a batch is limited exactly as its posts one by one."""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import RateBucket
-from ingest.rate_buckets import Limit, Refusal, take, take_each
+from ingest.rate_buckets import Limit, Refusal, take_each
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def test_taking_together_is_taking_one_by_one(sessions: sessionmaker[Session]) -
     form = Limit("form:contact", 3, 60)
     requests = [[email, form]] * 4
     with sessions.begin() as session:
-        apart = [take(session.connection(), limits, NOW) for limits in requests]
+        apart = [take_each(session.connection(), [limits], NOW)[0] for limits in requests]
     one_by_one = levels(sessions)
     # When the same requests are taken together on fresh buckets
     with sessions.begin() as session:

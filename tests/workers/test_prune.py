@@ -16,7 +16,7 @@ from config.settings import Settings
 from ingest.db import unit_of_work
 from ingest.models import FormRefusal, InboundRecord, OutboxEntry, RateBucket
 from ingest.prune import Pruned, Retention, prune
-from ingest.rate_buckets import Limit, take
+from ingest.rate_buckets import Limit, take_each
 from workers.cli import main
 from workers.process.housekeeping import Housekeeper, retention_for
 
@@ -114,15 +114,15 @@ def test_an_idle_bucket_is_deleted_and_comes_back_full(sessions: sessionmaker[Se
     idle, busy = Limit("form-ip:203.0.113.9", 3, 1), Limit("form-ip:198.51.100.7", 3, 1)
     with unit_of_work(sessions) as session:
         for _ in range(3):
-            assert take(session.connection(), [idle], days_ago(2)) is None
-        assert take(session.connection(), [busy], NOW - timedelta(hours=1)) is None
+            assert take_each(session.connection(), [[idle]], days_ago(2))[0] is None
+        assert take_each(session.connection(), [[busy]], NOW - timedelta(hours=1))[0] is None
     # When the store is pruned
     pruned = prune(sessions, KEEP, NOW)
     # Then the idle bucket is gone, and a new post finds it full as it would have been
     assert pruned.idle_buckets == 1
     assert ids(sessions, RateBucket.key) == {busy.key}
     with unit_of_work(sessions) as session:
-        assert take(session.connection(), [idle], NOW) is None
+        assert take_each(session.connection(), [[idle]], NOW)[0] is None
         tokens = session.execute(select(RateBucket.tokens).where(RateBucket.key == idle.key))
         assert tokens.scalar_one() == pytest.approx(2)
 
