@@ -45,17 +45,17 @@ def ingest_now(
     session: Session,
     settings: Settings,
     inbound_id: int,
-    written: InboundRecord | None = None,
-    then: QueuedWork | None = None,
+    written: InboundRecord | None,
+    then: QueuedWork,
 ) -> Inline:
     """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint.
 
     ``written`` is the record when the caller wrote it in this transaction (nothing
     to read, and no one else can see it yet). ``then`` gathers the work that follows
-    for the caller to write (else it is written at once). ``handled`` is False when
-    the worker must do it: the savepoint was rolled back, nothing but what the caller
-    wrote before is left in the transaction, and nothing of it is in ``then``."""
-    mark = then.mark() if then is not None else 0
+    for the caller to write. ``handled`` is False when the worker must do it: the
+    savepoint was rolled back, nothing but what the caller wrote before is left in the
+    transaction, and nothing of it is in ``then``."""
+    mark = then.mark()
     try:
         with session.begin_nested():
             # Read here and kept, so the tags below need not read it again.
@@ -72,8 +72,7 @@ def ingest_now(
             raise  # the whole post fails: nothing stored, the customer is asked to retry
         # The record is committed with the caller's transaction and its ingest queued.
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
-    if then is not None:
-        then.drop_since(mark)
+    then.drop_since(mark)
     return Inline(None, handled=False)
 
 
