@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import outbox
 from ingest.db import connection_unit, insert_for_dialect
+from ingest.direct_sql import rows_each, run_many
 from ingest.envelope import Envelope
 from ingest.models import InboundRecord, OutboxEntry, utcnow
 from ingest.raw_inputs import RawInput, RawSpill, spill_input
@@ -85,9 +86,8 @@ def record_inputs(conn: Connection, items: Sequence[RawInput]) -> list[Accepted]
     add_inbound, _ = _statements(conn.dialect.name)
     inserted = {
         key: inbound_id
-        for inbound_id, key in conn.execute(
-            add_inbound,
-            [_new_row(item, now) for item in unique.values()],
+        for inbound_id, key in rows_each(
+            conn, add_inbound, [_new_row(item, now) for item in unique.values()]
         )
     }
     ids = dict(inserted)
@@ -151,7 +151,8 @@ def queue_ingest(conn: Connection, inbound_ids: Sequence[int]) -> None:
         return
     now = utcnow()
     _, add_work = _statements(conn.dialect.name)
-    conn.execute(
+    run_many(
+        conn,
         add_work,
         [
             {

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Insert, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.db import insert_for_dialect
+from ingest.direct_sql import rows_of
 from ingest.events import record_event
 from ingest.models import Customer, Identity, Ticket, utcnow
-from ingest.rows import attach_loaded, insert_loaded, row_values
+from ingest.rows import attach_loaded, insert_loaded, read_loaded, row_values
 from normalize.types import Party, PartyKind
 
 CHANNEL = "channel"
@@ -33,23 +34,45 @@ _IDENTITY = select(Identity).where(
 
 
 @cache
-def _identities_and_customers(count: int) -> Select[Identity, Customer]:
+def _identities_and_customers(count: int) -> Select[Any]:
     """The identities of ``count`` (kind, value) pairs with the customers they name, in
     one query: the sender's and those the channel claims for it. Built once per count,
     with bound parameters (``k0``, ``v0``, ...): an expanding ``IN`` would be rendered
-    anew on every run."""
+    anew on every run. Core columns, made into objects by :func:`_found`: loading
+    two entities through the ORM cost more than the query."""
     return (
-        select(Identity, Customer)
-        .join(Customer, Customer.id == Identity.customer_id)
+        select(*_IDENTITY_COLUMNS, *_CUSTOMER_COLUMNS)
+        .join_from(_IDENTITIES, _CUSTOMERS, _CUSTOMERS.c.id == _IDENTITIES.c.customer_id)
         .where(
             or_(
                 *(
-                    and_(Identity.kind == bindparam(f"k{n}"), Identity.value == bindparam(f"v{n}"))
+                    and_(
+                        _IDENTITIES.c.kind == bindparam(f"k{n}"),
+                        _IDENTITIES.c.value == bindparam(f"v{n}"),
+                    )
                     for n in range(count)
                 )
             )
         )
     )
+
+
+_IDENTITIES = cast(Table, Identity.__table__)
+_CUSTOMERS = cast(Table, Customer.__table__)
+_IDENTITY_COLUMNS = tuple(_IDENTITIES.c)
+_CUSTOMER_COLUMNS = tuple(_CUSTOMERS.c)
+
+
+def _found(session: Session, row: tuple[Any, ...]) -> tuple[Identity, Customer]:
+    """An identity and its customer from a row of :func:`_identities_and_customers`."""
+    split = len(_IDENTITY_COLUMNS)
+    identity = read_loaded(
+        session, Identity, {c.key: v for c, v in zip(_IDENTITY_COLUMNS, row[:split], strict=True)}
+    )
+    customer = read_loaded(
+        session, Customer, {c.key: v for c, v in zip(_CUSTOMER_COLUMNS, row[split:], strict=True)}
+    )
+    return identity, customer
 
 
 @cache
@@ -80,7 +103,8 @@ def _add_identity(
         },
     )
     conn = session.connection()
-    inserted = conn.execute(_insert_identity(conn.dialect.name), values).scalar_one_or_none()
+    returned = rows_of(conn, _insert_identity(conn.dialect.name), values)
+    inserted = returned[0][0] if returned else None
     return (None if inserted is None else int(inserted)), values
 
 
@@ -119,8 +143,12 @@ def sender_for(
     params = {}
     for n, (pair_kind, pair_value) in enumerate(keys):
         params[f"k{n}"], params[f"v{n}"] = pair_kind, pair_value
-    rows = session.execute(_identities_and_customers(len(keys)), params).all()
-    found = {(identity.kind, identity.value): (identity, named) for identity, named in rows}
+    session.flush()  # as an ORM query would: identities added since are found
+    rows = rows_of(session.connection(), _identities_and_customers(len(keys)), params)
+    found = {}
+    for row in rows:
+        identity, named = _found(session, row)
+        found[identity.kind, identity.value] = (identity, named)
     claimed = {k: found[k][0] if k in found else None for k in keys[1:]}
     if key in found:
         existing, named = found[key]

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from ingest.direct_sql import run_many
 from ingest.models import OutboxEntry, utcnow
 from ingest.rows import insert_loaded
 
@@ -115,7 +116,8 @@ def add_each(session: Session, works: Sequence[tuple[str, dict[str, Any]]]) -> N
     if not works:
         return
     now = utcnow()
-    session.connection().execute(
+    run_many(
+        session.connection(),
         _INSERT,
         [
             {"actor": actor, "payload": payload, "created_at": now, "not_before": now}

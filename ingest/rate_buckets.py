@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, update
 
 from ingest.db import insert_for_dialect
+from ingest.direct_sql import rows_each, run_many
 from ingest.models import RateBucket
 
 
@@ -65,7 +66,8 @@ def take_each(
     # One statement makes the missing buckets (full) and reads and locks every one.
     rows = {
         key: (tokens, updated_at)
-        for key, tokens, updated_at in conn.execute(
+        for key, tokens, updated_at in rows_each(
+            conn,
             _touch(conn.dialect.name),
             [{"key": limit.key, "tokens": limit.burst, "updated_at": now} for limit in ordered],
         )
@@ -76,7 +78,8 @@ def take_each(
         elapsed = max(0.0, (now - updated_at).total_seconds())
         levels[limit.key] = min(limit.burst, tokens + elapsed * limit.per_hour / 3600)
     outcomes = [_take_from(levels, unique, limits) for limits in requests]
-    conn.execute(
+    run_many(
+        conn,
         _SET_LEVEL,
         [{"bucket": key, "level": level, "at": now} for key, level in levels.items()],
     )

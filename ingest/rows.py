@@ -18,6 +18,7 @@ from sqlalchemy import Insert, Table, Update, bindparam, insert, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ingest.direct_sql import rows_of
 from ingest.models import Base
 
 RowT = TypeVar("RowT", bound=Base)
@@ -35,7 +36,7 @@ def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> 
     columns = row_values(cls, values)
     # The Core statement on the session's connection: ``Session.execute`` would only add
     # its ORM dispatch (and an autoflush this row does not depend on).
-    row_id = session.connection().execute(_insert_of(cls), columns).scalar_one()
+    ((row_id,),) = rows_of(session.connection(), _insert_of(cls), columns)
     return attach_loaded(session, cls, {**columns, **values, "id": row_id})
 
 
@@ -49,6 +50,16 @@ def row_values(cls: type[Base], values: dict[str, Any]) -> dict[str, Any]:
     columns = _column_keys(cls)
     row.update((k, v) for k, v in values.items() if k in columns)
     return row
+
+
+def read_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
+    """The ``cls`` row a Core query of this session just read, every column in ``values``:
+    the object the session already holds for it, as an ORM query would return, or a new
+    one in the session as if loaded."""
+    held = session.identity_map.get(inspect(cls).identity_key_from_primary_key((values["id"],)))
+    if held is not None:
+        return cast(RowT, held)
+    return attach_loaded(session, cls, values)
 
 
 def attach_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
@@ -90,7 +101,7 @@ def update_loaded(row: Base, values: dict[str, Any]) -> None:
             setattr(row, key, value)
         return
     assert state.identity is not None  # a persistent row has its key
-    session.connection().execute(_update_of(type(row)), {"row_id": state.identity[0], **values})
+    rows_of(session.connection(), _update_of(type(row)), {"row_id": state.identity[0], **values})
     for key, value in values.items():
         set_committed_value(row, key, value)
 

@@ -1,0 +1,178 @@
+"""Core statements sent straight to the driver write and read exactly what SQLAlchemy
+would, on both stores (on PostgreSQL they go through SQLAlchemy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from ingest.db import insert_for_dialect
+from ingest.direct_sql import rows_each, rows_of, run_many
+from ingest.models import UTCDateTime
+
+metadata = MetaData()
+made: list[int] = []
+
+
+def _next_serial() -> int:
+    made.append(len(made) + 1)
+    return made[-1]
+
+
+notes = Table(
+    "direct_sql_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(40), unique=True, nullable=False),
+    Column("body", JSON, default=dict),
+    Column("state", String(20), default="new"),
+    Column("serial", Integer, default=_next_serial),
+    Column("at", UTCDateTime()),
+)
+AT = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+
+@pytest.fixture
+def table(engine: Engine) -> Iterator[Table]:
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    try:
+        yield notes
+    finally:
+        metadata.drop_all(engine)
+
+
+def read_all(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(notes).order_by(notes.c.key))]
+
+
+def test_an_insert_returns_its_row_and_writes_what_sqlalchemy_writes(
+    engine: Engine, table: Table
+) -> None:
+    returning = insert(table).returning(table.c.id, table.c.at, table.c.body)
+    with engine.begin() as conn:
+        # When one row goes the direct way and one through SQLAlchemy, with the same values
+        ((row_id, at, body),) = rows_of(
+            conn, returning, {"key": "direct", "body": {"é": [1, "ü"]}, "at": AT}
+        )
+        conn.execute(insert(table), {"key": "sqlalchemy", "body": {"é": [1, "ü"]}, "at": AT})
+    # Then the returned columns came through their types' result processors
+    assert isinstance(row_id, int)
+    assert (at, body) == (AT, {"é": [1, "ü"]})
+    # And both rows read back the same, defaults applied (the callable one per row)
+    direct, through = read_all(engine)  # (id, key, body, state, serial, at), by key
+    assert direct[2:4] == through[2:4] == ({"é": [1, "ü"]}, "new")
+    assert direct[5] == through[5] == AT
+    assert direct[4] != through[4]  # the callable default made a serial for each row
+
+
+def test_many_rows_in_one_statement_and_an_update_by_bound_name(
+    engine: Engine, table: Table
+) -> None:
+    with engine.begin() as conn:
+        run_many(conn, insert(table), [{"key": f"k{n}", "at": AT} for n in range(3)])
+        set_state = (
+            update(table).where(table.c.key == bindparam("which")).values(state=bindparam("to"))
+        )
+        run_many(conn, set_state, [{"which": "k0", "to": "done"}, {"which": "k2", "to": "held"}])
+        assert rows_of(conn, set_state, {"which": "k1", "to": "open"}) == []
+    assert [(row[1], row[3], row[5]) for row in read_all(engine)] == [
+        ("k0", "done", AT),
+        ("k1", "open", AT),
+        ("k2", "held", AT),
+    ]
+
+
+def test_an_insert_skipping_conflicts_returns_only_the_rows_it_wrote(
+    engine: Engine, table: Table
+) -> None:
+    skip = (
+        insert_for_dialect(engine.dialect.name, table)
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
+    with engine.begin() as conn:
+        conn.execute(insert(table), {"key": "taken"})
+        written = rows_each(conn, skip, [{"key": "taken"}, {"key": "free"}, {"key": "new"}])
+    assert sorted(key for (key,) in written) == ["free", "new"]
+
+
+def test_a_driver_error_is_sqlalchemys_and_names_the_statement(
+    engine: Engine, table: Table
+) -> None:
+    with engine.connect() as conn, conn.begin():
+        rows_of(conn, insert(table), {"key": "once"})
+        with pytest.raises(IntegrityError) as raised:
+            rows_of(conn, insert(table), {"key": "once"})
+    assert "direct_sql_notes" in str(raised.value.statement)
+    assert raised.value.orig is not None
+
+
+def test_listeners_see_every_statement(engine: Engine, table: Table) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def before(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool
+    ) -> None:
+        seen.append((statement.split(maxsplit=1)[0].upper(), many))
+
+    with engine.begin() as conn:
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            rows_of(conn, insert(table), {"key": "a"})
+            run_many(conn, insert(table), [{"key": "b"}, {"key": "c"}])
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+    assert [verb for verb, _ in seen] == ["INSERT", "INSERT"]
+    assert seen[1][1] or engine.dialect.name != "sqlite"  # one executemany on SQLite
+
+
+def test_statements_it_cannot_send_as_compiled_go_through_sqlalchemy(
+    engine: Engine, table: Table
+) -> None:
+    with engine.begin() as conn:
+        run_many(
+            conn, insert(table), [{"key": "x", "at": AT}, {"key": "y", "at": AT + timedelta(1)}]
+        )
+        # An expanding IN list is rendered per execution
+        found = rows_of(
+            conn,
+            select(table.c.key).where(table.c.key.in_(bindparam("keys", expanding=True))),
+            {"keys": ["x", "y"]},
+        )
+        # Rows whose parameters differ in their names are each executed as given
+        run_many(conn, insert(table), [{"key": "z"}, {"key": "w", "state": "odd"}])
+    assert sorted(found) == [("x",), ("y",)]
+    assert {row[1]: row[3] for row in read_all(engine)} == {
+        "w": "odd",
+        "x": "new",
+        "y": "new",
+        "z": "new",
+    }
+
+
+def test_a_query_returns_its_rows_through_their_types(engine: Engine, table: Table) -> None:
+    by_key = select(table.c.key, table.c.body, table.c.at).where(table.c.key == bindparam("k"))
+    with engine.begin() as conn:
+        rows_of(conn, insert(table), {"key": "q", "body": {"n": 1}, "at": AT})
+        assert rows_of(conn, by_key, {"k": "q"}) == [("q", {"n": 1}, AT)]
+        assert rows_of(conn, by_key, {"k": "nobody"}) == []
