@@ -22,9 +22,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ingest.db import insert_for_dialect
+from ingest.db import insert_for_dialect, is_store_outage
 from ingest.direct_sql import rows_each, rows_of, run_many
 from ingest.models import UTCDateTime
 
@@ -176,3 +176,10 @@ def test_a_query_returns_its_rows_through_their_types(engine: Engine, table: Tab
         rows_of(conn, insert(table), {"key": "q", "body": {"n": 1}, "at": AT})
         assert rows_of(conn, by_key, {"k": "q"}) == [("q", {"n": 1}, AT)]
         assert rows_of(conn, by_key, {"k": "nobody"}) == []
+
+
+def test_a_missing_table_is_a_bug_not_an_outage(engine: Engine) -> None:
+    gone = Table("direct_sql_gone", MetaData(), Column("id", Integer, primary_key=True))
+    with engine.connect() as conn, conn.begin(), pytest.raises(DBAPIError) as raised:
+        rows_of(conn, insert(gone), {"id": 1})
+    assert not is_store_outage(raised.value)

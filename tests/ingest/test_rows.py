@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.accept import record_inputs, written_record
 from ingest.models import Attachment, Customer, InboundRecord, Message, Ticket
 from ingest.raw_inputs import RawInput
-from ingest.rows import insert_loaded, update_loaded
+from ingest.rows import insert_loaded, read_loaded, update_loaded
 
 RECORD_COLUMNS = [column.key for column in InboundRecord.__table__.columns]
 
@@ -278,3 +278,25 @@ def test_a_change_undone_by_a_savepoint_is_not_kept_on_the_object(
             pass
         # Then the object reads as the row is stored: solved
         assert ticket.status == "solved"
+
+
+def test_a_row_read_with_core_is_the_object_the_session_holds_or_a_loaded_one(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    customer_id = a_customer(sessions)
+    columns = list(Customer.__table__.columns)
+    with sessions.begin() as session:
+        (row,) = session.connection().execute(select(*columns).where(columns[0] == customer_id))
+        values = {column.key: value for column, value in zip(columns, row, strict=True)}
+        # When a row read by Core joins a session that does not hold it
+        with statements(engine) as sent:
+            first = read_loaded(session, Customer, values)
+            assert (first.name, first.email) == ("Ada", "ada@example.org")
+        # Then it is loaded: reading it sent nothing, and it has nothing to flush
+        assert sent == [] and first in session and not session.dirty
+        # And when the session holds the row, changed, that object is the one given
+        first.name = "Ada L."
+        again = read_loaded(session, Customer, values)
+        assert again is first and again.name == "Ada L."
+    with sessions() as session:
+        assert session.get(Customer, customer_id).name == "Ada L."  # type: ignore[union-attr]
