@@ -33,6 +33,12 @@ _IDENTITY = select(Identity).where(
 )
 
 
+_IDENTITIES = cast(Table, Identity.__table__)
+_CUSTOMERS = cast(Table, Customer.__table__)
+_IDENTITY_COLUMNS = tuple(_IDENTITIES.c)
+_CUSTOMER_COLUMNS = tuple(_CUSTOMERS.c)
+
+
 @cache
 def _identities_and_customers(count: int) -> Select[Any]:
     """The identities of ``count`` (kind, value) pairs with the customers they name, in
@@ -55,12 +61,6 @@ def _identities_and_customers(count: int) -> Select[Any]:
             )
         )
     )
-
-
-_IDENTITIES = cast(Table, Identity.__table__)
-_CUSTOMERS = cast(Table, Customer.__table__)
-_IDENTITY_COLUMNS = tuple(_IDENTITIES.c)
-_CUSTOMER_COLUMNS = tuple(_CUSTOMERS.c)
 
 
 def _found(session: Session, row: tuple[Any, ...]) -> tuple[Identity, Customer]:
@@ -104,8 +104,7 @@ def _add_identity(
     )
     conn = session.connection()
     returned = rows_of(conn, _insert_identity(conn.dialect.name), values)
-    inserted = returned[0][0] if returned else None
-    return (None if inserted is None else int(inserted)), values
+    return (int(returned[0][0]) if returned else None), values
 
 
 Key = tuple[str, str]

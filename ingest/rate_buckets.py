@@ -4,8 +4,9 @@ A bucket holds up to ``burst`` tokens and refills at ``per_hour``; a post takes 
 token from each of its buckets (client IP, submitted email, form) or, when any is
 empty, takes none and learns how long to wait. The rows are locked in key order,
 so two processes never deadlock over the same buckets. Two Core statements on the
-caller's connection, built once, for a post or for the posts stored together: this runs
-on every form post, before the accept.
+caller's connection, built once, for a post or for the posts stored together (on SQLite
+the first runs once per bucket, on the driver: cheaper there than one of many rows):
+this runs on every form post, before the accept.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def take_each(
     if not unique:
         return [None] * len(requests)
     ordered = sorted(unique.values(), key=lambda limit: limit.key)
-    # One statement makes the missing buckets (full) and reads and locks every one.
+    # The first statement makes the missing buckets (full) and reads and locks every one.
     rows = {
         key: (tokens, updated_at)
         for key, tokens, updated_at in rows_each(
