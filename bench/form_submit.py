@@ -80,6 +80,7 @@ from config.settings import Settings
 from ingest.db import create_store_engine, session_factory
 from ingest.migrate import upgrade
 from ingest.models import Ticket
+from workers.process.heap import freeze_startup_heap
 
 PHASES: dict[str, list[float]] = defaultdict(list)
 _LOCK = threading.Lock()
@@ -135,6 +136,7 @@ def noop_app() -> Starlette:
 def served(app: Any) -> Iterator[str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
+    freeze_startup_heap()  # as the web role does before it serves (both sides alike)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -1,9 +1,10 @@
 """The ingest step, run inline on an accepted submission so the answer can name the ticket.
 
 It is the worker's own step (:func:`ingest.pipeline.process_inbound`) on the same
-record, in the accept's transaction behind a savepoint: should it fail (or wait for
-something, ``Defer``), the savepoint is rolled back, the caller queues the worker's
-``ingest`` instead and commits the raw submission all the same. A submission seen
+record, in the accept's transaction, behind a savepoint when the caller asks for one:
+should it fail (or wait for something, ``Defer``), the savepoint is rolled back, the
+caller queues the worker's ``ingest`` instead and commits the raw submission all the
+same. Without one, the caller undoes its transaction and tries again with one. A submission seen
 before (a double click) finds the ticket it already made. In the same transaction the
 form's tags join the ticket, before triage runs.
 """
@@ -47,6 +48,8 @@ def ingest_now(
     inbound_id: int,
     written: InboundRecord | None,
     then: QueuedWork,
+    *,
+    savepoint: bool = True,
 ) -> Inline:
     """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint.
 
@@ -54,16 +57,17 @@ def ingest_now(
     to read, and no one else can see it yet). ``then`` gathers the work that follows
     for the caller to write. ``handled`` is False when the worker must do it: the
     savepoint was rolled back, nothing but what the caller wrote before is left in the
-    transaction, and nothing of it is in ``then``."""
+    transaction, and nothing of it is in ``then``.
+
+    Without ``savepoint`` the ingest runs straight in the caller's transaction and
+    whatever stops it (a bug, ``Defer``) is raised: the caller must undo the whole
+    transaction, and may store the post again with a savepoint."""
+    if not savepoint:
+        return _ingested(session, inbound_id, written, settings, then)
     mark = then.mark()
     try:
         with session.begin_nested():
-            # Read here and kept, so the tags below need not read it again.
-            record = written or session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
-            if record is None:
-                return Inline(None, handled=True)
-            outcome = process_record(session, record, settings, then)
-            return Inline(_ticket_of(session, record, outcome), handled=True)
+            return _ingested(session, inbound_id, written, settings, then)
     except Defer as signal:
         # Not a failure: the worker's ingest (queued by the caller) waits and does it.
         log.info("inline ingest of inbound %s deferred: %s", inbound_id, signal.reason)
@@ -74,6 +78,21 @@ def ingest_now(
         log.exception("inline ingest of inbound %s failed; left to the worker", inbound_id)
     then.drop_since(mark)
     return Inline(None, handled=False)
+
+
+def _ingested(
+    session: Session,
+    inbound_id: int,
+    written: InboundRecord | None,
+    settings: Settings,
+    then: QueuedWork,
+) -> Inline:
+    # Read here and kept, so the tags below need not read it again.
+    record = written or session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
+    if record is None:
+        return Inline(None, handled=True)
+    outcome = process_record(session, record, settings, then)
+    return Inline(_ticket_of(session, record, outcome), handled=True)
 
 
 def _ticket_of(

@@ -2,9 +2,10 @@
 
 One transaction, in one worker thread: the rate-limit buckets (a post over a limit
 is refused, recorded, and nothing of it stored), the raw submission with its dedupe
-key, then the inline ingest that makes the ticket, behind a savepoint. Should the
-ingest fail, the savepoint is rolled back and the worker's ``ingest`` queued in its
-place; either way the raw submission is committed before the answer is sent.
+key, then the inline ingest that makes the ticket. Should the ingest stop (fail, or
+wait for something), the transaction is undone and stored again with the ingest behind
+a savepoint, which is rolled back and the worker's ``ingest`` queued in its place;
+either way the raw submission is committed before the answer is sent.
 
 Posts are edge writes (``ingest.write_gate``): on SQLite, which takes one writer at
 a time, they go before the workers' transactions, and a process's posts queue for one
@@ -12,10 +13,11 @@ store thread of their own rather than for the write lock in several (the waiting
 threads' wake-ups and lock hand-overs cost more CPU than the wait: about 6 % of a
 post's with four clients at once). That thread stores the posts that arrived together
 in one transaction (``batches``): their buckets are taken and their raw submissions
-inserted with one statement each, as if one after the other, and each ingest runs
-behind a savepoint of its own. On PostgreSQL posts are stored side by side in the event
-loop's thread pool, and the buckets take their own short transaction first: every post
-to a form updates that form's bucket row, whose lock must not be held through an ingest.
+inserted with one statement each, as if one after the other; when an ingest stops,
+the batch is stored again with each ingest behind a savepoint of its own. On PostgreSQL
+posts are stored side by side in the event loop's thread pool, and the buckets take
+their own short transaction first: every post to a form updates that form's bucket
+row, whose lock must not be held through an ingest.
 """
 
 from __future__ import annotations
@@ -103,8 +105,7 @@ class Intake:
             if not self._one_writer():
                 return [self._alone(self._limited_then_admitted, post) for post in posts]
             try:
-                with unit_of_work(self.sessions) as session:
-                    return list(self._admit_all(session, posts))
+                return list(self._together(posts))
             except Exception as exc:
                 if is_store_trouble(exc):
                     raise
@@ -137,16 +138,35 @@ class Intake:
         return bool(self.sessions.kw["bind"].dialect.name == "sqlite")
 
     def _admit(self, post: Post) -> Stored:
-        with unit_of_work(self.sessions) as session:
-            [stored] = self._admit_all(session, [post])
-            return stored
+        [stored] = self._together([post])
+        return stored
 
-    def _admit_all(self, session: Session, posts: Sequence[Post]) -> list[Stored]:
+    def _together(self, posts: Sequence[Post]) -> list[Stored]:
+        """``posts`` limited, accepted and ingested in one transaction.
+
+        The ingests run straight in it: a savepoint each, taken and released, cost about
+        a tenth of a post's store work, for a stop that hardly ever comes. Should one
+        stop (a deferral, a bug), the transaction is undone and the posts stored again,
+        each ingest behind a savepoint of its own: that one is left to the worker, and
+        the others stand."""
+        try:
+            with unit_of_work(self.sessions) as session:
+                return self._admit_all(session, posts, savepoints=False)
+        except Exception as exc:
+            if is_store_trouble(exc):
+                raise
+            log.debug("an inline ingest stopped (%r); storing again behind savepoints", exc)
+        with unit_of_work(self.sessions) as session:
+            return self._admit_all(session, posts, savepoints=True)
+
+    def _admit_all(
+        self, session: Session, posts: Sequence[Post], *, savepoints: bool
+    ) -> list[Stored]:
         """Limit, accept and ingest ``posts`` in ``session``'s transaction, in a few
         statements for them all: the buckets are taken together, the raw submissions
         inserted together, and the work their ingests leave to the workers (triage,
-        acknowledgement, follow-up) queued together; each ingest runs behind a
-        savepoint of its own."""
+        acknowledgement, follow-up) queued together; with ``savepoints`` each ingest
+        runs behind one of its own, else whatever stops one is raised."""
         conn = session.connection()
         outcomes: list[Stored] = list(self._limit(conn, posts))
         admitted = [n for n, refusal in enumerate(outcomes) if refusal is None]
@@ -159,7 +179,9 @@ class Intake:
         follows = QueuedWork(gathered=[])
         for n, item, accepted in zip(admitted, items, record_inputs(conn, items), strict=True):
             written = written_record(session, item, accepted)
-            inline = ingest_now(session, self.settings, accepted.inbound_id, written, follows)
+            inline = ingest_now(
+                session, self.settings, accepted.inbound_id, written, follows, savepoint=savepoints
+            )
             if not inline.handled and not accepted.duplicate:
                 to_queue.append(accepted.inbound_id)
             outcomes[n] = inline.ticket

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from channels.listen import listening_socket
 from config.errors import ConfigError
 from config.settings import Settings
+from workers.process.heap import freeze_startup_heap
 
 if TYPE_CHECKING:
     from dramatiq.worker import Worker
@@ -287,6 +288,7 @@ def serve_http(runtime: Runtime, listener: socket.socket | None = None) -> None:
     )
     if listener is None:
         listener = http_listener(settings)
+    freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[listener])
 
 

@@ -1,4 +1,5 @@
-"""Posts that arrive together are stored together: one transaction, a savepoint each."""
+"""Posts that arrive together are stored together: one transaction, and a savepoint each
+only when an ingest stops."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ingest.errors import StoreUnavailable
 from ingest.models import InboundRecord, Message, OutboxEntry, Ticket
 from ingest.rate_buckets import Limit
 from ingest.raw_inputs import RawInput
+from ingest.signals import Defer
 from normalize.webform import CHANNEL
 
 WAIT = 10.0
@@ -251,9 +253,10 @@ def test_posts_stored_together_queue_what_follows_in_one_statement_without_a_fai
 def test_a_double_click_after_a_failed_inline_ingest_gets_the_ticket_inline(
     sessions: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an inline ingest that fails once, after closing its record
+    # Given an inline ingest that fails for the first post, after closing its record:
+    # stored together, then again behind savepoints
     ticket_of = inline_module._ticket_of
-    failures = ["once"]
+    failures = ["together", "behind a savepoint"]
 
     def fails_once(session: Session, record: InboundRecord, outcome: Any) -> Any:
         if failures:
@@ -272,3 +275,57 @@ def test_a_double_click_after_a_failed_inline_ingest_gets_the_ticket_inline(
         record = session.execute(select(InboundRecord)).scalar_one()
         assert record.status == "processed"
         assert session.get(Ticket, again.number) is not None
+
+
+def test_posts_stored_together_without_trouble_take_no_savepoint(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    # Given the statements sent to the store
+    statements: list[str] = []
+
+    def recording(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.lstrip().upper())
+
+    event.listen(sessions.kw["bind"], "before_cursor_execute", recording)
+    # When two posts are stored together and nothing stops their ingests
+    try:
+        outcomes = Intake(sessions, settings).store_all([a_post(1), a_post(2)])
+    finally:
+        event.remove(sessions.kw["bind"], "before_cursor_execute", recording)
+    # Then both have tickets, made without a savepoint
+    assert all(isinstance(outcome, TicketView) for outcome in outcomes)
+    assert not [s for s in statements if "SAVEPOINT" in s]
+
+
+def test_a_deferred_inline_ingest_leaves_its_post_to_the_worker_and_spares_the_rest(
+    sessions: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an inline ingest that must wait for something on the second post
+    process_record = inline_module.process_record
+    attempts: list[str] = []
+
+    def waits_on_the_second(session: Session, record: InboundRecord, *args: Any) -> Any:
+        if record.dedupe_key == "web:batch2":
+            attempts.append(record.dedupe_key)
+            raise Defer(5, "the message it answers is not in yet")
+        return process_record(session, record, *args)
+
+    monkeypatch.setattr(inline_module, "process_record", waits_on_the_second)
+    # When three posts are stored together
+    first, second, third = Intake(sessions, settings).store_all([a_post(n) for n in (1, 2, 3)])
+    # Then the second was tried together and again behind its savepoint, and is left to
+    # the worker's ingest (pending, queued); the others have their tickets
+    assert attempts == ["web:batch2", "web:batch2"]
+    assert isinstance(first, TicketView) and isinstance(third, TicketView)
+    assert second is None
+    with sessions() as session:
+        record = session.execute(
+            select(InboundRecord).where(InboundRecord.dedupe_key == "web:batch2")
+        ).scalar_one()
+        queued = session.execute(
+            select(OutboxEntry.payload).where(OutboxEntry.actor == "ingest")
+        ).scalars()
+        tickets = session.execute(select(Ticket.id)).scalars().all()
+    assert record.status == "pending"
+    assert list(queued) == [{"inbound_id": record.id}]
+    assert sorted(tickets) == sorted([first.number, third.number])
