@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Insert, Table, Update, bindparam, insert, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from ingest.direct_sql import rows_of
 from ingest.models import Base
@@ -26,6 +26,7 @@ RowT = TypeVar("RowT", bound=Base)
 _INSERTS: dict[type[Base], Insert] = {}
 _UPDATES: dict[type[Base], Update] = {}
 _COLUMN_KEYS: dict[type[Base], frozenset[str]] = {}
+_ATTRIBUTE_KEYS: dict[type[Base], frozenset[str]] = {}
 
 
 def insert_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
@@ -56,7 +57,7 @@ def read_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> Ro
     """The ``cls`` row a Core query of this session just read, every column in ``values``:
     the object the session already holds for it, as an ORM query would return, or a new
     one in the session as if loaded."""
-    held = session.identity_map.get(inspect(cls).identity_key_from_primary_key((values["id"],)))
+    held = session.identity_map.get(cls.__mapper__.identity_key_from_primary_key((values["id"],)))
     if held is not None:
         return cast(RowT, held)
     return attach_loaded(session, cls, values)
@@ -65,22 +66,22 @@ def read_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> Ro
 def attach_loaded(session: Session, cls: type[RowT], values: dict[str, Any]) -> RowT:
     """The ``cls`` row this transaction wrote with ``values`` (its id included), in the
     session as if just read; columns not in ``values`` load when first read."""
-    mapper = inspect(cls)
     columns = _column_keys(cls)
-    unknown = values.keys() - columns - set(mapper.relationships.keys())
+    unknown = values.keys() - _attribute_keys(cls)
     if unknown:
         raise TypeError(f"{cls.__name__} has no attribute {sorted(unknown)[0]!r}")
-    row = cast(RowT, mapper.class_manager.new_instance())
+    row = cast(RowT, cls.__mapper__.class_manager.new_instance())
+    state = instance_state(row)
     # Straight into the object's state, as loading a row does: setting each attribute
     # would record a change, only for ``make_transient_to_detached`` to undo it.
-    inspect(row).dict.update((k, v) for k, v in values.items() if k in columns)
+    state.dict.update((k, v) for k, v in values.items() if k in columns)
     make_transient_to_detached(row)
     for key in values.keys() - columns:
         set_committed_value(row, key, values[key])
     # The store has just given this row its id, so an object the session holds under it
     # is of a row written in a savepoint since rolled back (SQLite hands the id out
     # again); the rollback only expired it, as it does every object of the session.
-    identity = inspect(row).key
+    identity = state.key
     assert identity is not None  # given by make_transient_to_detached
     stale = session.identity_map.get(identity)
     if stale is not None:
@@ -119,6 +120,14 @@ def _column_keys(cls: type[Base]) -> frozenset[str]:
     keys = _COLUMN_KEYS.get(cls)
     if keys is None:
         keys = _COLUMN_KEYS[cls] = frozenset(inspect(cls).column_attrs.keys())
+    return keys
+
+
+def _attribute_keys(cls: type[Base]) -> frozenset[str]:
+    """Its columns' and relationships' names: what a loaded row may be given."""
+    keys = _ATTRIBUTE_KEYS.get(cls)
+    if keys is None:
+        keys = _ATTRIBUTE_KEYS[cls] = _column_keys(cls) | set(inspect(cls).relationships.keys())
     return keys
 
 
