@@ -3,9 +3,9 @@
 One transaction, in one worker thread: the rate-limit buckets (a post over a limit
 is refused, recorded, and nothing of it stored), the raw submission with its dedupe
 key, then the inline ingest that makes the ticket. Should the ingest stop (fail, or
-wait for something), the transaction is undone and stored again with the ingest behind
-a savepoint, which is rolled back and the worker's ``ingest`` queued in its place;
-either way the raw submission is committed before the answer is sent.
+wait for something), the transaction is undone and the post stored again with its
+ingest behind a savepoint, which is rolled back and the worker's ``ingest`` queued in
+its place; either way the raw submission is committed before the answer is sent.
 
 Posts are edge writes (``ingest.write_gate``): on SQLite, which takes one writer at
 a time, they go before the workers' transactions, and a process's posts queue for one
