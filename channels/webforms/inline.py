@@ -4,9 +4,9 @@ It is the worker's own step (:func:`ingest.pipeline.process_inbound`) on the sam
 record, in the accept's transaction, behind a savepoint when the caller asks for one:
 should it fail (or wait for something, ``Defer``), the savepoint is rolled back, the
 caller queues the worker's ``ingest`` instead and commits the raw submission all the
-same. Without one, the caller undoes its transaction and tries again with one. A submission seen
-before (a double click) finds the ticket it already made. In the same transaction the
-form's tags join the ticket, before triage runs.
+same. Without one, the caller undoes its transaction and tries again with one. A
+submission seen before (a double click) finds the ticket it already made. In the same
+transaction the form's tags join the ticket, before triage runs.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def ingest_now(
     *,
     savepoint: bool = True,
 ) -> Inline:
-    """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint.
+    """Ingest ``inbound_id`` inside the caller's transaction, behind a savepoint unless
+    ``savepoint`` is False.
 
     ``written`` is the record when the caller wrote it in this transaction (nothing
     to read, and no one else can see it yet). ``then`` gathers the work that follows
