@@ -20,13 +20,12 @@ from config.logs import log_context
 from config.settings import Settings
 from ingest import channel_steps
 from ingest.blobs import blob_store_for
-from ingest.db import TAKE_TURNS
 from ingest.events import record_event
 from ingest.identity import link_claims, sender_for
 from ingest.models import InboundRecord, Message, Ticket, utcnow
 from ingest.queued_work import QueuedWork
 from ingest.raw_inputs import raw_bytes
-from ingest.rows import insert_loaded, update_loaded
+from ingest.rows import insert_loaded, read_locked, update_loaded
 from ingest.status import change_status
 from ingest.threading import ConversationWindow, ThreadMatch, find_thread
 from ingest.ticket_messages import (
@@ -69,7 +68,7 @@ def parse_context(settings: Settings) -> ParseContext:
 def process_inbound(
     session: Session, inbound_id: int, settings: Settings, then: Continuation | None = None
 ) -> IngestOutcome:
-    record = session.get(InboundRecord, inbound_id, with_for_update=TAKE_TURNS)
+    record = read_locked(session, InboundRecord, inbound_id)
     if record is None:
         return IngestOutcome("missing", reason=f"no inbound record {inbound_id}")
     return process_record(session, record, settings, then)

@@ -12,19 +12,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.accept import record_inputs, written_record
 from ingest.models import Attachment, Customer, InboundRecord, Message, Ticket
 from ingest.raw_inputs import RawInput
-from ingest.rows import insert_loaded, read_loaded, update_loaded
+from ingest.rows import insert_loaded, read_loaded, read_locked, update_loaded
 
 RECORD_COLUMNS = [column.key for column in InboundRecord.__table__.columns]
 
 
 @contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
+def statements(engine: Engine, whole: list[str] | None = None) -> Iterator[list[str]]:
+    """The verb of each statement sent meanwhile; ``whole`` collects their full text."""
     sent: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         verb = statement.split(maxsplit=1)[0].upper()
         if verb != "BEGIN":  # SQLite's own BEGIN IMMEDIATE, sent with the first statement
             sent.append(verb)
+            if whole is not None:
+                whole.append(statement)
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
@@ -300,3 +303,36 @@ def test_a_row_read_with_core_is_the_object_the_session_holds_or_a_loaded_one(
         assert again is first and again.name == "Ada L."
     with sessions() as session:
         assert session.get(Customer, customer_id).name == "Ada L."  # type: ignore[union-attr]
+
+
+def test_a_row_read_and_locked_with_core_is_the_one_the_orm_would_load(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    item = RawInput("email", "email:read-locked", b"Subject: hi\r\n\r\nbody", {"peer": "::1"})
+    with sessions.begin() as session:
+        inbound_id = record_inputs(session.connection(), [item])[0].inbound_id
+    with sessions() as session:
+        by_orm = session.get(InboundRecord, inbound_id)
+        assert by_orm is not None
+        expected = {c: getattr(by_orm, c) for c in RECORD_COLUMNS}
+    with sessions.begin() as session:
+        # When a row the session does not hold is read and locked
+        texts: list[str] = []
+        with statements(engine, texts) as sent:
+            record = read_locked(session, InboundRecord, inbound_id)
+            assert record is not None
+            read = {c: getattr(record, c) for c in RECORD_COLUMNS}
+        # Then one query read every column, locked on PostgreSQL as ``session.get`` locks
+        assert sent == ["SELECT"] and read == expected
+        if engine.dialect.name == "postgresql":
+            assert texts[0].rstrip().endswith("FOR NO KEY UPDATE")
+        assert record in session and not session.dirty
+        # And when the session holds the row with columns expired, the same object comes
+        # back with them read again, and a row that does not exist is None
+        session.expire(record, ["status", "raw"])
+        again = read_locked(session, InboundRecord, inbound_id)
+        assert again is record
+        with statements(engine) as sent:
+            assert (again.status, again.raw) == ("pending", item.raw)
+        assert sent == []
+        assert read_locked(session, InboundRecord, inbound_id + 1000) is None
