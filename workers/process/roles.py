@@ -108,10 +108,12 @@ def worker_pool(runtime: Runtime) -> Iterator[Worker]:
     from dramatiq.worker import Worker
 
     from workers.process.actors import register_actors
+    from workers.triage.warm_up import warm_up_triage
 
     register_actors(runtime)
     worker = Worker(runtime.broker, worker_threads=runtime.settings.worker_threads)
     worker.start()
+    warm_up_triage(runtime.rules_source, runtime.live_model)
     try:
         yield worker
     finally:
