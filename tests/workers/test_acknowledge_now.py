@@ -24,6 +24,7 @@ from tests.edge import accept_mail
 from tests.harness import MemoryTransport, Pipeline
 from tests.mail import customer_mail
 from workers.outbound import acknowledge as acknowledge_module
+from workers.outbound import send as send_module
 from workers.outbound.acknowledge import PURPOSE as ACKNOWLEDGEMENT
 from workers.process import actors as actors_module
 
@@ -127,6 +128,31 @@ def test_the_send_is_prepared_in_the_transaction_that_opens_the_ticket(
         assert state == "sending"
         assert reference == pipe.transport.sent[0][0]["Message-ID"]
         assert the_acknowledgement(sessions).delivery_state == "sent"
+    finally:
+        pipe.close()
+
+
+def test_the_send_prepared_inline_takes_the_recipient_the_plan_found(
+    settings: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a count of the sends that look up their recipient in the store
+    looked_up: list[int] = []
+    recipient_of = send_module.recipient_of
+
+    def counted(*args: Any) -> Any:
+        looked_up.append(1)
+        return recipient_of(*args)
+
+    monkeypatch.setattr(send_module, "recipient_of", counted)
+    pipe = Pipeline(settings, sessions)
+    try:
+        # When a new customer's mail is acknowledged from the ingest's plan
+        accept_mail(sessions, bytes(customer_mail(subject="Help", sender="cy@customer.test")))
+        pipe.drain()
+        # Then the send went to the address the plan found, without reading it again
+        [(message, recipients)] = pipe.transport.sent
+        assert recipients == ["cy@customer.test"]
+        assert looked_up == []
     finally:
         pipe.close()
 

@@ -106,7 +106,12 @@ class AcknowledgementSend:
         if planned is None:
             return prepare_send(session, self.senders, self._plan, _ack_text, after=self._record)
         return prepare_send(
-            session, self.senders, planned.message, planned.text, after=self._record
+            session,
+            self.senders,
+            planned.message,
+            planned.text,
+            after=self._record,
+            recipient=planned.recipient,
         )
 
     def deliver(self, sessions: sessionmaker[Session], ready: ReadyToSend | str) -> str:
@@ -176,6 +181,7 @@ class PlannedAck:
 
     message: Message
     opened: Opened
+    recipient: Party
 
     def text(
         self, session: Session, message: Message, ticket: Ticket, recipient: Party
@@ -245,7 +251,7 @@ def plan_opened(
             "delivery_state": OutboundState.QUEUED,
         },
     )
-    return PlannedAck(message, opened)
+    return PlannedAck(message, opened, recipient)
 
 
 def _ack_message_id(session: Session, ticket_id: int) -> int | str:

@@ -80,12 +80,15 @@ def prepare_send(
     message_id: int | Message | Planner,
     text_for: TextFor,
     after: After | None = None,
+    *,
+    recipient: Party | None = None,
 ) -> ReadyToSend | str:
     """The first half of a send, in the caller's transaction: the message to send, or
     the state it ended in without a send (``after`` has then run).
 
     ``message_id`` may be the message itself when this transaction wrote it: no other
-    transaction can see it, so it is neither read again nor locked."""
+    transaction can see it, so it is neither read again nor locked; ``recipient`` is
+    then who the caller addressed it to, if it knows (not read again either)."""
     chosen = message_id(session) if callable(message_id) else message_id
     if isinstance(chosen, str):
         return chosen
@@ -95,7 +98,7 @@ def prepare_send(
     else:
         message = session.get(Message, chosen, with_for_update=TAKE_TURNS)
         chosen_id = chosen
-    planned = _prepare(session, senders, message, text_for)
+    planned = _prepare(session, senders, message, text_for, recipient)
     if isinstance(planned, str):
         if after is not None:
             after(session, chosen_id, planned)
@@ -163,7 +166,11 @@ def _set_delivery(session: Session, statement: Update, values: dict[str, object]
 
 
 def _prepare(
-    session: Session, senders: Mapping[str, ReplySender], message: Message | None, text_for: TextFor
+    session: Session,
+    senders: Mapping[str, ReplySender],
+    message: Message | None,
+    text_for: TextFor,
+    known_recipient: Party | None,
 ) -> tuple[str, OutboundText] | str:
     if message is None or message.direction != "outbound":
         return "missing"
@@ -172,7 +179,7 @@ def _prepare(
     ticket = session.get(Ticket, message.ticket_id)
     assert ticket is not None
     sender = senders.get(message.channel)
-    recipient = recipient_of(session, message, ticket)
+    recipient = known_recipient or recipient_of(session, message, ticket)
     reason: str | None
     if sender is None:
         reason = f"no outbound adapter for channel {message.channel!r}"
