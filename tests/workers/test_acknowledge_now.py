@@ -150,7 +150,7 @@ def test_the_send_prepared_inline_takes_the_recipient_the_plan_found(
         accept_mail(sessions, bytes(customer_mail(subject="Help", sender="cy@customer.test")))
         pipe.drain()
         # Then the send went to the address the plan found, without reading it again
-        [(message, recipients)] = pipe.transport.sent
+        [(_, recipients)] = pipe.transport.sent
         assert recipients == ["cy@customer.test"]
         assert looked_up == []
     finally:
