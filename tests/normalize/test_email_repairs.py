@@ -175,9 +175,9 @@ def test_nesting_past_what_the_mime_parser_can_read_is_unparseable() -> None:
         for n in range(depth)
     )
     mail = b"From: a@customer.test\r\n" + head + b"Content-Type: text/plain\r\n\r\ndeep\r\n"
-    # Then, with the interpreter's default recursion limit (a property-testing run in
-    # this process may leave it raised), it is refused as input that cannot be read,
-    # not a crash
+    # Then, with the interpreter's default recursion limit (where the parser gives up,
+    # whatever the process has set), it is refused as input that cannot be read, not a
+    # crash
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(1000)
     try:
