@@ -32,6 +32,14 @@ class MemoryTransport:
         self.sent.append((message, recipients))
 
 
+def stub_broker() -> StubBroker:
+    """Dramatiq's in-memory broker with omniroute's middleware, booted, the queue declared."""
+    broker = StubBroker(middleware=middleware())
+    broker.emit_after("process_boot")
+    broker.declare_queue(QUEUE)
+    return broker
+
+
 class Pipeline:
     """The four actors on a StubBroker with a real worker pool."""
 
@@ -41,9 +49,7 @@ class Pipeline:
         sessions: sessionmaker[Session],
         rules: RuleSet | None = None,
     ) -> None:
-        self.broker = StubBroker(middleware=middleware())
-        self.broker.emit_after("process_boot")
-        self.broker.declare_queue(QUEUE)
+        self.broker = stub_broker()
         self.sessions = sessions
         self.transport = MemoryTransport()
         engine = sessions.kw["bind"]

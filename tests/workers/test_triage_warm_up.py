@@ -8,13 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.rules import RuleSet
 from config.settings import Settings
 from ingest.errors import StoreUnavailable
-from workers.process.broker import QUEUE, middleware
+from tests.harness import stub_broker
 from workers.process.roles import worker_pool
 from workers.process.runtime import Runtime
 from workers.triage import rules_source
@@ -92,9 +91,7 @@ def test_the_worker_role_reads_the_model_as_its_pool_starts(
     settings: Settings, sessions: sessionmaker[Session], model_reads: list[RuleSet]
 ) -> None:
     # Given a worker's runtime on the default rules
-    broker = StubBroker(middleware=middleware())
-    broker.emit_after("process_boot")
-    broker.declare_queue(QUEUE)
+    broker = stub_broker()
     runtime = Runtime(
         settings=settings,
         engine=sessions.kw["bind"],
