@@ -49,7 +49,7 @@ def describe(
     warnings.extend(f"attachment {budget.count}: broken base64: {problem}" for problem in problems)
     if data is None:
         warnings.append(f"attachment {budget.count}: content could not be decoded; kept raw")
-        data = _raw_payload(part)
+        data = raw_payload(part)
     digest = hashlib.sha256(data).hexdigest()
     size = len(data)
 
@@ -84,8 +84,10 @@ def part_bytes(part: Message, problems: list[str] | None = None) -> bytes | None
     """
     try:
         if not part.is_multipart():
-            payload = part.get_payload()
-            if _transfer_encoding(part) == "base64" and isinstance(payload, str):
+            # Read as text, a payload is decoded from the charset the headers name, which
+            # can fail whatever the bytes; so only base64, which is decoded here, is read so.
+            payload = part.get_payload() if _transfer_encoding(part) == "base64" else None
+            if isinstance(payload, str):
                 decoded, found = decode_base64(payload.encode("utf-8", "surrogateescape"))
                 if problems is not None:
                     problems.extend(found)
@@ -111,11 +113,19 @@ def _flatten(message: Message) -> bytes:
     return buffer.getvalue()
 
 
-def _raw_payload(part: Message) -> bytes:
-    payload = part.get_payload()
+def raw_payload(part: Message) -> bytes:
+    """A leaf part's payload as it came, for when its transfer encoding cannot be undone.
+
+    The standard library reads a payload holding 8-bit bytes through the charset the
+    headers name, which fails for a name no codec takes (a NUL in it raises
+    ``ValueError``); such a payload is read as the bytes its transfer encoding gives."""
+    try:
+        payload = part.get_payload()
+    except (ValueError, LookupError):
+        payload = part.get_payload(decode=True)
     if isinstance(payload, str):
         return payload.encode("utf-8", "surrogateescape")
-    return b""
+    return payload if isinstance(payload, bytes) else b""
 
 
 def safe_filename(raw: str | None) -> str:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from normalize.attachments import raw_payload
+
 _MAX_SCAN = 256 * 1024
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+\-=']{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}")
 _MESSAGE_ID = re.compile(r"^\s*message-id:\s*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
@@ -108,7 +110,7 @@ def _from_dsn(message: Message, exclude: frozenset[str]) -> Bounce:
 
 def _status_blocks(part: Message) -> list[dict[str, str]]:
     """The per-message and per-recipient field groups of a message/delivery-status part."""
-    payload = part.get_payload()
+    payload = _payload(part)
     blocks: list[dict[str, str]] = []
     if isinstance(payload, list):  # the stdlib parses each field group as a sub-message
         for sub in payload:
@@ -128,13 +130,20 @@ def _status_blocks(part: Message) -> list[dict[str, str]]:
 
 
 def _original_message_id(part: Message) -> str | None:
-    payload = part.get_payload()
+    payload = _payload(part)
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         value = payload[0].get("Message-ID")
         return str(value).strip() if value else None
     text = payload if isinstance(payload, str) else ""
     match = _MESSAGE_ID.search(text[:_MAX_SCAN])
     return match.group(1) if match else None
+
+
+def _payload(part: Message) -> list[Message] | str:
+    """A part's sub-messages, or its text (read whatever charset its headers name)."""
+    if part.is_multipart():
+        return [sub for sub in part.get_payload() if isinstance(sub, Message)]
+    return raw_payload(part).decode("utf-8", "replace")
 
 
 def _from_text(message: Message, exclude: frozenset[str]) -> Bounce:

@@ -19,7 +19,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
-from normalize.attachments import AttachmentBudget, describe, part_bytes
+from normalize.attachments import AttachmentBudget, describe, part_bytes, raw_payload
 from normalize.autoreply import auto_reasons
 from normalize.charsets import decode_text
 from normalize.errors import Unparseable
@@ -228,8 +228,7 @@ class _Walk:
         data = part_bytes(part, problems)
         self.warnings.extend(f"body: broken base64: {problem}" for problem in problems)
         if data is None:
-            payload = part.get_payload()
-            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+            data = raw_payload(part)
             self.warnings.append("body: transfer encoding could not be decoded; kept raw")
         text, problem = decode_text(data, _charset(part))
         if problem:

@@ -61,3 +61,17 @@ def test_a_person_writing_about_delivery_is_not_a_bounce() -> None:
 
 def test_garbage_is_not_a_bounce_and_does_not_raise() -> None:
     assert parse_bounce(b"\xff\xfe\x00garbage") is None
+
+
+def test_returned_headers_in_a_charset_no_codec_takes_still_name_the_message() -> None:
+    # 8-bit bytes under a charset with a NUL in its name: read as text, the standard
+    # library raises ValueError for the part
+    raw = (DSN % (b"failed", b"5.1.1")).replace(
+        b"--B\r\nContent-Type: message/rfc822\r\n\r\n",
+        b"--B\r\nContent-Type: text/rfc822-headers; charset=utf\x00-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nSubject: R\xe9sum\xe9\r\n",
+    )
+    bounce = parse_bounce(raw)
+    assert bounce is not None
+    assert bounce.failed_recipients == ("jane@example.net",)
+    assert bounce.original_message_id == "<orig@support.example.com>"

@@ -149,3 +149,25 @@ def test_delivery_status_of_a_bounce_is_kept_as_attachment() -> None:
     status = parsed.payloads[parsed.message.attachments[0].sha256]
     assert b"Status: 5.1.1" in status
     assert "550 5.1.1 User unknown" in parsed.message.body_full
+
+
+def test_an_attachment_in_a_charset_no_codec_takes_is_kept_as_it_came() -> None:
+    # Given a text attachment whose base64 is followed by an 8-bit byte, in a charset
+    # with a NUL in its name (the standard library's text payload raises ValueError)
+    text = "Rechnung für März".encode("latin-1")
+    mail = (
+        b"From: a@example.org\r\nMessage-ID: <att-nul@x>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=latin\x00-1\r\n"
+        b"Content-Disposition: attachment; filename=bill.txt\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(text) + b"\xff\r\n"
+        b"--b--\r\n"
+    )
+    # When parsed
+    result = parse_email(mail)
+    # Then the attachment is kept with the bytes that decode, and the body is read
+    [attachment] = result.message.attachments
+    assert attachment.filename == "bill.txt"
+    assert result.payloads[attachment.sha256].startswith(text)
+    assert result.message.body_text == "See attached."

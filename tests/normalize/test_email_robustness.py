@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -102,6 +104,27 @@ def test_deeply_nested_multipart_is_parsed_without_error() -> None:
     mail = b"From: a@example.org\r\n" + head + b"Content-Type: text/plain\r\n\r\ndeep" + tail
     # When parsed
     # Then it gives a message or Unparseable, never another error
+    _parse_or_refuse(mail, None)
+
+
+@pytest.mark.parametrize("encoding", ["8bit", "quoted-printable", "base64"])
+def test_a_charset_no_codec_takes_leaves_the_body_readable(encoding: str) -> None:
+    # A NUL in the charset's name: the standard library's text payload raises ValueError
+    # (not LookupError) for it when the body holds 8-bit bytes.
+    body = "I paid €50 and I’m still waiting.".encode("cp1252")
+    if encoding == "base64":
+        body = base64.encodebytes(body) + b"\x92"
+    mail = (
+        b"From: frank@example.com\r\nMessage-ID: <nul-charset@example.com>\r\n"
+        b"Content-Type: text/plain; charset=utf\x00-8\r\n"
+        b"Content-Transfer-Encoding: " + encoding.encode() + b"\r\n\r\n" + body + b"\r\n"
+    )
+    result = parse_email(mail, envelope_sender=None)
+    assert any("unknown charset" in warning for warning in result.message.warnings)
+    if encoding != "base64":
+        assert result.message.body_text == "I paid €50 and I’m still waiting."
+    else:  # 8-bit bytes in base64: what decodes is kept, the broken tail said so
+        assert "I paid €50" in result.message.body_text
     _parse_or_refuse(mail, None)
 
 
