@@ -1,30 +1,32 @@
-"""Core statements of the hot paths sent straight to SQLite's driver.
+"""Core statements of the hot paths sent straight to the store's driver.
 
-On SQLite a small ``INSERT`` or ``UPDATE`` costs the database a few microseconds, and
-SQLAlchemy's execution around it (an execution context, parameter processing, a result
-object) about four times as much. The accept, the inline ingest and the rate limits
-send several such statements per message, so on SQLite these run as SQLAlchemy would
-send them, without the wrapping: the statement compiled by SQLAlchemy, once for the
-parameter names given; each value through its column type's bind processor, and each
-returned column through its result processor; column defaults applied as an ``INSERT``
-applies them; driver errors raised as SQLAlchemy's ``DBAPIError`` (a dropped connection
-invalidated, as SQLAlchemy does); and the connection's cursor events fired, so
-listeners (statement logs, tracing) see every statement.
+A small ``INSERT`` or ``UPDATE`` costs SQLite a few microseconds and PostgreSQL a
+loopback round trip, and SQLAlchemy's execution around it (an execution context,
+parameter processing, a result object) as much or several times more. The accept, the
+inline ingest and the rate limits send several such statements per message, so they
+run as SQLAlchemy would send them, without the wrapping: the statement compiled by
+SQLAlchemy, once for the parameter names given; each value through its column type's
+bind processor, and each returned column through its result processor; column
+defaults applied as an ``INSERT`` applies them; driver errors raised as SQLAlchemy's
+``DBAPIError`` (a dropped connection invalidated, as SQLAlchemy does); and the
+connection's cursor events fired, so listeners (statement logs, tracing) see every
+statement.
 
-A statement this path cannot send as compiled (expanding ``IN`` lists, SQL-side
-defaults) goes through SQLAlchemy, as it does on PostgreSQL, where the network round
-trip dwarfs SQLAlchemy's cost.
+The drivers are the two the store supports, ``sqlite3`` and psycopg 3. A statement
+this path cannot send as compiled (expanding ``IN`` lists, SQL-side defaults), or a
+connection outside a transaction or on another driver, goes through SQLAlchemy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Column, Connection, Executable, Select
+from sqlalchemy import Column, Connection, Dialect, Executable, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 Row = tuple[Any, ...]
 Params = Mapping[str, Any]
@@ -39,15 +41,21 @@ class _Plan:
     """A statement compiled for one set of parameter names, ready for the driver."""
 
     sql: str
-    # Per positional parameter: its name, where its value comes from (and the value or
-    # the function making it), and its type's bind processor.
-    binds: tuple[tuple[str, int, Any, Callable[[Any], Any] | None], ...]
+    # Per parameter, in the statement's order: its name, where its value comes from
+    # (and the value or the function making it), its type's bind processor, and the
+    # name the statement gives it (``%(name)s`` on PostgreSQL).
+    binds: tuple[tuple[str, int, Any, Callable[[Any], Any] | None, str], ...]
+    # ``?`` placeholders take a tuple (SQLite); named ones a mapping (psycopg).
+    positional: bool
     returns_rows: bool
-    results: tuple[Callable[[Any], Any] | None, ...]
+    # The type of each returned column, and its result processor once the driver has
+    # named the column's type: psycopg's numbers are converted by what the server sent.
+    result_types: tuple[TypeEngine[Any], ...]
+    results: list[tuple[Callable[[Any], Any] | None, ...]] = field(default_factory=list)
 
-    def args(self, params: Params) -> tuple[Any, ...]:
+    def args(self, params: Params) -> tuple[Any, ...] | dict[str, Any]:
         values = []
-        for name, source, given, process in self.binds:
+        for name, source, given, process, _ in self.binds:
             if source == _PARAM:
                 value = params[name]
             elif source == _FIXED:
@@ -55,16 +63,37 @@ class _Plan:
             else:
                 value = given(None)  # SQLAlchemy wraps a callable default to take a context
             values.append(value if process is None else process(value))
-        return tuple(values)
+        if self.positional:
+            return tuple(values)
+        return {bind[4]: value for bind, value in zip(self.binds, values, strict=True)}
 
-    def row(self, raw: Sequence[Any]) -> Row:
-        return tuple(
-            value if process is None else process(value)
-            for value, process in zip(raw, self.results, strict=True)
-        )
+    def rows(self, dialect: Dialect, cursor: Any) -> list[Row]:
+        fetched = cursor.fetchall()
+        if not fetched:
+            return []
+        if not self.results:
+            codes = [column[1] for column in cursor.description]
+            self.results.append(
+                tuple(
+                    kind.result_processor(dialect, code)
+                    for kind, code in zip(self.result_types, codes, strict=True)
+                )
+            )
+        processes = self.results[0]
+        if not any(processes):
+            return [tuple(raw) for raw in fetched]
+        return [
+            tuple(
+                value if process is None else process(value)
+                for value, process in zip(raw, processes, strict=True)
+            )
+            for raw in fetched
+        ]
 
 
 _PLANS: dict[tuple[Executable, tuple[str, ...], bool], _Plan | None] = {}
+# The drivers whose cursors take what SQLAlchemy compiles for them as it is.
+_DRIVERS = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
 _MAX_PLANS = 512  # the hot paths use a few dozen; a caller building statements anew is capped
 
 
@@ -119,12 +148,12 @@ def _execute(conn: Connection, plan: _Plan, params: Params) -> list[Row]:
     with _DriverErrors(conn, plan.sql, args) as cursor:
         _before(conn, cursor, plan.sql, args, False)
         cursor.execute(plan.sql, args)
-        fetched = cursor.fetchall() if plan.returns_rows else []
+        rows = plan.rows(conn.dialect, cursor) if plan.returns_rows else []
         _after(conn, cursor, plan.sql, args, False)
-    return [plan.row(raw) for raw in fetched]
+    return rows
 
 
-def _execute_many(conn: Connection, plan: _Plan, args: list[tuple[Any, ...]]) -> None:
+def _execute_many(conn: Connection, plan: _Plan, args: list[Any]) -> None:
     with _DriverErrors(conn, plan.sql, args) as cursor:
         _before(conn, cursor, plan.sql, args, True)
         cursor.executemany(plan.sql, args)
@@ -181,7 +210,8 @@ class _DriverErrors:
 def _plan_for(
     conn: Connection, statement: Executable, params: Params, *, many: bool
 ) -> _Plan | None:
-    if conn.dialect.name != "sqlite" or not conn.in_transaction():
+    dialect = conn.dialect
+    if (dialect.name, dialect.driver) not in _DRIVERS or not conn.in_transaction():
         return None
     key = (statement, tuple(sorted(params)), many)
     try:
@@ -202,8 +232,9 @@ def _compile(
         dialect=dialect, column_keys=list(keys), for_executemany=many
     )
     assert isinstance(compiled, SQLCompiler)
+    order = compiled.positiontup if dialect.positional else list(compiled.binds)
     if (
-        compiled.positiontup is None
+        order is None
         or compiled.literal_execute_params
         or compiled.post_compile_params
         or getattr(compiled, "postfetch", None)  # set for INSERT and UPDATE only
@@ -216,23 +247,22 @@ def _compile(
             return None
         defaults[column.key] = made
     binds = []
-    for name in compiled.positiontup:
+    for name in order:
         bind = compiled.binds[name]
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        placeholder = compiled.escaped_bind_names.get(name, name)
         if name in keys:
-            binds.append((name, _PARAM, None, process))
+            binds.append((name, _PARAM, None, process, placeholder))
         elif name in defaults:
             source, given = defaults[name]
-            binds.append((name, source, given, process))
+            binds.append((name, source, given, process, placeholder))
         elif bind.callable is None and not bind.required:
-            binds.append((name, _FIXED, bind.value, process))
+            binds.append((name, _FIXED, bind.value, process, placeholder))
         else:
             return None
     returned = _returned(statement, compiled)
-    results = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned
-    )
-    return _Plan(compiled.string, tuple(binds), bool(returned), results)
+    result_types = tuple(column.type.dialect_impl(dialect) for column in returned)
+    return _Plan(compiled.string, tuple(binds), dialect.positional, bool(returned), result_types)
 
 
 def _default_of(column: Column[Any], *, update: bool) -> tuple[int, Any] | None:
@@ -248,7 +278,11 @@ def _default_of(column: Column[Any], *, update: bool) -> tuple[int, Any] | None:
 
 def _returned(statement: Executable, compiled: SQLCompiler) -> Sequence[Any]:
     """The columns of the rows a statement returns: a query's, or an ``INSERT`` or
-    ``UPDATE``'s ``RETURNING``."""
+    ``UPDATE``'s own ``RETURNING``. The key PostgreSQL returns for an ``INSERT`` that
+    asked for none (SQLAlchemy's implicit ``RETURNING``) is not fetched, as SQLAlchemy
+    returns no rows for it."""
     if isinstance(statement, Select):
         return list(statement.selected_columns)
+    if compiled.implicit_returning:
+        return ()
     return compiled.effective_returning or ()

@@ -1,10 +1,11 @@
 """Core statements sent straight to the driver write and read exactly what SQLAlchemy
-would, on both stores (on PostgreSQL they go through SQLAlchemy)."""
+would, on both stores."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ from sqlalchemy import (
     JSON,
     Column,
     Engine,
+    Float,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     bindparam,
@@ -46,6 +49,8 @@ notes = Table(
     Column("state", String(20), default="new"),
     Column("serial", Integer, default=_next_serial),
     Column("at", UTCDateTime()),
+    Column("score", Float),
+    Column("amount", Numeric(10, 2)),
 )
 AT = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -143,7 +148,31 @@ def test_listeners_see_every_statement(engine: Engine, table: Table) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", before)
     assert [verb for verb, _ in seen] == ["INSERT", "INSERT"]
-    assert seen[1][1] or engine.dialect.name != "sqlite"  # one executemany on SQLite
+    assert seen[1][1]  # the two rows in one executemany
+
+
+def test_statements_reach_the_driver_without_sqlalchemys_execution(
+    engine: Engine, table: Table
+) -> None:
+    executed: list[object] = []
+
+    def before(_conn: Any, statement: object, *_: Any) -> None:
+        executed.append(statement)
+
+    by_key = select(table.c.key, table.c.state).where(table.c.key == bindparam("k"))
+    with engine.begin() as conn:
+        event.listen(engine, "before_execute", before)
+        try:
+            # An INSERT that asks for no rows gets none, though PostgreSQL's is compiled
+            # with the new key's RETURNING
+            assert rows_of(conn, insert(table), {"key": "a"}) == []
+            run_many(conn, insert(table), [{"key": "b"}, {"key": "c"}])
+            assert rows_of(conn, by_key, {"k": "b"}) == [("b", "new")]
+        finally:
+            event.remove(engine, "before_execute", before)
+    # SQLAlchemy's own execution (which fires ``before_execute``) was never entered
+    assert executed == []
+    assert [row[1] for row in read_all(engine)] == ["a", "b", "c"]
 
 
 def test_statements_it_cannot_send_as_compiled_go_through_sqlalchemy(
@@ -176,6 +205,37 @@ def test_a_query_returns_its_rows_through_their_types(engine: Engine, table: Tab
         rows_of(conn, insert(table), {"key": "q", "body": {"n": 1}, "at": AT})
         assert rows_of(conn, by_key, {"k": "q"}) == [("q", {"n": 1}, AT)]
         assert rows_of(conn, by_key, {"k": "nobody"}) == []
+
+
+def test_a_connection_lost_mid_statement_is_an_outage_and_is_not_reused(
+    engine: Engine, table: Table
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to lose")
+    with engine.connect() as conn:
+        with conn.begin():
+            rows_of(conn, insert(table), {"key": "before"})
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        conn.rollback()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(DBAPIError) as raised, conn.begin():
+            rows_of(conn, insert(table), {"key": "after"})
+    assert raised.value.connection_invalidated
+    assert is_store_outage(raised.value)
+    assert [row[1] for row in read_all(engine)] == ["before"]
+
+
+def test_numbers_come_back_as_their_columns_declare(engine: Engine, table: Table) -> None:
+    by_key = select(table.c.score, table.c.amount).where(table.c.key == bindparam("k"))
+    with engine.begin() as conn:
+        rows_of(conn, insert(table), {"key": "n", "score": 2.5, "amount": Decimal("12.30")})
+        [(score, amount)] = rows_of(conn, by_key, {"k": "n"})
+        # A second read takes the processors the first one settled
+        assert rows_of(conn, by_key, {"k": "n"}) == [(score, amount)]
+        through = conn.execute(by_key, {"k": "n"}).one()
+    assert (score, amount) == tuple(through) == (2.5, Decimal("12.30"))
+    assert (type(score), type(amount)) == (float, Decimal)
 
 
 def test_a_missing_table_is_a_bug_not_an_outage(engine: Engine) -> None:
