@@ -7,13 +7,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
-from sqlalchemy.orm.util import identity_key
 
 from ingest.errors import StoreUnavailable
 from ingest.write_gate import gate_for, is_edge_thread
@@ -30,23 +29,6 @@ SQLITE_CACHE_KIB = 512
 # writes one transaction at a time and takes no row locks.
 TAKE_TURNS: dict[str, bool] = {"key_share": True}
 READ_ONLY = "omniroute_read_only"
-
-RowT = TypeVar("RowT")
-
-
-def locked(session: Session, cls: type[RowT], row_id: int) -> RowT | None:
-    """Row ``row_id`` of ``cls``, read again and locked with ``TAKE_TURNS``.
-
-    On SQLite a write transaction holds the whole store from its first statement, so
-    a row this transaction loaded already is current and is returned without a query.
-    (A row the transaction changed with a Core statement of its own must be read with
-    ``session.get``: its loaded copy does not know the change.)
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        known = session.identity_map.get(identity_key(cls, row_id))
-        if known is not None:
-            return known
-    return session.get(cls, row_id, with_for_update=TAKE_TURNS)
 
 
 # SQLite reports every error of these kinds as OperationalError; only these

@@ -55,6 +55,21 @@ def row_values(cls: type[Base], values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def locked(session: Session, cls: type[RowT], row_id: int) -> RowT | None:
+    """Row ``row_id`` of ``cls``, read again and locked with ``TAKE_TURNS``.
+
+    On SQLite a write transaction holds the whole store from its first statement, so
+    a row this transaction loaded already is current and is returned without a query.
+    (A row the transaction changed with a Core statement of its own must be read with
+    ``read_locked``: its loaded copy does not know the change.)
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        known = session.identity_map.get(cls.__mapper__.identity_key_from_primary_key((row_id,)))
+        if known is not None:
+            return cast(RowT, known)
+    return read_locked(session, cls, row_id)
+
+
 def read_locked(session: Session, cls: type[RowT], row_id: int) -> RowT | None:
     """``session.get(cls, row_id, with_for_update=TAKE_TURNS)`` through one Core query.
 

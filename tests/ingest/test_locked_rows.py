@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.db import locked
 from ingest.models import Customer
+from ingest.rows import locked
 from tests.ingest.test_rows import a_customer, statements
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from config.destinations import WebhookDestination
 from config.rules import RuleSet
-from ingest.db import TAKE_TURNS, locked
+from ingest.db import TAKE_TURNS
 from ingest.models import Delivery, Message, Ticket
+from ingest.rows import locked
 from ingest.status import parse_status_event
 from workers.delivery.planning import (
     CUSTOMER_MESSAGE,

@@ -22,12 +22,12 @@ from channels.outbound import OutboundText, ReplySender
 from channels.webforms.links import follow_up_link
 from config.settings import Settings
 from config.statuses import OutboundState
-from ingest.db import TAKE_TURNS, locked, unit_of_work
+from ingest.db import TAKE_TURNS, unit_of_work
 from ingest.identity import is_bouncing, normalized_value, suppression_of
 from ingest.models import AutomatedSend, Identity, Message, Ticket, utcnow
 from ingest.opened import Opened
 from ingest.queries import first_inbound, inbound_envelope
-from ingest.rows import insert_loaded
+from ingest.rows import insert_loaded, locked
 from normalize.types import Party, PartyKind
 from workers.outbound.send import ReadyToSend, prepare_send, recipient_of
 from workers.outbound.send import deliver as deliver_ready
