@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from normalize.errors import Unparseable
+from normalize.storable import storable
 from normalize.types import InboundMessage, ParseContext, ParsedInput, Party, PartyKind
 
 CHANNEL = "slack"
@@ -217,7 +218,7 @@ def _subject(text: str) -> str:
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    return storable(value) if isinstance(value, str) else ""
 
 
 def message_key(team: str, channel: str, ts: str) -> str:

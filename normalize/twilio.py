@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from normalize.errors import Unparseable
+from normalize.storable import storable
 from normalize.types import Channel, InboundMessage, ParseContext, ParsedInput, Party, PartyKind
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -57,8 +58,10 @@ def form_of(raw: bytes, content_type: str = "form") -> dict[str, str]:
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise Unparseable("a Twilio JSON webhook must be an object")
-            return {str(k): "" if v is None else str(v) for k, v in data.items()}
-        return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=False))
+            pairs = [(str(k), "" if v is None else str(v)) for k, v in data.items()]
+        else:
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+        return {storable(key): storable(value) for key, value in pairs}
     except (UnicodeDecodeError, ValueError) as exc:
         raise Unparseable(f"not a Twilio webhook body: {exc}") from None
 
@@ -145,7 +148,6 @@ def parse_twilio_record(
     ours = e164(ours, context.default_region) if ours.startswith("+") else ours
     prefix = WHATSAPP_PREFIX if whatsapp else ""
     text, was_base64 = decode_body(form.get("Body", ""))
-    text = text.replace("\x00", "")
     # A WhatsApp quick-reply button sends its label; keep it when there is no text.
     text = text or form.get("ButtonText", "")
     media = media_of(form)

@@ -19,6 +19,7 @@ from typing import Any
 
 from normalize.attachments import safe_filename
 from normalize.errors import Unparseable
+from normalize.storable import storable
 from normalize.types import (
     AttachmentInfo,
     InboundMessage,
@@ -36,7 +37,7 @@ def parse_webform(raw: bytes, envelope: Mapping[str, Any], context: ParseContext
     """A submission of a hosted form (or a follow-up from the ticket's page)."""
     try:
         document = json.loads(raw)
-        values: dict[str, str] = {str(k): str(v) for k, v in document["values"].items()}
+        values = {storable(str(k)): storable(str(v)) for k, v in document["values"].items()}
         files: list[dict[str, str]] = list(document.get("files", []))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unparseable(f"not a form submission: {exc}") from None

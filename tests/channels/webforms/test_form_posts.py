@@ -91,6 +91,23 @@ def test_a_urlencoded_post_makes_a_ticket_and_answers_its_number(
         assert ("email", "jane@example.org", False) in kinds
 
 
+def test_a_nul_typed_into_the_form_still_makes_its_ticket(
+    site: FormSite, sessions: sessionmaker[Session]
+) -> None:
+    # Given a post whose name and message carry NUL (PostgreSQL's text refuses it)
+    fields = contact() | {"name": "Jane\x00 Doe", "message": "The login\x00 page fails."}
+    # When it is posted
+    response = site.post(fields, headers=JSON)
+    # Then its ticket is made inline, the NULs left out of what is stored
+    assert response.status_code == 201
+    number = response.json()["ticket"]["number"]
+    with sessions() as session:
+        ticket = session.get(Ticket, number)
+        assert ticket is not None and ticket.customer.name == "Jane Doe"
+        message = session.execute(select(Message).where(Message.ticket_id == number)).scalar_one()
+        assert message.body_text == "The login page fails."
+
+
 def test_a_multipart_post_keeps_its_attachment(
     site: FormSite, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
