@@ -37,6 +37,7 @@ _IDENTITIES = cast(Table, Identity.__table__)
 _CUSTOMERS = cast(Table, Customer.__table__)
 _IDENTITY_COLUMNS = tuple(_IDENTITIES.c)
 _CUSTOMER_COLUMNS = tuple(_CUSTOMERS.c)
+_NAME_CHARS: int = _CUSTOMERS.c.name.type.length  # type: ignore[attr-defined]
 
 
 @cache
@@ -153,14 +154,17 @@ def sender_for(
         existing, named = found[key]
         customer = merged_owner(session, named)
         if party.name and not customer.name:
-            customer.name = party.name
+            customer.name = _fit_name(party.name)
         if party.verified and not existing.verified:
             existing.verified = True
         return Sender(customer, existing, claimed)
     customer = insert_loaded(
         session,
         Customer,
-        {"name": party.name, "email": value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None},
+        {
+            "name": _fit_name(party.name),
+            "email": value if kind in (PartyKind.EMAIL, PartyKind.WEB) else None,
+        },
     )
     inserted, values = _add_identity(
         session, customer.id, kind, value, provenance=provenance, verified=party.verified
@@ -230,6 +234,11 @@ def link_claims(
                 f"may be the same customer as #{other.id} ({kind} {value}, "
                 f"claimed by {sender.identity.kind} {sender.identity.value}, not verified)",
             )
+
+
+def _fit_name(name: str) -> str:
+    """A sender's name as the customer's column keeps it (a display name has no limit)."""
+    return name[:_NAME_CHARS]
 
 
 def customer_for(session: Session, kind: str, value: str, name: str = "") -> Customer:

@@ -24,6 +24,7 @@ MAX_FILENAME_CHARS = 200
 _MAX_EXTENSION_CHARS = 20
 _WHITESPACE = re.compile(r"\s+")
 _MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,127}/[a-z0-9!#$&^_.+-]{1,127}")
+MAX_CONTENT_ID_CHARS = 255
 _DEFAULT_TYPE = "application/octet-stream"  # RFC 2046 §4.5.1: arbitrary binary data
 _FLATTEN_POLICY = compat32.clone(max_line_length=0)  # no refolding: keep headers as sent
 
@@ -157,11 +158,16 @@ def _raw_filename(part: Message) -> str | None:
 
 def _content_type(part: Message) -> str:
     try:
-        content_type = part.get_content_type().lower()
+        return mime_type(part.get_content_type())
     except Exception:
         return _DEFAULT_TYPE
-    # RFC 2045 §5.1 tokens only: the value is stored and shown, so junk is replaced.
-    return content_type if _MIME_TYPE.fullmatch(content_type) else _DEFAULT_TYPE
+
+
+def mime_type(value: str) -> str:
+    """``value`` lower-cased when it is a ``type/subtype`` of RFC 2045 §5.1 tokens, else
+    ``application/octet-stream``: the value is stored and shown, so junk is replaced."""
+    lowered = value.strip().lower()
+    return lowered if _MIME_TYPE.fullmatch(lowered) else _DEFAULT_TYPE
 
 
 def _disposition(part: Message) -> str:
@@ -176,5 +182,6 @@ def _content_id(part: Message) -> str | None:
     if value is None:
         return None
     cleaned = "".join(ch for ch in raw_to_text(value) if ch.isprintable() and not ch.isspace())
-    cleaned = cleaned.strip("<>")[:998]
-    return cleaned or None
+    cleaned = cleaned.strip("<>")
+    # Longer than the store's column: no ``cid:`` link names such an id, so it is read as absent.
+    return cleaned if 0 < len(cleaned) <= MAX_CONTENT_ID_CHARS else None

@@ -25,7 +25,9 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _WHITESPACE = re.compile(r"\s+")
 _MSGID_TOKEN = re.compile(r"<([^<>]*)>")
 
-MAX_MSGID_CHARS = 995  # RFC 5322 §2.1.1: a line is at most 998 characters.
+# The store's message-id columns hold 512 characters, brackets included; a longer id
+# (RFC 5322 lets a folded one run on) is read as absent, on every side of a thread alike.
+MAX_MSGID_CHARS = 512
 MAX_REFERENCES = 100
 
 

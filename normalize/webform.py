@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from normalize.attachments import safe_filename
+from normalize.attachments import mime_type, safe_filename
 from normalize.errors import Unparseable
 from normalize.storable import storable
 from normalize.types import (
@@ -126,7 +126,7 @@ def _attachments(
         infos.append(
             AttachmentInfo(
                 filename=safe_filename(item.get("filename")) or f"attachment-{index}",
-                content_type=str(item.get("content_type", "application/octet-stream")),
+                content_type=mime_type(str(item.get("content_type", ""))),
                 size=len(data),
                 sha256=digest,
                 refused_reason=refused,

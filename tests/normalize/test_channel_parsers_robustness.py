@@ -145,12 +145,41 @@ def test_any_slack_event_fields_give_a_storable_message_or_a_refusal(
         st.sampled_from(["email", "name", "subject", "message", "order", "other"]),
         TEXT,
         max_size=6,
-    )
+    ),
+    files=st.lists(
+        st.fixed_dictionaries(
+            {
+                "filename": TEXT,
+                "content_type": TEXT | st.text(max_size=400),
+                "data": st.just("aGk="),
+            }
+        ),
+        max_size=2,
+    ),
 )
-def test_any_form_values_give_a_storable_message_or_a_refusal(values: dict[str, str]) -> None:
+def test_any_form_values_give_a_storable_message_or_a_refusal(
+    values: dict[str, str], files: list[dict[str, str]]
+) -> None:
     base = {"email": "jane@example.org", "message": "Hi"}
-    document = {"form": "contact", "values": base | values, "files": []}
+    document = {"form": "contact", "values": base | values, "files": files}
     parsed_or_refused("web", json.dumps(document).encode(), WEB_ENVELOPE)
+
+
+@pytest.mark.parametrize(
+    ("declared", "stored"),
+    [
+        ("Image/PNG ", "image/png"),
+        ("image/png\x00", "application/octet-stream"),
+        ("application/" + "x" * 300, "application/octet-stream"),
+        ("<script>", "application/octet-stream"),
+    ],
+)
+def test_a_files_declared_type_is_stored_only_when_it_is_one(declared: str, stored: str) -> None:
+    files = [{"filename": "a.png", "content_type": declared, "data": "aGk="}]
+    document = {"form": "contact", "values": {"email": "jane@example.org"}, "files": files}
+    raw = json.dumps(document).encode()
+    [info] = parse_record("web", raw, WEB_ENVELOPE, ParseContext()).message.attachments
+    assert info.content_type == stored
 
 
 @pytest.mark.parametrize("field", ["text", "user", "channel", "ts"])
