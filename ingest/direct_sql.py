@@ -91,7 +91,9 @@ class _Plan:
         ]
 
 
-_PLANS: dict[tuple[Executable, tuple[str, ...], bool], _Plan | None] = {}
+# By statement, parameter names, executemany and the engine's dialect: a process may
+# hold engines of both stores (a backup, a test), and a plan is compiled for one.
+_PLANS: dict[tuple[Executable, tuple[str, ...], bool, Dialect], _Plan | None] = {}
 # The drivers whose cursors take what SQLAlchemy compiles for them as it is.
 _DRIVERS = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
 _MAX_PLANS = 512  # the hot paths use a few dozen; a caller building statements anew is capped
@@ -213,7 +215,7 @@ def _plan_for(
     dialect = conn.dialect
     if (dialect.name, dialect.driver) not in _DRIVERS or not conn.in_transaction():
         return None
-    key = (statement, tuple(sorted(params)), many)
+    key = (statement, tuple(sorted(params)), many, dialect)
     try:
         return _PLANS[key]
     except KeyError:

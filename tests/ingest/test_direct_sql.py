@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    create_engine,
     event,
     insert,
     select,
@@ -236,6 +237,26 @@ def test_numbers_come_back_as_their_columns_declare(engine: Engine, table: Table
         through = conn.execute(by_key, {"k": "n"}).one()
     assert (score, amount) == tuple(through) == (2.5, Decimal("12.30"))
     assert (type(score), type(amount)) == (float, Decimal)
+
+
+def test_one_statement_is_sent_to_each_store_as_compiled_for_it(
+    engine: Engine, table: Table
+) -> None:
+    # Given an embedded store beside the suite's (PostgreSQL when the suite runs on it)
+    embedded = create_engine("sqlite://")
+    metadata.create_all(embedded)
+    by_key = select(table.c.key).where(table.c.key == bindparam("k"))
+    try:
+        # When the same statement objects run on both, one after the other
+        for n, store in enumerate((embedded, engine, embedded)):
+            key = f"{n}-on-{store.dialect.name}"
+            with store.begin() as conn:
+                rows_of(conn, insert(table), {"key": key})
+                found = rows_of(conn, by_key, {"k": key})
+            # Then each store got the statement in its own dialect
+            assert found == [(key,)]
+    finally:
+        embedded.dispose()
 
 
 def test_a_missing_table_is_a_bug_not_an_outage(engine: Engine) -> None:
