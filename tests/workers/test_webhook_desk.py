@@ -133,6 +133,23 @@ def test_200_is_delivered_with_the_external_id(
     assert result.error is None
 
 
+@pytest.mark.parametrize(
+    ("answered", "kept"),
+    [
+        ({"id": 981}, "981"),
+        ({"id": "ZD\x00-9"}, "ZD-9"),
+        ({"id": "x" * 300}, None),
+        ({"id": True}, None),
+    ],
+)
+def test_the_receivers_id_is_kept_only_as_the_store_can_keep_it(
+    receiver: WebhookReceiver, client: httpx.Client, answered: dict[str, object], kept: str | None
+) -> None:
+    receiver.enqueue(200, body=answered)
+    result = deliver(client, receiver.url_for())
+    assert (result.outcome, result.external_id) == (Outcome.DELIVERED, kept)
+
+
 def test_2xx_with_a_non_json_body_is_delivered_without_external_id(
     receiver: WebhookReceiver, client: httpx.Client
 ) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from config.destinations import WebhookDestination
+from normalize.storable import storable
 from workers.delivery.desks import http
 from workers.delivery.desks.base import AttemptResult, Outcome, read_secret, result
 from workers.delivery.desks.handoff import DeskContext, Handoff
@@ -109,7 +110,7 @@ def parse_external_id(body: bytes) -> str | None:
     """The receiver's ticket id from a JSON object's ``id`` or ``ticket_id``, if any.
 
     Never fails: a non-JSON body, a non-object, or an id that is not a short string or
-    integer gives None.
+    integer gives None; a NUL in it (which the store cannot keep) is left out.
     """
     try:
         document = json.loads(body)
@@ -122,5 +123,5 @@ def parse_external_id(body: bytes) -> str | None:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         if isinstance(value, str) and 0 < len(value) <= MAX_EXTERNAL_ID_CHARS:
-            return value
+            return storable(value) or None
     return None
