@@ -111,14 +111,10 @@ def _from_dsn(message: Message, exclude: frozenset[str]) -> Bounce:
 def _status_blocks(part: Message) -> list[dict[str, str]]:
     """The per-message and per-recipient field groups of a message/delivery-status part."""
     payload = _payload(part)
-    blocks: list[dict[str, str]] = []
     if isinstance(payload, list):  # the stdlib parses each field group as a sub-message
-        for sub in payload:
-            if isinstance(sub, Message):
-                blocks.append({k.lower(): str(v).strip() for k, v in sub.items()})
-        return blocks
-    text = payload if isinstance(payload, str) else ""
-    for chunk in re.split(r"\r?\n\r?\n", text[:_MAX_SCAN]):
+        return [{k.lower(): str(v).strip() for k, v in sub.items()} for sub in payload]
+    blocks: list[dict[str, str]] = []
+    for chunk in re.split(r"\r?\n\r?\n", payload[:_MAX_SCAN]):
         fields: dict[str, str] = {}
         for line in chunk.splitlines():
             name, sep, value = line.partition(":")
@@ -131,11 +127,10 @@ def _status_blocks(part: Message) -> list[dict[str, str]]:
 
 def _original_message_id(part: Message) -> str | None:
     payload = _payload(part)
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        value = payload[0].get("Message-ID")
+    if isinstance(payload, list):
+        value = payload[0].get("Message-ID") if payload else None
         return str(value).strip() if value else None
-    text = payload if isinstance(payload, str) else ""
-    match = _MESSAGE_ID.search(text[:_MAX_SCAN])
+    match = _MESSAGE_ID.search(payload[:_MAX_SCAN])
     return match.group(1) if match else None
 
 

@@ -34,6 +34,7 @@ from normalize.headers import (
 )
 from normalize.html import html_to_text, sanitize_html
 from normalize.quotes import strip_quotes
+from normalize.storable import storable
 from normalize.types import (
     Address,
     AttachmentInfo,
@@ -323,6 +324,6 @@ def _tidy(text: str, warnings: list[str]) -> str:
     """\\n line endings, no NULs, no trailing whitespace on any line or at the end."""
     if "\x00" in text:
         warnings.append("NUL bytes removed from body")
-        text = text.replace("\x00", "")
+        text = storable(text)
     lines = _NEWLINES.sub("\n", text).split("\n")
     return "\n".join(line.rstrip() for line in lines).strip("\n")

@@ -15,6 +15,7 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from normalize.charsets import decode_text
+from normalize.storable import storable
 from normalize.types import Address
 
 # RFC 2047 §2: =?charset?encoding?encoded-text?= ; RFC 2231 §5 adds *language.
@@ -48,8 +49,7 @@ def raw_to_text(value: object) -> str:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 text = raw.decode("cp1252", errors="replace")
-    # NUL is never meaningful in a header and cannot be stored in PostgreSQL text.
-    return _FOLD.sub("", text).replace("\x00", "")
+    return storable(_FOLD.sub("", text))
 
 
 def decode_words(text: str) -> str:
